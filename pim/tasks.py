@@ -1,0 +1,11 @@
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+HEARTBEAT_KEY = "pim:beat-heartbeat"
+
+
+@shared_task(ignore_result=True)
+def heartbeat():
+    """Beat runs this every minute; /healthz reports how long ago it last ran."""
+    cache.set(HEARTBEAT_KEY, timezone.now().isoformat(), timeout=None)

@@ -1,0 +1,71 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from .tasks import HEARTBEAT_KEY
+
+
+@login_required
+def home(request):
+    if request.user.is_provider_staff:
+        return redirect("queue")
+    return redirect("ticket-list")
+
+
+@require_POST
+def set_language(request):
+    """Switch the UI language; stored on the user so e-mails follow it too."""
+    lang = request.POST.get("language", "")
+    if lang not in dict(settings.LANGUAGES):
+        lang = settings.LANGUAGE_CODE
+    nxt = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(nxt, {request.get_host()}, request.is_secure()):
+        nxt = "/"
+    response = HttpResponseRedirect(nxt)
+    if request.user.is_authenticated:
+        request.user.language = lang
+        request.user.save(update_fields=["language"])
+    translation.activate(lang)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, samesite="Lax")
+    return response
+
+
+def _broker_status():
+    url = settings.CELERY_BROKER_URL
+    if url.startswith(("filesystem://", "memory://")):
+        return {"ok": True, "transport": url.split(":", 1)[0]}
+    try:
+        from pim.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {"ok": True, "transport": conn.transport_cls}
+    except Exception as exc:  # noqa: BLE001 - health checks report, never raise
+        return {"ok": False, "error": exc.__class__.__name__}
+
+
+@never_cache
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        database = {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:  # noqa: BLE001
+        database = {"ok": False, "error": exc.__class__.__name__}
+    broker = _broker_status()
+    beat_at = cache.get(HEARTBEAT_KEY)
+    beat = {"last_heartbeat": beat_at}
+    if beat_at:
+        age = (timezone.now() - timezone.datetime.fromisoformat(beat_at)).total_seconds()
+        beat["age_seconds"] = round(age)
+    ok = database["ok"] and broker["ok"]
+    body = {"status": "ok" if ok else "error", "database": database, "broker": broker, "beat": beat}
+    return JsonResponse(body, status=200 if ok else 503, json_dumps_params={"indent": None})

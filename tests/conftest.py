@@ -1,0 +1,93 @@
+"""Shared fixtures: two customer organisations, a user for every role, a ticket factory."""
+
+import pytest
+from django_scopes import scopes_disabled
+from rest_framework.test import APIClient
+
+from pim.models import Location, Membership, Organization, Role, Service, User
+
+
+@pytest.fixture(autouse=True)
+def _no_scope_in_test_code():
+    """Test code builds data across tenants; requests still run in their user's scope."""
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _attachments_in_tmp(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "attachments")},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def make_user(username, role, organization=None, language="en"):
+    user = User.objects.create_user(
+        username=username, password="demo", email=f"{username}@example.com", language=language
+    )
+    Membership.objects.create(user=user, role=role, organization=organization)
+    return user
+
+
+@pytest.fixture
+def acme(db):
+    org = Organization.objects.create(name="Acme Zorg", slug="acme")
+    Service.objects.create(organization=org, name="Telefonie", code="telefonie")
+    Location.objects.create(organization=org, name="Utrecht")
+    return org
+
+
+@pytest.fixture
+def globex(db):
+    org = Organization.objects.create(name="Globex Logistics", slug="globex")
+    Service.objects.create(organization=org, name="Datacenter", code="datacenter")
+    Location.objects.create(organization=org, name="Rotterdam")
+    return org
+
+
+@pytest.fixture
+def users(acme, globex):
+    """One user per role: customers of both organisations and all provider staff."""
+    return {
+        "acme.user": make_user("acme.user", Role.CUSTOMER_USER, acme),
+        "acme.user2": make_user("acme.user2", Role.CUSTOMER_USER, acme),
+        "acme.contact": make_user("acme.contact", Role.AUTHORISED_CONTACT, acme),
+        "globex.user": make_user("globex.user", Role.CUSTOMER_USER, globex),
+        "globex.contact": make_user("globex.contact", Role.AUTHORISED_CONTACT, globex),
+        "agent": make_user("agent", Role.AGENT),
+        "oncall": make_user("oncall", Role.ONCALL),
+        "csm": make_user("csm", Role.CSM),
+        "opsmanager": make_user("opsmanager", Role.OPS_MANAGER),
+        "director": make_user("director", Role.OPS_DIRECTOR),
+        "admin": make_user("admin", Role.ADMIN),
+    }
+
+
+@pytest.fixture
+def make_ticket(users):
+    from tickets import services
+
+    def _make(reporter="acme.user", **kwargs):
+        reporter = users[reporter] if isinstance(reporter, str) else reporter
+        kwargs.setdefault("title", "Phone system down")
+        kwargs.setdefault("description", "Nobody can call out.")
+        kwargs.setdefault("priority", 3)
+        return services.create_ticket(actor=reporter, **kwargs)
+
+    return _make
+
+
+@pytest.fixture
+def api():
+    def _client(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return _client

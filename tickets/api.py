@@ -1,0 +1,268 @@
+"""REST API for tickets (DESIGN §5)."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from pim.api import TenantScopedMixin
+from pim.models import WORKER_ROLES, Location, Organization, Service, User
+from pim.scoping import organization_filter, visible_organizations
+
+from . import queries, services
+from .models import Kind, Priority, ResolutionType, Status, Ticket, Visibility
+
+
+class StrictFieldsMixin:
+    """Refuse fields the caller may not write instead of silently ignoring them."""
+
+    def validate(self, attrs):
+        initial = getattr(self, "initial_data", None)
+        if hasattr(initial, "keys"):
+            writable = {n for n, f in self.fields.items() if not f.read_only}
+            refused = sorted(set(initial.keys()) - writable)
+            if refused:
+                raise serializers.ValidationError(
+                    {name: ["This field is read-only or unknown."] for name in refused}
+                )
+        return super().validate(attrs)
+
+
+class SlaClockSerializer(serializers.Serializer):
+    target = serializers.ChoiceField(choices=["response", "restore", "resolution", "pickup"])
+    due_at = serializers.DateTimeField(allow_null=True)
+    paused = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=["pending", "at_risk", "met", "breached"])
+    business_seconds_used = serializers.IntegerField()
+
+
+class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(), required=False
+    )
+    service = serializers.PrimaryKeyRelatedField(
+        queryset=Service.objects.all(), allow_null=True, required=False
+    )
+    location = serializers.PrimaryKeyRelatedField(
+        queryset=Location.objects.all(), allow_null=True, required=False
+    )
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(membership__role__in=WORKER_ROLES),
+        allow_null=True,
+        required=False,
+    )
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=3)
+    sla = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id", "number", "kind", "title", "description", "priority", "status", "channel",
+            "organization", "service", "location", "reporter", "assignee",
+            "reported_at", "responded_at", "resolved_at", "closed_at",
+            "resolution_type", "resolution_cause", "resolution_how", "resolution_follow_up",
+            "sla_not_applicable", "sla_not_applicable_reason", "sla", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "id", "number", "status", "reporter", "reported_at", "responded_at", "resolved_at",
+            "closed_at", "resolution_type", "resolution_cause", "resolution_how",
+            "resolution_follow_up", "sla_not_applicable", "sla_not_applicable_reason",
+            "updated_at",
+        ]  # fmt: skip
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return fields
+        fields["organization"].queryset = visible_organizations(user)
+        fields["service"].queryset = Service.objects.filter(organization_filter(user))
+        fields["location"].queryset = Location.objects.filter(organization_filter(user))
+        if not user.is_worker:
+            for name in ("assignee", "channel", "organization"):
+                fields[name].read_only = True
+        if self.instance is not None:
+            for name in ("kind", "organization", "priority"):
+                fields[name].read_only = True  # priority changes need a reason: …/priority/
+        return fields
+
+    @extend_schema_field(SlaClockSerializer(many=True))
+    def get_sla(self, ticket):
+        return []
+
+    def create(self, validated_data):
+        user = self.context["request"].user
+        return services.create_ticket(actor=user, **validated_data)
+
+    def update(self, instance, validated_data):
+        return services.update_ticket(instance, self.context["request"].user, **validated_data)
+
+
+class TransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    wish_date = serializers.DateTimeField(required=False)
+    resolution_type = serializers.ChoiceField(choices=ResolutionType.choices, required=False)
+    resolution_cause = serializers.CharField(required=False, allow_blank=True)
+    resolution_how = serializers.CharField(required=False, allow_blank=True)
+    resolution_follow_up = serializers.CharField(required=False, allow_blank=True)
+    resolved_at = serializers.DateTimeField(required=False)
+
+
+class PrioritySerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    reason = serializers.CharField(max_length=2000)
+
+
+class UpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
+    body = serializers.CharField(max_length=20000)
+    next_actions = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    expected_resolution_at = serializers.DateTimeField(required=False, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    file = serializers.FileField(write_only=True)
+    internal = serializers.BooleanField(default=False)
+    original_name = serializers.CharField(read_only=True)
+    content_type = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    def get_download_url(self, attachment) -> str:
+        from django.urls import reverse
+
+        return reverse("attachment-download", kwargs={"pk": attachment.pk})
+
+
+class TicketFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=Kind.choices)
+    organization = django_filters.NumberFilter(field_name="organization_id")
+    assignee = django_filters.NumberFilter(field_name="assignee_id")
+    reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
+    reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = Ticket
+        fields = ["status", "priority", "kind", "organization", "assignee"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(queries.search_filter(value)) if value.strip() else queryset
+
+
+class TicketViewSet(
+    TenantScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Tickets the caller may see: customers their own (authorised contacts their
+    organisation's), provider staff all. Anything else answers 404."""
+
+    serializer_class = TicketSerializer
+    filterset_class = TicketFilter
+    ordering_fields = ["reported_at", "priority", "status", "number", "updated_at"]
+    ordering = ["-reported_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Ticket.objects.none()
+        return queries.ticket_list(self.request.user)
+
+    @extend_schema(request=TransitionSerializer, responses=TicketSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        ticket = self.get_object()
+        ser = TransitionSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        resolution = {
+            k: data[k]
+            for k in ("resolution_type", "resolution_cause", "resolution_how",
+                      "resolution_follow_up", "resolved_at")
+            if k in data
+        }  # fmt: skip
+        ticket = services.transition(
+            ticket,
+            request.user,
+            data["status"],
+            note=data.get("note", ""),
+            resolution=resolution,
+            wish_date=data.get("wish_date"),
+        )
+        return Response(self.get_serializer(ticket).data)
+
+    @extend_schema(request=PrioritySerializer, responses=TicketSerializer)
+    @action(detail=True, methods=["post"])
+    def priority(self, request, pk=None):
+        ticket = self.get_object()
+        ser = PrioritySerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        ticket = services.change_priority(
+            ticket, request.user, ser.validated_data["priority"], ser.validated_data["reason"]
+        )
+        return Response(self.get_serializer(ticket).data)
+
+    @extend_schema(request=None, responses=TicketSerializer)
+    @action(detail=True, methods=["post"])
+    def take(self, request, pk=None):
+        ticket = services.take(self.get_object(), request.user)
+        return Response(self.get_serializer(ticket).data)
+
+    @extend_schema(methods=["get"], responses=UpdateSerializer(many=True))
+    @extend_schema(methods=["post"], request=UpdateSerializer, responses={201: UpdateSerializer})
+    @action(detail=True, methods=["get", "post"], serializer_class=UpdateSerializer)
+    def updates(self, request, pk=None):
+        ticket = self.get_object()
+        if request.method == "GET":
+            qs = queries.updates_for(ticket, request.user)
+            page = self.paginate_queryset(qs)
+            return self.get_paginated_response(UpdateSerializer(page, many=True).data)
+        ser = UpdateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        update = services.add_update(ticket, request.user, **ser.validated_data)
+        return Response(UpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["get"], responses=AttachmentSerializer(many=True))
+    @extend_schema(
+        methods=["post"],
+        request={"multipart/form-data": AttachmentSerializer},
+        responses={201: AttachmentSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=AttachmentSerializer,
+        parser_classes=[MultiPartParser, FormParser, JSONParser],
+    )
+    def attachments(self, request, pk=None):
+        ticket = self.get_object()
+        if request.method == "GET":
+            qs = queries.attachments_for(ticket, request.user)
+            page = self.paginate_queryset(qs)
+            return self.get_paginated_response(AttachmentSerializer(page, many=True).data)
+        ser = AttachmentSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        attachment = services.add_attachment(
+            ticket,
+            request.user,
+            ser.validated_data["file"],
+            internal=ser.validated_data["internal"],
+        )
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,331 @@
+"""Tickets of four kinds, their updates, attachments, priority history and audit trail."""
+
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from pim.models import Location, Organization, Service
+from pim.scoping import organization_filter
+
+
+class Kind(models.TextChoices):
+    INCIDENT = "incident", _("Incident")
+    CHANGE = "change", _("Change")
+    PROBLEM = "problem", _("Problem")
+    QUESTION = "question", _("Question")
+
+
+KIND_PREFIX = {
+    Kind.INCIDENT: "INC",
+    Kind.CHANGE: "CHG",
+    Kind.PROBLEM: "PRB",
+    Kind.QUESTION: "QST",
+}
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    PLANNED_INTERNAL = "planned_internal", _("Planned internal")
+    PLANNED_EXTERNAL = "planned_external", _("Planned external")
+    WAITING_FOR_CUSTOMER = "waiting_for_customer", _("Waiting for customer")
+    RESPONSE_RECEIVED = "response_received", _("Response received")
+    WAITING_FOR_SUPPLIER = "waiting_for_supplier", _("Waiting for supplier")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATUSES = frozenset(Status) - {Status.RESOLVED, Status.CLOSED}
+
+
+class Priority(models.IntegerChoices):
+    P1 = 1, _("P1 – communication down")
+    P2 = 2, _("P2 – 51 % or more down")
+    P3 = 3, _("P3 – 50 % or less down")
+    P4 = 4, _("P4 – one or a few workplaces")
+    P5 = 5, _("P5 – changes only")
+
+
+INCIDENT_PRIORITIES = (1, 2, 3, 4)
+
+
+class Channel(models.TextChoices):
+    PORTAL = "portal", _("Portal")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    CHAT = "chat", _("Chat")
+    MONITORING = "monitoring", _("Monitoring")
+    API = "api", _("API")
+
+
+class ResolutionType(models.TextChoices):
+    TEMPORARY = "temporary", _("Temporary fix (workaround)")
+    DEFINITIVE = "definitive", _("Definitive fix")
+
+
+class TicketQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The tenant choke point: staff see all, authorised contacts their organisation,
+        customer users their own tickets."""
+        qs = self.filter(organization_filter(user))
+        if user.is_authenticated and user.role == "customer_user":
+            qs = qs.filter(reporter=user)
+        return qs
+
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
+
+
+class TicketChildQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(ticket__in=Ticket.objects.visible_to(user))
+
+
+TicketManager = ScopedManager(
+    organization="organization", _manager_class=models.Manager.from_queryset(TicketQuerySet)
+).__class__
+TicketChildManager = ScopedManager(
+    organization="ticket__organization",
+    _manager_class=models.Manager.from_queryset(TicketChildQuerySet),
+).__class__
+
+
+class Ticket(models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INCIDENT)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"))
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.P3
+    )
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.NEW
+    )
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=Channel.choices, default=Channel.PORTAL
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("organisation"),
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("service")
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("location")
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reported_tickets",
+        verbose_name=_("reporter"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    reported_at = models.DateTimeField(_("reported at"))
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    wish_date = models.DateTimeField(
+        _("wish date"),
+        null=True,
+        blank=True,
+        help_text=_("Planned external: the date the customer asked us to continue."),
+    )
+    # Resolution details (SPEC §3.2, seed §4.9); required to resolve an incident.
+    resolution_type = models.CharField(
+        _("resolution"), max_length=16, choices=ResolutionType.choices, blank=True
+    )
+    resolution_cause = models.TextField(_("cause"), blank=True)
+    resolution_how = models.TextField(_("how it was fixed"), blank=True)
+    resolution_follow_up = models.TextField(_("follow-up actions"), blank=True)
+    # SLA (filled by the SLA engine).
+    sla_not_applicable = models.BooleanField(_("SLA not applicable"), default=False)
+    sla_not_applicable_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    next_sla_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TicketManager()
+
+    class Meta:
+        ordering = ["-reported_at"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            models.Index(fields=["organization", "status", "-reported_at"]),
+            models.Index(fields=["status", "priority", "-reported_at"]),
+            models.Index(fields=["reporter", "-reported_at"]),
+            models.Index(fields=["assignee", "status"]),
+            models.Index(
+                fields=["next_sla_check_at"],
+                name="ticket_next_sla_check",
+                condition=models.Q(next_sla_check_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("ticket-detail", kwargs={"number": self.number})
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_incident(self):
+        return self.kind == Kind.INCIDENT
+
+
+class TicketSequence(models.Model):
+    """The last number handed out per (kind, year); bumped atomically by services."""
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="ticket_sequence_kind_year")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.year}: {self.last}"
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", _("Public")
+    INTERNAL = "internal", _("Internal")
+
+
+class TicketUpdate(models.Model):
+    """A progress update (SPEC §3.3): what was done, next actions, expected resolution."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty for updates the system posts."),
+    )
+    visibility = models.CharField(
+        _("visibility"), max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    body = models.TextField(_("what was done"))
+    next_actions = models.TextField(_("next actions"), blank=True)
+    expected_resolution_at = models.DateTimeField(_("expected resolution"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("update")
+        verbose_name_plural = _("updates")
+
+    def __str__(self):
+        return f"{self.ticket_id} {self.visibility} update {self.pk}"
+
+    @property
+    def is_public(self):
+        return self.visibility == Visibility.PUBLIC
+
+
+def attachment_path(instance, filename):
+    # The stored name is random; the original name is kept in the row.
+    import uuid
+
+    return f"{instance.ticket.organization_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    update = models.ForeignKey(
+        TicketUpdate, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveBigIntegerField(_("size"))
+    internal = models.BooleanField(_("internal"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def extension(self):
+        return PurePath(self.original_name).suffix.lower().lstrip(".")
+
+
+class PriorityChange(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="priority_changes")
+    old_priority = models.PositiveSmallIntegerField(choices=Priority.choices, null=True)
+    new_priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    reason = models.TextField(_("reason"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self):
+        return f"P{self.old_priority} → P{self.new_priority}"
+
+
+class AuditEntry(models.Model):
+    """Who changed what on a ticket or one of its children, when (old → new)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40, default="ticket")
+    object_id = models.BigIntegerField(null=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+
+    def __str__(self):
+        return f"{self.action} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,446 @@
+"""Every write on tickets that carries a business rule. Views, the API, tasks and the admin call
+these functions; none of them saves a Ticket by itself."""
+
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pim.models import WORKER_ROLES
+
+from . import workflow
+from .models import (
+    INCIDENT_PRIORITIES,
+    KIND_PREFIX,
+    Attachment,
+    AuditEntry,
+    Channel,
+    Kind,
+    PriorityChange,
+    ResolutionType,
+    Status,
+    Ticket,
+    TicketSequence,
+    TicketUpdate,
+    Visibility,
+)
+
+
+class IllegalTransition(Exception):
+    """The state machine has no such move (the API answers 409)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _audit(ticket, actor, action, changes=None, obj=None):
+    return AuditEntry.objects.create(
+        ticket=ticket,
+        actor=actor,
+        at=timezone.now(),
+        action=action,
+        object_type=obj._meta.model_name if obj is not None else "ticket",
+        object_id=obj.pk if obj is not None else ticket.pk,
+        changes=changes or {},
+    )
+
+
+def _display(value):
+    if value is None:
+        return None
+    if hasattr(value, "pk"):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _require_worker(user):
+    if user is None or user.role not in WORKER_ROLES:
+        raise PermissionDenied(_("Only service desk staff may do this."))
+
+
+def _require_can_see(ticket, user):
+    if user is not None and not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():
+        raise PermissionDenied(_("You cannot act on this ticket."))
+
+
+def next_number(kind, year):
+    """Hand out the next number for (kind, year) in one atomic statement.
+
+    INSERT … ON CONFLICT DO UPDATE … RETURNING takes a row lock on PostgreSQL and runs under the
+    IMMEDIATE write lock on SQLite, so concurrent creations never get the same number.
+    """
+    table = connection.ops.quote_name(TicketSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, year, last) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (kind, year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [kind, year],
+        )
+        (last,) = cursor.fetchone()
+    return f"{KIND_PREFIX[kind]}-{year}-{last:05d}"
+
+
+def _validate_priority(kind, priority):
+    if kind == Kind.INCIDENT and priority not in INCIDENT_PRIORITIES:
+        raise ValidationError({"priority": _("An incident has priority P1 to P4.")})
+    if priority not in (1, 2, 3, 4, 5):
+        raise ValidationError({"priority": _("Priority must be between 1 and 5.")})
+
+
+def _validate_org_refs(organization, service, location):
+    errors = {}
+    if service is not None and service.organization_id != organization.pk:
+        errors["service"] = _("This service does not belong to the organisation.")
+    if location is not None and location.organization_id != organization.pk:
+        errors["location"] = _("This location does not belong to the organisation.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _mark_responded(ticket, actor, now):
+    """The provider starts work: the response moment (SPEC §4) is the first worker action."""
+    if ticket.responded_at is None and actor is not None and actor.role in WORKER_ROLES:
+        ticket.responded_at = now
+        return True
+    return False
+
+
+# --- create and edit ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_ticket(
+    *,
+    actor,
+    title,
+    description,
+    organization=None,
+    reporter=None,
+    kind=Kind.INCIDENT,
+    priority=3,
+    channel=Channel.PORTAL,
+    service=None,
+    location=None,
+    reported_at=None,
+):
+    """Register a ticket: number it, audit it (and, with the SLA engine, start its clocks)."""
+    if actor.is_customer:
+        organization = actor.membership.organization
+        reporter = actor
+        if channel not in (Channel.PORTAL, Channel.API, Channel.EMAIL):
+            channel = Channel.PORTAL
+    elif actor.role in WORKER_ROLES:
+        if organization is None:
+            raise ValidationError({"organization": _("Choose the customer organisation.")})
+        if reporter is None:
+            reporter = actor
+        elif reporter.is_customer and reporter.organization_id_or_none != organization.pk:
+            raise ValidationError({"reporter": _("The reporter belongs to another organisation.")})
+    else:
+        raise PermissionDenied(_("You may not file tickets."))
+    if not title or not title.strip():
+        raise ValidationError({"title": _("A title is required.")})
+    if not description or not description.strip():
+        raise ValidationError({"description": _("Describe the problem.")})
+    priority = int(priority)
+    _validate_priority(kind, priority)
+    _validate_org_refs(organization, service, location)
+
+    now = timezone.now()
+    reported_at = reported_at or now
+    ticket = Ticket(
+        number=next_number(kind, timezone.localtime(reported_at).year),
+        kind=kind,
+        title=title.strip(),
+        description=description,
+        priority=priority,
+        channel=channel,
+        organization=organization,
+        service=service,
+        location=location,
+        reporter=reporter,
+        reported_at=reported_at,
+    )
+    ticket.save()
+    PriorityChange.objects.create(
+        ticket=ticket,
+        old_priority=None,
+        new_priority=priority,
+        reason=_("Priority at registration"),
+        changed_by=actor,
+        changed_at=reported_at,
+    )
+    _audit(
+        ticket,
+        actor,
+        "created",
+        {
+            "number": [None, ticket.number],
+            "status": [None, ticket.status],
+            "priority": [None, priority],
+        },
+    )
+    return ticket
+
+
+EDITABLE_BY_CUSTOMER = ("title", "description", "service", "location")
+EDITABLE_BY_WORKER = EDITABLE_BY_CUSTOMER + ("assignee", "channel", "wish_date")
+
+
+@transaction.atomic
+def update_ticket(ticket, actor, **fields):
+    """Edit plain fields (PATCH). Status and priority have their own services."""
+    _require_can_see(ticket, actor)
+    allowed = EDITABLE_BY_WORKER if actor.role in WORKER_ROLES else EDITABLE_BY_CUSTOMER
+    if actor.is_customer and ticket.status != Status.NEW:
+        raise PermissionDenied(_("A ticket can only be edited while it is new; add an update."))
+    refused = sorted(set(fields) - set(allowed))
+    if refused:
+        raise PermissionDenied(
+            _("You may not change: %(fields)s.") % {"fields": ", ".join(refused)}
+        )
+    assignee = fields.get("assignee")
+    if assignee is not None and assignee.role not in WORKER_ROLES:
+        raise ValidationError({"assignee": _("Only service desk staff can be assigned.")})
+    for name in ("title", "description"):
+        if name in fields and not (fields[name] or "").strip():
+            raise ValidationError({name: _("This field may not be empty.")})
+    _validate_org_refs(
+        ticket.organization,
+        fields.get("service", ticket.service),
+        fields.get("location", ticket.location),
+    )
+    changes = {}
+    for name, value in fields.items():
+        old = getattr(ticket, name)
+        if old != value:
+            changes[name] = [_display(old), _display(value)]
+            setattr(ticket, name, value)
+    if changes:
+        if "assignee" in changes:
+            _mark_responded(ticket, actor, timezone.now())
+        ticket.save()
+        _audit(ticket, actor, "updated", changes)
+    return ticket
+
+
+@transaction.atomic
+def change_priority(ticket, actor, priority, reason):
+    """Change the priority with a reason; kept in the history (SPEC §3.1)."""
+    _require_worker(actor)
+    priority = int(priority)
+    _validate_priority(ticket.kind, priority)
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": _("Say why the priority changes.")})
+    if priority == ticket.priority:
+        raise ValidationError({"priority": _("The ticket already has this priority.")})
+    if not ticket.is_open:
+        raise ValidationError({"priority": _("The priority of a resolved ticket cannot change.")})
+    now = timezone.now()
+    PriorityChange.objects.create(
+        ticket=ticket,
+        old_priority=ticket.priority,
+        new_priority=priority,
+        reason=reason.strip(),
+        changed_by=actor,
+        changed_at=now,
+    )
+    _audit(ticket, actor, "priority", {"priority": [ticket.priority, priority], "reason": reason})
+    ticket.priority = priority
+    ticket.save(update_fields=["priority", "updated_at"])
+    return ticket
+
+
+@transaction.atomic
+def take(ticket, actor):
+    """An agent takes the ticket: assigned to them, work starts (the response moment)."""
+    _require_worker(actor)
+    if not ticket.is_open:
+        raise IllegalTransition(_("A resolved or closed ticket cannot be taken."))
+    now = timezone.now()
+    changes = {}
+    if ticket.assignee_id != actor.pk:
+        changes["assignee"] = [_display(ticket.assignee), str(actor)]
+        ticket.assignee = actor
+    if ticket.status == Status.NEW:
+        changes["status"] = [ticket.status, Status.PLANNED_INTERNAL]
+        ticket.status = Status.PLANNED_INTERNAL
+    if _mark_responded(ticket, actor, now):
+        changes["responded_at"] = [None, now.isoformat()]
+    if changes:
+        ticket.save()
+        _audit(ticket, actor, "taken", changes)
+    return ticket
+
+
+# --- status ---------------------------------------------------------------------------------
+
+RESOLUTION_FIELDS = ("resolution_type", "resolution_cause", "resolution_how")
+
+
+@transaction.atomic
+def transition(ticket, actor, status, *, note="", resolution=None, wish_date=None):
+    """Move the ticket along the state machine. `actor=None` is the system."""
+    if status not in Status.values:
+        raise ValidationError({"status": _("Unknown status “%(status)s”.") % {"status": status}})
+    labels = {"from": Status(ticket.status).label, "to": Status(status).label}
+    if not workflow.is_known(ticket.status, status):
+        raise IllegalTransition(str(workflow.ILLEGAL_MESSAGE % labels))
+    if actor is not None:
+        _require_can_see(ticket, actor)
+    if workflow.actor_class(actor) not in workflow.TRANSITIONS[(ticket.status, status)]:
+        raise PermissionDenied(str(workflow.FORBIDDEN_MESSAGE % labels))
+
+    now = timezone.now()
+    changes = {"status": [ticket.status, status]}
+    if status == Status.RESOLVED:
+        resolution = dict(resolution or {})
+        if ticket.kind == Kind.INCIDENT:
+            missing = {
+                f: _("Required to resolve an incident.")
+                for f in RESOLUTION_FIELDS
+                if not (resolution.get(f) or "").strip()
+            }
+            if missing:
+                raise ValidationError(missing)
+        if resolution.get("resolution_type") and resolution["resolution_type"] not in (
+            ResolutionType.values
+        ):
+            raise ValidationError({"resolution_type": _("Choose temporary or definitive.")})
+        resolved_at = resolution.get("resolved_at") or now
+        if resolved_at > now:
+            raise ValidationError(
+                {"resolved_at": _("The resolution time cannot be in the future.")}
+            )
+        for field in (*RESOLUTION_FIELDS, "resolution_follow_up"):
+            if field in resolution:
+                changes[field] = [getattr(ticket, field), resolution[field]]
+                setattr(ticket, field, resolution[field])
+        ticket.resolved_at = resolved_at
+        changes["resolved_at"] = [None, resolved_at.isoformat()]
+    if status == Status.PLANNED_EXTERNAL:
+        if wish_date is None:
+            raise ValidationError({"wish_date": _("Give the customer's wish date.")})
+        if wish_date <= now:
+            raise ValidationError({"wish_date": _("The wish date must be in the future.")})
+        ticket.wish_date = wish_date
+        changes["wish_date"] = [None, wish_date.isoformat()]
+    if status == Status.CLOSED:
+        ticket.closed_at = now
+    if ticket.status == Status.RESOLVED and status != Status.CLOSED:
+        ticket.resolved_at = None  # reopened
+    _mark_responded(ticket, actor, now)
+    ticket.status = status
+    ticket.save()
+    _audit(ticket, actor, "transition", changes)
+    if note and note.strip():
+        _create_update(ticket, actor, note, Visibility.PUBLIC)
+    return ticket
+
+
+def confirm_resolution(ticket, actor):
+    """The customer confirms the resolution: the ticket is closed (SPEC §3.2)."""
+    return transition(ticket, actor, Status.CLOSED)
+
+
+# --- updates and attachments ----------------------------------------------------------------
+
+
+def _create_update(ticket, author, body, visibility, next_actions="", expected_resolution_at=None):
+    update = TicketUpdate.objects.create(
+        ticket=ticket,
+        author=author,
+        body=body,
+        visibility=visibility,
+        next_actions=next_actions or "",
+        expected_resolution_at=expected_resolution_at,
+    )
+    _audit(ticket, author, "update", {"visibility": [None, visibility]}, obj=update)
+    return update
+
+
+@transaction.atomic
+def add_update(
+    ticket,
+    author,
+    body,
+    *,
+    visibility=Visibility.PUBLIC,
+    next_actions="",
+    expected_resolution_at=None,
+):
+    """A public or internal update. A customer's reply while we wait for them is their reaction."""
+    _require_can_see(ticket, author)
+    if not body or not body.strip():
+        raise ValidationError({"body": _("Write what was done or what you want to tell us.")})
+    if visibility not in Visibility.values:
+        raise ValidationError({"visibility": _("Choose public or internal.")})
+    if author.is_customer and visibility != Visibility.PUBLIC:
+        raise PermissionDenied(_("Customers cannot write internal notes."))
+    if not (author.is_customer or author.role in WORKER_ROLES or author.is_provider_staff):
+        raise PermissionDenied(_("You may not add updates."))
+    if ticket.status == Status.CLOSED:
+        raise ValidationError({"body": _("This ticket is closed; please open a new ticket.")})
+    update = _create_update(ticket, author, body, visibility, next_actions, expected_resolution_at)
+    if author.is_customer and ticket.status == Status.WAITING_FOR_CUSTOMER:
+        transition(ticket, author, Status.RESPONSE_RECEIVED)
+    elif visibility == Visibility.PUBLIC and _mark_responded(ticket, author, timezone.now()):
+        ticket.save(update_fields=["responded_at", "updated_at"])
+    return update
+
+
+def validate_upload(uploaded_file):
+    ext = PurePath(uploaded_file.name or "").suffix.lower().lstrip(".")
+    if ext not in settings.ATTACHMENT_ALLOWED_EXTENSIONS:
+        raise ValidationError(
+            {
+                "file": _("Files of type “%(ext)s” are not allowed. Allowed: %(allowed)s.")
+                % {"ext": ext or "?", "allowed": ", ".join(settings.ATTACHMENT_ALLOWED_EXTENSIONS)}
+            }
+        )
+    if uploaded_file.size > settings.ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            {
+                "file": _("The file is too large (%(size)s MB); the limit is %(limit)s MB.")
+                % {
+                    "size": round(uploaded_file.size / 1024 / 1024, 1),
+                    "limit": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+                }
+            },
+            code="too_large",
+        )
+
+
+@transaction.atomic
+def add_attachment(ticket, uploaded_by, uploaded_file, *, update=None, internal=False):
+    _require_can_see(ticket, uploaded_by)
+    if uploaded_by.is_customer and internal:
+        raise PermissionDenied(_("Customers cannot add internal attachments."))
+    if ticket.status == Status.CLOSED:
+        raise ValidationError({"file": _("This ticket is closed; please open a new ticket.")})
+    validate_upload(uploaded_file)
+    name = PurePath(uploaded_file.name).name[:255]
+    attachment = Attachment(
+        ticket=ticket,
+        update=update,
+        uploaded_by=uploaded_by,
+        original_name=name,
+        content_type=(getattr(uploaded_file, "content_type", "") or "application/octet-stream")[
+            :120
+        ],
+        size=uploaded_file.size,
+        internal=internal,
+    )
+    attachment.file.save(name, uploaded_file, save=False)
+    attachment.save()
+    _audit(ticket, uploaded_by, "attachment", {"file": [None, name]}, obj=attachment)
+    return attachment

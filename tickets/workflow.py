@@ -1,0 +1,75 @@
+"""The status state machine of SPEC §3.2 and who may move a ticket, as one table."""
+
+from django.utils.translation import gettext_lazy as _
+
+from pim.models import CUSTOMER_ROLES, WORKER_ROLES
+
+from .models import Status as S
+
+WORKER = "worker"  # agent, on-call engineer, admin
+CUSTOMER = "customer"  # the reporter (customer user) or an authorised contact of the organisation
+SYSTEM = "system"  # automatic rules (reminders, auto-close); never a person
+
+W, C, Y = frozenset({WORKER}), frozenset({CUSTOMER}), frozenset({SYSTEM})
+
+# (from, to) -> the actors allowed to make that move. Anything absent is an illegal transition.
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    (S.NEW, S.PLANNED_INTERNAL): W,
+    (S.NEW, S.PLANNED_EXTERNAL): W,
+    (S.NEW, S.WAITING_FOR_CUSTOMER): W,
+    (S.NEW, S.WAITING_FOR_SUPPLIER): W,
+    (S.NEW, S.RESOLVED): W,
+    (S.PLANNED_INTERNAL, S.PLANNED_EXTERNAL): W,
+    (S.PLANNED_INTERNAL, S.WAITING_FOR_CUSTOMER): W,
+    (S.PLANNED_INTERNAL, S.WAITING_FOR_SUPPLIER): W,
+    (S.PLANNED_INTERNAL, S.RESOLVED): W,
+    (S.PLANNED_EXTERNAL, S.PLANNED_INTERNAL): W | Y,  # the system resumes at the wish date
+    (S.PLANNED_EXTERNAL, S.WAITING_FOR_CUSTOMER): W,
+    (S.PLANNED_EXTERNAL, S.WAITING_FOR_SUPPLIER): W,
+    (S.PLANNED_EXTERNAL, S.RESOLVED): W,
+    (S.WAITING_FOR_CUSTOMER, S.RESPONSE_RECEIVED): C | W,  # W: the customer answered by phone
+    (S.WAITING_FOR_CUSTOMER, S.PLANNED_INTERNAL): W,
+    (S.WAITING_FOR_CUSTOMER, S.WAITING_FOR_SUPPLIER): W,
+    (S.WAITING_FOR_CUSTOMER, S.RESOLVED): W,
+    (S.WAITING_FOR_CUSTOMER, S.CLOSED): Y,  # repeated silence (SPEC §3.2)
+    (S.RESPONSE_RECEIVED, S.PLANNED_INTERNAL): W,
+    (S.RESPONSE_RECEIVED, S.PLANNED_EXTERNAL): W,
+    (S.RESPONSE_RECEIVED, S.WAITING_FOR_CUSTOMER): W,
+    (S.RESPONSE_RECEIVED, S.WAITING_FOR_SUPPLIER): W,
+    (S.RESPONSE_RECEIVED, S.RESOLVED): W,
+    (S.WAITING_FOR_SUPPLIER, S.PLANNED_INTERNAL): W,
+    (S.WAITING_FOR_SUPPLIER, S.PLANNED_EXTERNAL): W,
+    (S.WAITING_FOR_SUPPLIER, S.WAITING_FOR_CUSTOMER): W,
+    (S.WAITING_FOR_SUPPLIER, S.RESOLVED): W,
+    (S.RESOLVED, S.CLOSED): C | Y,  # confirmed by the customer, or automatically
+    (S.RESOLVED, S.RESPONSE_RECEIVED): C,  # "not resolved": the customer reopens
+    (S.RESOLVED, S.PLANNED_INTERNAL): W,  # reopened by the provider
+}
+
+
+def actor_class(user):
+    """WORKER, CUSTOMER or None (managers read, they do not move tickets)."""
+    if user is None:
+        return SYSTEM
+    role = user.role
+    if role in WORKER_ROLES:
+        return WORKER
+    if role in CUSTOMER_ROLES:
+        return CUSTOMER
+    return None
+
+
+def is_known(from_status, to_status):
+    return (from_status, to_status) in TRANSITIONS
+
+
+def allowed_targets(ticket, user):
+    """The statuses `user` may move `ticket` to now, in table order."""
+    who = actor_class(user)
+    return [
+        to for (frm, to), actors in TRANSITIONS.items() if frm == ticket.status and who in actors
+    ]
+
+
+ILLEGAL_MESSAGE = _("A ticket cannot go from “%(from)s” to “%(to)s”.")
+FORBIDDEN_MESSAGE = _("You may not move a ticket from “%(from)s” to “%(to)s”.")
