@@ -86,6 +86,31 @@ def _user(username, first, last, role, organization=None):
     return user
 
 
+def _backdate(ticket, reported, rng):
+    """Services stamp `now`; spread a generated ticket's history over its own past instead."""
+    from tickets.models import AuditEntry, Ticket, TicketUpdate
+
+    responded = reported + timedelta(minutes=rng.randint(5, 90))
+    resolved = responded + timedelta(hours=rng.randint(1, 30))
+    closed = resolved + timedelta(hours=rng.randint(2, 48))
+    moments = [reported, responded, responded + timedelta(minutes=2), resolved, closed]
+    ticket.refresh_from_db()
+    fields = {
+        name: moment
+        for name, moment in (
+            ("responded_at", responded),
+            ("resolved_at", resolved),
+            ("closed_at", closed),
+        )
+        if getattr(ticket, name)
+    }
+    Ticket.objects.filter(pk=ticket.pk).update(**fields)
+    TicketUpdate.objects.filter(ticket=ticket).update(created_at=moments[2])
+    entries = AuditEntry.objects.filter(ticket=ticket).order_by("pk").values_list("pk", flat=True)
+    for i, pk in enumerate(entries):
+        AuditEntry.objects.filter(pk=pk).update(at=moments[min(i, len(moments) - 1)])
+
+
 class Command(BaseCommand):
     help = "Create the demo organisations, users (password 'demo') and three months of tickets."
 
@@ -135,6 +160,7 @@ class Command(BaseCommand):
                 created_tickets += 1
                 age_days = (now - reported).days
                 if age_days < 2 and rng.random() < 0.5:
+                    _backdate(ticket, reported, rng)
                     continue  # leave some new tickets in the queue
                 services.take(ticket, agent)
                 services.add_update(
@@ -164,6 +190,7 @@ class Command(BaseCommand):
                         Status.WAITING_FOR_CUSTOMER,
                         note="Kunt u aangeven sinds wanneer dit speelt?",
                     )
+                _backdate(ticket, reported, rng)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready ({created_tickets} new tickets). Logins (password '{DEMO_PASSWORD}'): "
