@@ -15,6 +15,20 @@ def _no_scope_in_test_code():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_caches():
+    """The cache (and the calendars built from it) outlive a test's rolled-back transaction."""
+    from django.core.cache import cache
+
+    from sla import calendars
+
+    cache.clear()
+    calendars._built.clear()
+    yield
+    cache.clear()
+    calendars._built.clear()
+
+
+@pytest.fixture(autouse=True)
 def _attachments_in_tmp(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
@@ -91,3 +105,9 @@ def api():
         return client
 
     return _client
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """PBKDF2 at full strength costs ~0.3 s per user; tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,6 +1,7 @@
 """REST API for tickets (DESIGN §5)."""
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from pim.api import TenantScopedMixin
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
 from pim.scoping import organization_filter, visible_organizations
+from sla import queries as sla_queries
 
 from . import queries, services
 from .models import Kind, Priority, ResolutionType, Status, Ticket, Visibility
@@ -92,7 +94,16 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     @extend_schema_field(SlaClockSerializer(many=True))
     def get_sla(self, ticket):
-        return []
+        return [
+            {
+                "target": c.target,
+                "due_at": c.due_at,
+                "paused": c.paused,
+                "state": c.state,
+                "business_seconds_used": c.used_seconds,
+            }
+            for c in sla_queries.live_clocks(ticket, self.context.get("now"))
+        ]
 
     def create(self, validated_data):
         user = self.context["request"].user
@@ -154,10 +165,17 @@ class TicketFilter(django_filters.FilterSet):
     reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
     reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
+    sla_state = django_filters.ChoiceFilter(
+        choices=[(s, s) for s in ("pending", "at_risk", "met", "breached")],
+        method="filter_sla_state",
+    )
 
     class Meta:
         model = Ticket
         fields = ["status", "priority", "kind", "organization", "assignee"]
+
+    def filter_sla_state(self, queryset, name, value):
+        return sla_queries.filter_tickets_by_state(queryset, value)
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(queries.search_filter(value)) if value.strip() else queryset
@@ -183,7 +201,10 @@ class TicketViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Ticket.objects.none()
-        return queries.ticket_list(self.request.user)
+        return sla_queries.with_clock_data(queries.ticket_list(self.request.user))
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
 
     @extend_schema(request=TransitionSerializer, responses=TicketSerializer)
     @action(detail=True, methods=["post"])

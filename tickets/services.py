@@ -6,10 +6,12 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pim.models import WORKER_ROLES
+from sla import services as sla
 
 from . import workflow
 from .models import (
@@ -110,6 +112,7 @@ def _mark_responded(ticket, actor, now):
     """The provider starts work: the response moment (SPEC §4) is the first worker action."""
     if ticket.responded_at is None and actor is not None and actor.role in WORKER_ROLES:
         ticket.responded_at = now
+        sla.on_responded(ticket, now, actor)
         return True
     return False
 
@@ -189,6 +192,7 @@ def create_ticket(
             "priority": [None, priority],
         },
     )
+    sla.start(ticket, actor)
     return ticket
 
 
@@ -257,6 +261,7 @@ def change_priority(ticket, actor, priority, reason):
     _audit(ticket, actor, "priority", {"priority": [ticket.priority, priority], "reason": reason})
     ticket.priority = priority
     ticket.save(update_fields=["priority", "updated_at"])
+    sla.on_priority_change(ticket, priority, actor, now)
     return ticket
 
 
@@ -339,9 +344,10 @@ def transition(ticket, actor, status, *, note="", resolution=None, wish_date=Non
     if ticket.status == Status.RESOLVED and status != Status.CLOSED:
         ticket.resolved_at = None  # reopened
     _mark_responded(ticket, actor, now)
-    ticket.status = status
+    old_status, ticket.status = ticket.status, status
     ticket.save()
     _audit(ticket, actor, "transition", changes)
+    sla.on_status_change(ticket, old_status, status, actor, now)
     if note and note.strip():
         _create_update(ticket, actor, note, Visibility.PUBLIC)
     return ticket
@@ -408,16 +414,13 @@ def validate_upload(uploaded_file):
             }
         )
     if uploaded_file.size > settings.ATTACHMENT_MAX_BYTES:
-        raise ValidationError(
-            {
-                "file": _("The file is too large (%(size)s MB); the limit is %(limit)s MB.")
-                % {
-                    "size": round(uploaded_file.size / 1024 / 1024, 1),
-                    "limit": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
-                }
-            },
-            code="too_large",
-        )
+        # The code sits on the field's error (a code passed next to a dict is dropped), so the
+        # API can answer 413; sizes are shown in readable units, also for small limits.
+        message = _("The file is too large (%(size)s); the limit is %(limit)s.") % {
+            "size": filesizeformat(uploaded_file.size),
+            "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+        }
+        raise ValidationError({"file": ValidationError(message, code="too_large")})
 
 
 @transaction.atomic

@@ -1,0 +1,348 @@
+"""Calendars, SLA policies, contracts (DAP), per-ticket clocks and their append-only ledger."""
+
+from datetime import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pim.models import Organization
+from tickets.models import Ticket, TicketChildManager
+
+
+class ServiceWindow(models.TextChoices):
+    OFFICE_HOURS = "office_hours", _("Office hours (Mon–Fri 08:00–17:00)")
+    ALWAYS = "24x7", _("24/7")
+
+
+class Calendar(models.Model):
+    """Opening hours in one zone, public holidays of a country, and per-date corrections."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    always_open = models.BooleanField(
+        _("open 24/7"), default=False, help_text=_("Every hour, public holidays included.")
+    )
+    timezone = models.CharField(_("time zone"), max_length=60, default="Europe/Amsterdam")
+    holiday_country = models.CharField(
+        _("holiday country"),
+        max_length=2,
+        default="NL",
+        blank=True,
+        help_text=_("Public holidays of this country (ISO code) are closed. Empty: none."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("calendar")
+        verbose_name_plural = _("calendars")
+
+    def __str__(self):
+        return self.name
+
+    def build(self):
+        """The cached BusinessCalendar for this row (rebuilt when the row or its dates change)."""
+        from .calendars import business_calendar
+
+        return business_calendar(self.pk)
+
+
+class OpeningHours(models.Model):
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"),
+        choices=[
+            (0, _("Monday")),
+            (1, _("Tuesday")),
+            (2, _("Wednesday")),
+            (3, _("Thursday")),
+            (4, _("Friday")),
+            (5, _("Saturday")),
+            (6, _("Sunday")),
+        ],
+    )
+    opens = models.TimeField(_("opens"), default=time(8))
+    closes = models.TimeField(_("closes"), default=time(17))
+
+    class Meta:
+        ordering = ["weekday"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "weekday"], name="one_range_per_weekday"),
+            models.CheckConstraint(
+                name="opens_before_closes", condition=models.Q(opens__lt=models.F("closes"))
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class CalendarDate(models.Model):
+    """A date that overrides the holiday set: an extra closing day, or a day open after all."""
+
+    class Kind(models.TextChoices):
+        CLOSED = "closed", _("Closed")
+        OPEN = "open", _("Open")
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="dates")
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices, default=Kind.CLOSED)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar date")
+        verbose_name_plural = _("calendar dates")
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="one_override_per_date")
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()}"
+
+
+class Target(models.TextChoices):
+    RESPONSE = "response", _("Response")
+    RESTORE = "restore", _("Restore")
+    RESOLUTION = "resolution", _("Resolution")
+    PICKUP = "pickup", _("Pickup")
+
+
+class SlaPolicy(models.Model):
+    """Default targets, at-risk share and calendars; contracts refer to a policy.
+
+    Tickets snapshot the policy (with the contract's overrides) at registration, so editing a
+    policy applies to new tickets only.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    at_risk_share = models.DecimalField(
+        _("at-risk share"),
+        max_digits=3,
+        decimal_places=2,
+        default=0.75,
+        help_text=_("A clock is at risk once this share of its target is used."),
+    )
+    office_calendar = models.ForeignKey(
+        Calendar,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("office hours calendar"),
+    )
+    always_calendar = models.ForeignKey(
+        Calendar, on_delete=models.PROTECT, related_name="+", verbose_name=_("24/7 calendar")
+    )
+    always_priorities = models.CharField(
+        _("24/7 priorities"),
+        max_length=20,
+        default="1,2",
+        help_text=_(
+            "On a 24/7 contract these priorities use the 24/7 calendar; the rest office hours."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if not 0 < float(self.at_risk_share) < 1:
+            raise ValidationError({"at_risk_share": _("Give a share between 0 and 1.")})
+
+
+class Unit(models.TextChoices):
+    MINUTES = "minutes", _("Business minutes")
+    WORKING_DAYS = "working_days", _("Working days")
+    END_OF_DAY = "end_of_day", _("Same working day")
+
+
+class PolicyTarget(models.Model):
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
+    kind = models.CharField(_("ticket kind"), max_length=16, default="incident")
+    priority = models.PositiveSmallIntegerField(_("priority"))
+    target = models.CharField(_("target"), max_length=16, choices=Target.choices)
+    unit = models.CharField(_("unit"), max_length=16, choices=Unit.choices, default=Unit.MINUTES)
+    amount = models.PositiveIntegerField(_("amount"), default=0)
+    average_goal_minutes = models.PositiveIntegerField(
+        _("average goal (minutes)"), null=True, blank=True
+    )
+    always_calendar = models.BooleanField(
+        _("always on 24/7"),
+        default=False,
+        help_text=_("Run this target on the 24/7 calendar whatever the contract (e.g. 24 hours)."),
+    )
+
+    class Meta:
+        ordering = ["kind", "priority", "target"]
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "kind", "priority", "target"], name="one_target_per_policy_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} P{self.priority} {self.target}: {self.amount} {self.unit}"
+
+
+def default_emergency_scenarios():
+    """Appendix 1: P1 → Werkwijzer 4, P2 → Werkwijzer 3, P3/P4 → none."""
+    return {"1": "Werkwijzer 4", "2": "Werkwijzer 3"}
+
+
+class Contract(models.Model):
+    """An organisation's agreement (DAP): policy, service window, overrides, scenarios."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="contracts"
+    )
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, related_name="contracts")
+    service_window = models.CharField(
+        _("service window"),
+        max_length=16,
+        choices=ServiceWindow.choices,
+        default=ServiceWindow.OFFICE_HOURS,
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    emergency_scenarios = models.JSONField(
+        _("emergency scenario per priority"),
+        default=default_emergency_scenarios,
+        blank=True,
+        help_text=_('For example {"1": "Werkwijzer 4", "2": "Werkwijzer 3"}.'),
+    )
+    notes = models.TextField(_("scope notes"), blank=True)
+
+    class Meta:
+        ordering = ["organization", "-valid_from"]
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+
+    def __str__(self):
+        return f"{self.organization} ({self.get_service_window_display()}, {self.valid_from})"
+
+    def clean(self):
+        if self.valid_to and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("The end lies before the start.")})
+
+
+class ContractOverride(models.Model):
+    """A customer-specific target (DAP) replacing the policy's for one kind/priority/target."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="overrides")
+    kind = models.CharField(_("ticket kind"), max_length=16, default="incident")
+    priority = models.PositiveSmallIntegerField(_("priority"))
+    target = models.CharField(_("target"), max_length=16, choices=Target.choices)
+    unit = models.CharField(_("unit"), max_length=16, choices=Unit.choices, default=Unit.MINUTES)
+    amount = models.PositiveIntegerField(_("amount"))
+
+    class Meta:
+        verbose_name = _("override")
+        verbose_name_plural = _("overrides (DAP)")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "kind", "priority", "target"], name="one_override_per_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} P{self.priority} {self.target}: {self.amount} {self.unit}"
+
+
+class TicketSla(models.Model):
+    """What a ticket was registered under: the frozen policy + contract terms (the snapshot)."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="sla_terms")
+    contract = models.ForeignKey(Contract, on_delete=models.SET_NULL, null=True, blank=True)
+    terms = models.JSONField(default=dict)
+    follow_up_kind = models.CharField(max_length=24, blank=True)
+    follow_up_due_at = models.DateTimeField(null=True, blank=True)
+    pir_due_at = models.DateTimeField(_("PIR due"), null=True, blank=True)
+    pir_filed_at = models.DateTimeField(_("PIR filed"), null=True, blank=True)
+
+    objects = TicketChildManager()
+
+    def __str__(self):
+        return f"SLA terms of ticket {self.ticket_id}"
+
+
+class ClockEvent(models.Model):
+    """The append-only ledger the clocks are derived from."""
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered", _("Registered")
+        RESPONDED = "responded", _("Responded")
+        PAUSED = "paused", _("Clock paused")
+        RESUMED = "resumed", _("Clock resumed")
+        NO_ACCESS = "no_access", _("No access to the premises")
+        RESOLVED = "resolved", _("Resolved")
+        REOPENED = "reopened", _("Reopened")
+        CLOSED = "closed", _("Closed")
+        PRIORITY = "priority", _("Priority changed")
+        CALENDAR = "calendar", _("Calendar corrected")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="clock_events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    until = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("clock event")
+        verbose_name_plural = _("clock events")
+
+    def __str__(self):
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ClockState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    AT_RISK = "at_risk", _("At risk")
+    MET = "met", _("Met")
+    BREACHED = "breached", _("Breached")
+
+
+class Clock(models.Model):
+    """One target of one ticket, as last derived from the ledger."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="clocks")
+    target = models.CharField(max_length=16, choices=Target.choices)
+    calendar = models.ForeignKey(Calendar, on_delete=models.PROTECT, related_name="+")
+    target_seconds = models.PositiveIntegerField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    at_risk_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    used_seconds = models.PositiveIntegerField(
+        default=0, help_text="business seconds used at computed_at"
+    )
+    computed_at = models.DateTimeField()
+    state = models.CharField(max_length=8, choices=ClockState.choices, default=ClockState.PENDING)
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["ticket", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "target"], name="one_clock_per_target")
+        ]
+        indexes = [models.Index(fields=["target", "state"])]
+
+    def __str__(self):
+        return f"{self.target} of ticket {self.ticket_id}: {self.state}"

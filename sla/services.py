@@ -1,0 +1,248 @@
+"""SLA writes: snapshot a ticket's terms, append to its clock ledger, recompute its clocks.
+
+tickets.services calls these inside its own transactions, so a ticket and its clocks always
+change together.
+"""
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import engine
+from .calendars import business_calendar
+from .models import (
+    Calendar,
+    Clock,
+    ClockEvent,
+    Contract,
+    PolicyTarget,
+    ServiceWindow,
+    SlaPolicy,
+    TicketSla,
+)
+
+# Follow-up rules of SPEC §3.2 (working days on the office-hours calendar).
+FOLLOW_UPS = {
+    "waiting_for_customer": 3,
+    "response_received": 2,
+    "waiting_for_supplier": 3,
+}
+PIR_WORKING_DAYS = 5
+PAUSING_STATUSES = ("waiting_for_customer", "planned_external")
+
+
+def contract_for(organization_id, when):
+    day = timezone.localdate(when)
+    return (
+        Contract.objects.filter(organization_id=organization_id, valid_from__lte=day)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .select_related("policy")
+        .order_by("-valid_from")
+        .first()
+    )
+
+
+def default_policy():
+    return SlaPolicy.objects.order_by("pk").first()
+
+
+def build_terms(ticket):
+    """The policy and contract terms that apply to `ticket`, frozen as JSON."""
+    contract = contract_for(ticket.organization_id, ticket.reported_at)
+    policy = contract.policy if contract else default_policy()
+    if policy is None:
+        return None, {}
+    window = contract.service_window if contract else ServiceWindow.OFFICE_HOURS
+    always_priorities = {int(p) for p in policy.always_priorities.split(",") if p.strip()}
+    overrides = {
+        (o.priority, o.target): o
+        for o in (contract.overrides.filter(kind=ticket.kind) if contract else [])
+    }
+    priorities = {}
+    for t in PolicyTarget.objects.filter(policy=policy, kind=ticket.kind):
+        on_always = window == ServiceWindow.ALWAYS and t.priority in always_priorities
+        entry = priorities.setdefault(
+            str(t.priority),
+            {
+                "calendar": policy.always_calendar_id if on_always else policy.office_calendar_id,
+                "targets": {},
+                "average_goal_minutes": {},
+            },
+        )
+        override = overrides.get((t.priority, t.target))
+        spec = {
+            "unit": override.unit if override else t.unit,
+            "amount": override.amount if override else t.amount,
+        }
+        if t.always_calendar:
+            spec["calendar"] = policy.always_calendar_id
+        entry["targets"][t.target] = spec
+        if t.average_goal_minutes:
+            entry["average_goal_minutes"][t.target] = t.average_goal_minutes
+    scenarios = (contract.emergency_scenarios if contract else {}) or {}
+    return contract, {
+        "policy": policy.pk,
+        "policy_name": policy.name,
+        "policy_updated_at": policy.updated_at.isoformat(),
+        "service_window": window,
+        "at_risk_share": str(policy.at_risk_share),
+        "office_calendar": policy.office_calendar_id,
+        "priorities": priorities,
+        "emergency_scenarios": scenarios,
+    }
+
+
+def start(ticket, actor=None):
+    """Snapshot the terms and open the ledger at registration (DESIGN §2 step 1)."""
+    contract, terms = build_terms(ticket)
+    TicketSla.objects.create(ticket=ticket, contract=contract, terms=terms)
+    ClockEvent.objects.create(
+        ticket=ticket,
+        kind=ClockEvent.Kind.REGISTERED,
+        at=ticket.reported_at,
+        data={"priority": ticket.priority},
+        actor=actor,
+    )
+    recompute(ticket)
+
+
+def record(ticket, kind, *, at=None, until=None, actor=None, recompute_now=True, **data):
+    """Append one event to the ticket's ledger and recompute its clocks."""
+    event = ClockEvent.objects.create(
+        ticket=ticket, kind=kind, at=at or timezone.now(), until=until, data=data, actor=actor
+    )
+    if recompute_now:
+        recompute(ticket)
+    return event
+
+
+def on_responded(ticket, at, actor=None):
+    record(ticket, ClockEvent.Kind.RESPONDED, at=at, actor=actor)
+
+
+def on_priority_change(ticket, priority, actor=None, at=None):
+    record(ticket, ClockEvent.Kind.PRIORITY, at=at, actor=actor, priority=priority)
+
+
+def on_status_change(ticket, old, new, actor=None, at=None):
+    """Pauses, stops and follow-up deadlines that follow from a status change (SPEC §3.2, §4)."""
+    at = at or timezone.now()
+    kinds = []
+    if old in PAUSING_STATUSES and new not in PAUSING_STATUSES:
+        kinds.append((ClockEvent.Kind.RESUMED, None, {}))
+    if new in PAUSING_STATUSES:
+        until = ticket.wish_date if new == "planned_external" else None
+        kinds.append((ClockEvent.Kind.PAUSED, until, {"reason": new}))
+    if new == "resolved":
+        kinds.append((ClockEvent.Kind.RESOLVED, None, {"resolution_type": ticket.resolution_type}))
+    if old == "resolved" and new != "closed":
+        kinds.append((ClockEvent.Kind.REOPENED, None, {}))
+    if new == "closed":
+        kinds.append((ClockEvent.Kind.CLOSED, None, {}))
+    for kind, until, data in kinds:
+        record(ticket, kind, at=at, until=until, actor=actor, recompute_now=False, **data)
+    _set_follow_up(ticket, new, at)
+    recompute(ticket)
+
+
+def record_no_access(ticket, start_at, end_at, actor=None, note=""):
+    """An interval in which staff had no access to the customer's premises (paused)."""
+    return record(
+        ticket, ClockEvent.Kind.NO_ACCESS, at=start_at, until=end_at, actor=actor, note=note
+    )
+
+
+def _office_calendar(ticket_sla):
+    cal_id = ticket_sla.terms.get("office_calendar")
+    return business_calendar(cal_id) if cal_id else None
+
+
+def _set_follow_up(ticket, status, at):
+    sla = TicketSla.objects.filter(ticket=ticket).first()
+    if sla is None:
+        return
+    cal = _office_calendar(sla)
+    days = FOLLOW_UPS.get(status)
+    sla.follow_up_kind = status if days else ""
+    sla.follow_up_due_at = cal.add_working_days(at, days) if (days and cal) else None
+    if status == "resolved" and ticket.priority == 1 and cal and sla.pir_due_at is None:
+        sla.pir_due_at = cal.add_working_days(ticket.resolved_at or at, PIR_WORKING_DAYS)
+    sla.save(update_fields=["follow_up_kind", "follow_up_due_at", "pir_due_at"])
+
+
+def events_of(ticket):
+    return [
+        engine.Event(e.kind, e.at, e.until, e.data)
+        for e in ClockEvent.objects.filter(ticket=ticket).order_by("at", "pk")
+    ]
+
+
+def compute(ticket, now=None, *, events=None, terms=None):
+    """The live clocks of a ticket (used by the pages and the API)."""
+    if terms is None:
+        sla = TicketSla.objects.filter(ticket=ticket).first()
+        terms = sla.terms if sla else {}
+    if not terms:
+        return []
+    if events is None:
+        events = events_of(ticket)
+    terms = {**terms, "priority": ticket.priority}
+    return engine.compute(ticket.kind, events, terms, business_calendar, now or timezone.now())
+
+
+@transaction.atomic
+def recompute(ticket, now=None):
+    """Store the clocks derived from the ledger and move `next_sla_check_at` on."""
+    now = now or timezone.now()
+    sla = TicketSla.objects.filter(ticket=ticket).first()
+    results = compute(ticket, now, terms=sla.terms if sla else {})
+    existing = {c.target: c for c in Clock.objects.filter(ticket=ticket)}
+    for r in results:
+        clock = existing.pop(r.target, None) or Clock(ticket=ticket, target=r.target)
+        clock.calendar_id = r.calendar_id
+        clock.target_seconds = r.target_seconds
+        clock.started_at = r.started_at
+        clock.due_at = r.due_at
+        clock.at_risk_at = r.at_risk_at
+        clock.paused = r.paused
+        clock.stopped_at = r.stopped_at
+        clock.used_seconds = r.used_seconds
+        clock.state = r.state
+        clock.computed_at = now
+        clock.save()
+    for stale in existing.values():
+        stale.delete()
+    moments = [m for m in (engine.next_check(results, now),) if m]
+    if sla is not None:
+        moments += [m for m in (sla.follow_up_due_at, sla.pir_due_at) if m and m > now]
+    next_at = min(moments) if moments else None
+    type(ticket).objects.filter(pk=ticket.pk).update(next_sla_check_at=next_at)
+    ticket.next_sla_check_at = next_at
+    return results
+
+
+def recompute_open(calendar_ids=None, *, progress=None):
+    """Recompute open tickets (after a policy or calendar correction); closed ones never change."""
+    from tickets.models import Ticket
+
+    qs = Ticket.objects.exclude(status="closed").order_by("pk")
+    if calendar_ids is not None:
+        qs = qs.filter(clocks__calendar_id__in=calendar_ids).distinct()
+    total = qs.count()
+    for i, ticket in enumerate(qs.iterator(chunk_size=500), 1):
+        with transaction.atomic():
+            recompute(ticket)
+        if progress:
+            progress(i, total)
+    return total
+
+
+def ensure_default_calendars():
+    """The two calendars of SPEC §2 (used by the data migration and tests)."""
+    office, created = Calendar.objects.get_or_create(
+        name="Kantoortijden NL", defaults={"always_open": False}
+    )
+    if created:
+        office.hours.bulk_create([office.hours.model(calendar=office, weekday=d) for d in range(5)])
+    always, _ = Calendar.objects.get_or_create(name="24/7", defaults={"always_open": True})
+    return office, always
