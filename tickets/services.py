@@ -447,3 +447,21 @@ def add_attachment(ticket, uploaded_by, uploaded_file, *, update=None, internal=
     attachment.save()
     _audit(ticket, uploaded_by, "attachment", {"file": [None, name]}, obj=attachment)
     return attachment
+
+
+@transaction.atomic
+def set_sla_not_applicable(ticket, actor, reason):
+    """Mark a ticket "SLA not applicable" (out of scope, no access): it leaves the figures."""
+    _require_worker(actor)
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": _("Say why the SLA does not apply.")})
+    _audit(
+        ticket,
+        actor,
+        "sla_not_applicable",
+        {"sla_not_applicable": [ticket.sla_not_applicable, True], "reason": reason.strip()},
+    )
+    ticket.sla_not_applicable = True
+    ticket.sla_not_applicable_reason = reason.strip()[:300]
+    ticket.save(update_fields=["sla_not_applicable", "sla_not_applicable_reason", "updated_at"])
+    return ticket

@@ -1,0 +1,49 @@
+from datetime import date
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from pim.scoping import visible_organizations
+
+from .queries import compliance
+
+
+def _month_start(value, default):
+    try:
+        year, month = (int(p) for p in value.split("-")[:2])
+        return date(year, month, 1)
+    except (AttributeError, ValueError):
+        return default
+
+
+@login_required
+def compliance_page(request):
+    """Monthly SLA compliance: managers see all organisations, authorised contacts their own."""
+    user = request.user
+    if not (user.is_provider_staff or user.is_authorised_contact):
+        raise Http404
+    today = timezone.localdate()
+    default_since = date(today.year - (today.month <= 3), (today.month - 4) % 12 + 1, 1)
+    since = _month_start(request.GET.get("since"), default_since)
+    organizations = visible_organizations(user)
+    org_id = request.GET.get("organization")
+    org_id = int(org_id) if org_id and org_id.isdigit() else None
+    if org_id and not organizations.filter(pk=org_id).exists():
+        org_id = None
+    rows = compliance(
+        user,
+        since=timezone.make_aware(timezone.datetime.combine(since, timezone.datetime.min.time())),
+        organization_id=org_id,
+    )
+    return render(
+        request,
+        "sla/compliance.html",
+        {
+            "rows": rows,
+            "since": since,
+            "organizations": organizations if user.is_provider_staff else None,
+            "organization_id": org_id,
+        },
+    )
