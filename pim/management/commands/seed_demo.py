@@ -5,7 +5,7 @@ generated when the organisation has none yet.
 """
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -13,6 +13,8 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from pim.models import Location, Membership, Organization, Role, Service, User
+from sla.models import Contract
+from sla.services import default_policy
 
 DEMO_PASSWORD = "demo"
 
@@ -21,6 +23,7 @@ ORGANISATIONS = [
         "name": "Acme Zorg",
         "slug": "acme",
         "phone": "+31 30 700 1000",
+        "window": "office_hours",
         "services": [("telefonie", "Telefonie"), ("werkplek", "Werkplekbeheer"), ("netwerk", "Netwerk")],
         "locations": [("Hoofdkantoor Utrecht", "Stationsplein 1, Utrecht"), ("Kliniek Zeist", "Slotlaan 12, Zeist")],
         "users": [("acme.user", "Anna", "de Vries", Role.CUSTOMER_USER),
@@ -30,6 +33,7 @@ ORGANISATIONS = [
         "name": "Globex Logistics",
         "slug": "globex",
         "phone": "+31 10 200 3000",
+        "window": "24x7",
         "services": [("contactcenter", "Contactcenter"), ("datacenter", "Datacenter"), ("wan", "WAN-verbindingen")],
         "locations": [("Distributiecentrum Rotterdam", "Waalhaven 5, Rotterdam"), ("Hub Venlo", "Celsiusweg 3, Venlo")],
         "users": [("globex.user", "Chris", "Bakker", Role.CUSTOMER_USER),
@@ -88,6 +92,8 @@ def _user(username, first, last, role, organization=None):
 
 def _backdate(ticket, reported, rng):
     """Services stamp `now`; spread a generated ticket's history over its own past instead."""
+    from sla import services as sla_services
+    from sla.models import ClockEvent
     from tickets.models import AuditEntry, Ticket, TicketUpdate
 
     responded = reported + timedelta(minutes=rng.randint(5, 90))
@@ -109,6 +115,18 @@ def _backdate(ticket, reported, rng):
     entries = AuditEntry.objects.filter(ticket=ticket).order_by("pk").values_list("pk", flat=True)
     for i, pk in enumerate(entries):
         AuditEntry.objects.filter(pk=pk).update(at=moments[min(i, len(moments) - 1)])
+    # The clock ledger follows the same history, then the clocks are derived again.
+    event_at = {
+        "registered": reported,
+        "responded": responded,
+        "paused": moments[2],
+        "resolved": resolved,
+        "closed": closed,
+    }
+    for kind, moment in event_at.items():
+        ClockEvent.objects.filter(ticket=ticket, kind=kind).update(at=moment)
+    ticket.refresh_from_db()
+    sla_services.recompute(ticket)
 
 
 class Command(BaseCommand):
@@ -141,6 +159,13 @@ class Command(BaseCommand):
                 for n, a in spec["locations"]
             ]
             users = [_user(u, f, last, role, org) for u, f, last, role in spec["users"]]
+            if not Contract.objects.filter(organization=org).exists():
+                Contract.objects.create(
+                    organization=org,
+                    policy=default_policy(),
+                    service_window=spec["window"],
+                    valid_from=date(2024, 1, 1),
+                )
             if Ticket.objects.filter(organization=org).exists():
                 continue
             now = timezone.now()
