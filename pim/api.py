@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import translation
 from django_scopes.state import state as scope_state
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
@@ -54,6 +55,11 @@ class TenantScopedMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if request.user.is_authenticated:
+            # Token users are only known here, after UserLanguageMiddleware ran: speak their
+            # language in error messages too (the middleware does this for session users).
+            if getattr(request.user, "language", None):
+                translation.activate(request.user.language)
+                request.LANGUAGE_CODE = request.user.language
             current = dict(scope_state.get() or {})
             current.update({"_enabled": True, "organization": organization_id_for(request.user)})
             scope_state.set(current)

@@ -3,5 +3,21 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("tickets/", views.ticket_list, name="ticket-list"),
+    path("tickets/new/", views.ticket_create, name="ticket-create"),
+    path("tickets/<str:number>/", views.ticket_detail, name="ticket-detail"),
+    path("tickets/<str:number>/update/", views.ticket_update, name="ticket-update"),
+    path("tickets/<str:number>/attach/", views.ticket_attach, name="ticket-attach"),
+    path("tickets/<str:number>/take/", views.ticket_take, name="ticket-take"),
+    path("tickets/<str:number>/assign/", views.ticket_assign, name="ticket-assign"),
+    path("tickets/<str:number>/priority/", views.ticket_priority, name="ticket-priority"),
+    path("tickets/<str:number>/transition/", views.ticket_transition, name="ticket-transition"),
+    path("tickets/<str:number>/confirm/", views.ticket_confirm, name="ticket-confirm"),
+    path(
+        "tickets/<str:number>/not-resolved/",
+        views.ticket_not_resolved,
+        name="ticket-not-resolved",
+    ),
+    path("queue/", views.queue, name="queue"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
 ]

@@ -1,0 +1,329 @@
+"""HTML forms of the customer portal and the agent workspace.
+
+Forms only parse and shape input; every business rule lives in tickets/services.py, whose
+ValidationErrors are put back on these forms by the views (see `apply_errors`).
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from pim.models import WORKER_ROLES, Location, Organization, Service, User
+
+from .models import (
+    INCIDENT_PRIORITIES,
+    Channel,
+    Kind,
+    Priority,
+    ResolutionType,
+    Status,
+    Visibility,
+)
+
+INCIDENT_PRIORITY_CHOICES = [(p, lbl) for p, lbl in Priority.choices if p in INCIDENT_PRIORITIES]
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+def apply_errors(form, exc):
+    """Put a service-layer ValidationError on `form`: per field where the form has the field,
+    otherwise as a non-field error (never raises for unknown keys)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error.messages)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def worker_users():
+    return (
+        User.objects.filter(membership__role__in=sorted(WORKER_ROLES), is_active=True)
+        .order_by("first_name", "last_name", "username")
+        .only("pk", "username", "first_name", "last_name")
+    )
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.username
+
+
+class TicketCreateForm(forms.Form):
+    """File an incident (customers) or register one for a customer (service desk staff)."""
+
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=_("— choose —"),
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[c for c in Channel.choices if c[0] != Channel.API],
+        initial=Channel.PHONE,
+        required=False,
+    )
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("What happens, since when, who is affected, and what you already tried."),
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        choices=INCIDENT_PRIORITY_CHOICES,
+        coerce=int,
+        initial=Priority.P3,
+        widget=forms.RadioSelect,
+    )
+    service = forms.ModelChoiceField(
+        label=_("Service"),
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label=_("— not specified —"),
+    )
+    location = forms.ModelChoiceField(
+        label=_("Location"),
+        queryset=Location.objects.none(),
+        required=False,
+        empty_label=_("— not specified —"),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if user.is_customer:
+            org_id = user.organization_id_or_none
+            del self.fields["organization"]
+            del self.fields["channel"]
+            self.fields["service"].queryset = Service.objects.filter(organization_id=org_id)
+            self.fields["location"].queryset = Location.objects.filter(organization_id=org_id)
+        else:
+            self.fields["organization"].required = True
+            self.fields["organization"].queryset = Organization.objects.filter(is_active=True)
+            self.fields["service"].queryset = Service.objects.select_related("organization")
+            self.fields["location"].queryset = Location.objects.select_related("organization")
+            self.fields["service"].label_from_instance = lambda o: f"{o.organization} – {o}"
+            self.fields["location"].label_from_instance = lambda o: f"{o.organization} – {o}"
+
+
+class UpdateForm(forms.Form):
+    """A reply (customers) or a progress update (staff, public or internal)."""
+
+    body = forms.CharField(
+        label=_("Message"), widget=forms.Textarea(attrs={"rows": 4}), max_length=20000
+    )
+    visibility = forms.ChoiceField(
+        label=_("Visibility"),
+        choices=Visibility.choices,
+        initial=Visibility.PUBLIC,
+        widget=forms.RadioSelect,
+    )
+    next_actions = forms.CharField(
+        label=_("Next actions"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=5000,
+    )
+    expected_resolution_at = forms.DateTimeField(
+        label=_("Expected resolution"), widget=DateTimeLocalInput, required=False
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not user.is_provider_staff:
+            for name in ("visibility", "next_actions", "expected_resolution_at"):
+                del self.fields[name]
+        else:
+            self.fields["body"].label = _("What was done")
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label=_("File"))
+    internal = forms.BooleanField(label=_("Internal (service desk only)"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not user.is_provider_staff:
+            del self.fields["internal"]
+
+
+class AssignForm(forms.Form):
+    assignee = UserChoiceField(
+        label=_("Assignee"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("— unassigned —"),
+        widget=forms.Select(attrs={"aria-label": _("Assignee")}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = worker_users()
+
+
+class PriorityForm(forms.Form):
+    priority = forms.TypedChoiceField(label=_("New priority"), choices=Priority.choices, coerce=int)
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+    def __init__(self, *args, ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ticket.kind == Kind.INCIDENT:
+            self.fields["priority"].choices = INCIDENT_PRIORITY_CHOICES
+
+
+class TransitionForm(forms.Form):
+    """Move a ticket. The state machine (services.transition) decides what is legal."""
+
+    status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
+    note = forms.CharField(
+        label=_("Note to the customer"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=20000,
+        help_text=_("Optional; posted as a public update."),
+    )
+    wish_date = forms.DateTimeField(
+        label=_("Wish date"),
+        widget=DateTimeLocalInput,
+        required=False,
+        help_text=_("Required for “Planned external”: when the customer wants us to continue."),
+    )
+
+
+class ResolveForm(forms.Form):
+    """Resolve a ticket; an incident records how (SPEC §3.2, seed §4.9)."""
+
+    status = forms.CharField(widget=forms.HiddenInput, initial=Status.RESOLVED)
+    resolution_type = forms.ChoiceField(
+        label=_("Resolution"),
+        choices=ResolutionType.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    resolution_cause = forms.CharField(
+        label=_("Cause"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    resolution_how = forms.CharField(
+        label=_("How it was fixed"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    resolution_follow_up = forms.CharField(
+        label=_("Follow-up actions"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_(
+            "For a temporary fix: what remains to be done, and when it becomes definitive."
+        ),
+    )
+    resolved_at = forms.DateTimeField(
+        label=_("Resolved at"),
+        widget=DateTimeLocalInput,
+        required=False,
+        help_text=_("Leave empty for now."),
+    )
+    note = forms.CharField(
+        label=_("Note to the customer"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=20000,
+    )
+
+    def __init__(self, *args, ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ticket.kind == Kind.INCIDENT:
+            for name in ("resolution_type", "resolution_cause", "resolution_how"):
+                self.fields[name].required = True
+
+    def resolution(self):
+        data = self.cleaned_data
+        return {
+            name: data.get(name) or ""
+            for name in (
+                "resolution_type",
+                "resolution_cause",
+                "resolution_how",
+                "resolution_follow_up",
+            )
+        } | ({"resolved_at": data["resolved_at"]} if data.get("resolved_at") else {})
+
+
+class NotResolvedForm(forms.Form):
+    note = forms.CharField(
+        label=_("What is still wrong?"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=20000,
+    )
+
+
+# --- list filters ---------------------------------------------------------------------------
+
+SORT_CHOICES = [
+    ("reported_at", _("Reported")),
+    ("priority", _("Priority")),
+    ("status", _("Status")),
+    ("number", _("Number")),
+]
+DIRECTION_CHOICES = [("desc", _("Descending")), ("asc", _("Ascending"))]
+
+
+class CustomerListFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        label=_("Show"),
+        choices=[("open", _("Open")), ("closed", _("Closed")), ("all", _("All"))],
+        required=False,
+    )
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.MultipleChoiceField(
+        label=_("Status"),
+        choices=[("open", _("All open")), ("all", _("All statuses")), *Status.choices],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        choices=[("", _("Any priority")), *Priority.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[("", _("Any kind")), *Kind.choices], required=False
+    )
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=_("All organisations"),
+    )
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+    dir = forms.ChoiceField(label=_("Order"), choices=DIRECTION_CHOICES, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = Organization.objects.all()
+        self.fields["assignee"].choices = [
+            ("", _("Anyone")),
+            ("mine", _("Assigned to me")),
+            ("unassigned", _("Unassigned")),
+        ] + [(str(u.pk), u.get_full_name() or u.username) for u in worker_users()]
+
+    def clean_assignee(self):
+        value = self.cleaned_data.get("assignee") or ""
+        if value and value not in ("mine", "unassigned") and not value.isdigit():
+            raise ValidationError(_("Choose a valid assignee."))
+        return value
