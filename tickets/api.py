@@ -208,7 +208,7 @@ class TicketViewSet(
 
     @extend_schema(request=TransitionSerializer, responses=TicketSerializer)
     @action(detail=True, methods=["post"])
-    def transition(self, request, pk=None):
+    def transition(self, request, pk=None, **kwargs):
         ticket = self.get_object()
         ser = TransitionSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -231,7 +231,7 @@ class TicketViewSet(
 
     @extend_schema(request=PrioritySerializer, responses=TicketSerializer)
     @action(detail=True, methods=["post"])
-    def priority(self, request, pk=None):
+    def priority(self, request, pk=None, **kwargs):
         ticket = self.get_object()
         ser = PrioritySerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -242,14 +242,14 @@ class TicketViewSet(
 
     @extend_schema(request=None, responses=TicketSerializer)
     @action(detail=True, methods=["post"])
-    def take(self, request, pk=None):
+    def take(self, request, pk=None, **kwargs):
         ticket = services.take(self.get_object(), request.user)
         return Response(self.get_serializer(ticket).data)
 
     @extend_schema(methods=["get"], responses=UpdateSerializer(many=True))
     @extend_schema(methods=["post"], request=UpdateSerializer, responses={201: UpdateSerializer})
     @action(detail=True, methods=["get", "post"], serializer_class=UpdateSerializer)
-    def updates(self, request, pk=None):
+    def updates(self, request, pk=None, **kwargs):
         ticket = self.get_object()
         if request.method == "GET":
             qs = queries.updates_for(ticket, request.user)
@@ -272,7 +272,7 @@ class TicketViewSet(
         serializer_class=AttachmentSerializer,
         parser_classes=[MultiPartParser, FormParser, JSONParser],
     )
-    def attachments(self, request, pk=None):
+    def attachments(self, request, pk=None, **kwargs):
         ticket = self.get_object()
         if request.method == "GET":
             qs = queries.attachments_for(ticket, request.user)
