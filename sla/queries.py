@@ -113,3 +113,100 @@ def compliance(user, *, since=None, until=None, organization_id=None, now=None):
             }
         )
     return out
+
+
+def live_state(clock, now):
+    """The state of a stored Clock row as of `now` (due and at-risk moments pass by themselves)."""
+    if clock.stopped_at is not None or clock.paused:
+        return clock.state
+    if clock.due_at is not None and now >= clock.due_at:
+        return "breached"
+    if clock.at_risk_at is not None and now >= clock.at_risk_at and clock.state == "pending":
+        return "at_risk"
+    return clock.state
+
+
+def with_clocks(queryset):
+    """Prefetch the stored clocks (one query per page) and annotate the next running due time,
+    so lists can show and sort by it."""
+    from django.db.models import Prefetch, Subquery
+
+    next_due = (
+        Clock.objects.filter(ticket=OuterRef("pk"), stopped_at__isnull=True, due_at__isnull=False)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return queryset.annotate(next_due_at=Subquery(next_due)).prefetch_related(
+        Prefetch("clocks", queryset=Clock.objects.order_by("due_at", "pk"), to_attr="clock_list")
+    )
+
+
+def next_clock(ticket):
+    """The running clock that falls due first (from `with_clocks`), else None."""
+    running = [c for c in getattr(ticket, "clock_list", []) if c.stopped_at is None]
+    running.sort(key=lambda c: (c.due_at is None, c.due_at or 0))
+    return running[0] if running else None
+
+
+def clock_panel(ticket, now=None):
+    """Everything the ticket page shows about the SLA: live clocks with the segments that explain
+    them (counted, paused, stopped), the ledger, the terms and the follow-up deadlines."""
+    from .calendars import business_calendar
+    from .models import ClockEvent, Target, TicketSla
+
+    now = now or timezone.now()
+    terms = TicketSla.objects.filter(ticket=ticket).select_related("contract").first()
+    if terms is None:
+        return None
+    events = list(ClockEvent.objects.filter(ticket=ticket).select_related("actor"))
+    results = services.compute(
+        ticket,
+        now,
+        events=[services.engine.Event(e.kind, e.at, e.until, e.data) for e in events],
+        terms=terms.terms,
+    )
+    clocks = []
+    for r in results:
+        cal = business_calendar(r.calendar_id)
+        segments = []
+        for seg in r.segments:
+            if seg.start >= now and seg.counted:
+                continue
+            end = seg.end if seg.end is not None and seg.end <= now else None
+            span = cal.elapsed(seg.start, end or max(now, seg.start))
+            segments.append(
+                {
+                    "start": seg.start,
+                    "end": seg.end,
+                    "counted": seg.counted,
+                    "reason": seg.reason,
+                    "business_seconds": int(span.total_seconds()),
+                }
+            )
+        clocks.append(
+            {
+                "target": r.target,
+                "label": Target(r.target).label,
+                "state": r.state,
+                "due_at": r.due_at,
+                "at_risk_at": r.at_risk_at,
+                "started_at": r.started_at,
+                "stopped_at": r.stopped_at,
+                "paused": r.paused,
+                "used_seconds": r.used_seconds,
+                "target_seconds": r.target_seconds,
+                "left_seconds": (r.due_at - now).total_seconds() if r.due_at else None,
+                "always_open": cal.always_open,
+                "segments": segments,
+            }
+        )
+    priority_terms = terms.terms.get("priorities", {}).get(str(ticket.priority), {})
+    return {
+        "clocks": clocks,
+        "events": events,
+        "terms": terms,
+        "service_window": terms.terms.get("service_window"),
+        "scenario": terms.terms.get("emergency_scenarios", {}).get(str(ticket.priority)),
+        "average_goals": priority_terms.get("average_goal_minutes", {}),
+        "now": now,
+    }

@@ -4,4 +4,10 @@ from . import views
 
 urlpatterns = [
     path("sla/", views.compliance_page, name="sla-compliance"),
+    path("tickets/<str:number>/no-access/", views.ticket_no_access, name="ticket-no-access"),
+    path(
+        "tickets/<str:number>/sla-not-applicable/",
+        views.ticket_sla_not_applicable,
+        name="ticket-sla-na",
+    ),
 ]

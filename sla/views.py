@@ -1,12 +1,19 @@
 from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pim.scoping import visible_organizations
+from tickets import services
+from tickets.forms import apply_errors
+from tickets.views import _render_detail, ticket_action
 
+from .forms import NoAccessForm, SlaNotApplicableForm
 from .queries import compliance
 
 
@@ -47,3 +54,35 @@ def compliance_page(request):
             "organization_id": org_id,
         },
     )
+
+
+@ticket_action
+def ticket_no_access(request, ticket):
+    """An agent records an interval without access to the premises (the clocks pause)."""
+    form = NoAccessForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.record_no_access(
+                ticket, request.user, data["start_at"], data["end_at"], data["note"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The interval without access was recorded."))
+            return redirect(ticket)
+    return _render_detail(request, ticket, status=400, no_access_form=form)
+
+
+@ticket_action
+def ticket_sla_not_applicable(request, ticket):
+    form = SlaNotApplicableForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_sla_not_applicable(ticket, request.user, form.cleaned_data["reason"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The SLA no longer applies to this ticket."))
+            return redirect(ticket)
+    return _render_detail(request, ticket, status=400, sla_na_form=form)

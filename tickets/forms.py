@@ -268,6 +268,7 @@ class NotResolvedForm(forms.Form):
 # --- list filters ---------------------------------------------------------------------------
 
 SORT_CHOICES = [
+    ("next_due", _("Next due")),
     ("reported_at", _("Reported")),
     ("priority", _("Priority")),
     ("status", _("Status")),

@@ -465,3 +465,26 @@ def set_sla_not_applicable(ticket, actor, reason):
     ticket.sla_not_applicable_reason = reason.strip()[:300]
     ticket.save(update_fields=["sla_not_applicable", "sla_not_applicable_reason", "updated_at"])
     return ticket
+
+
+@transaction.atomic
+def record_no_access(ticket, actor, start_at, end_at, note=""):
+    """Staff had no access to the customer's premises from start to end: the clocks pause
+    for that interval (SPEC §4, seed §4.7)."""
+    _require_worker(actor)
+    now = timezone.now()
+    if start_at is None or end_at is None:
+        raise ValidationError({"end_at": _("Give the start and the end of the interval.")})
+    if end_at <= start_at:
+        raise ValidationError({"end_at": _("The end must lie after the start.")})
+    if end_at > now:
+        raise ValidationError({"end_at": _("Record an interval that has passed.")})
+    if start_at < ticket.reported_at:
+        raise ValidationError({"start_at": _("The interval cannot start before registration.")})
+    sla.record_no_access(ticket, start_at, end_at, actor=actor, note=note)
+    _audit(
+        ticket,
+        actor,
+        "no_access",
+        {"no_access": [None, f"{start_at.isoformat()} – {end_at.isoformat()}"], "note": note},
+    )

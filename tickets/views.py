@@ -12,13 +12,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+
+from sla import queries as sla_queries
+from sla.forms import NoAccessForm, SlaNotApplicableForm
 
 from . import queries, services, workflow
 from .forms import (
@@ -98,11 +101,17 @@ def ticket_list(request):
         qs = qs.filter(status=Status.CLOSED)
     if data.get("q"):
         qs = qs.filter(queries.search_filter(data["q"]))
-    page = _page(request, qs.order_by("-reported_at", "-pk"))
+    page = _page(request, sla_queries.with_clocks(qs).order_by("-reported_at", "-pk"))
     return render(
         request,
         "tickets/ticket_list.html",
-        {"form": form, "page": page, "state": state, "filtered": bool(data.get("q"))},
+        {
+            "form": form,
+            "page": page,
+            "state": state,
+            "filtered": bool(data.get("q")),
+            "now": timezone.now(),
+        },
     )
 
 
@@ -302,6 +311,10 @@ def _detail_context(request, ticket, **forms):
             }
         )
     ctx.update(_activity(ticket, user))
+    ctx["sla"] = sla_queries.clock_panel(ticket)
+    if user.is_worker:
+        ctx["no_access_form"] = forms.get("no_access_form") or NoAccessForm()
+        ctx["sla_na_form"] = forms.get("sla_na_form") or SlaNotApplicableForm()
     return ctx
 
 
@@ -541,14 +554,21 @@ def queue(request):
     sort = data.get("sort") or "reported_at"
     direction = data.get("dir") or ("asc" if sort == "priority" else "desc")
     key = {"reported_at": "reported_at", "priority": "priority", "number": "number"}.get(sort)
+    qs = sla_queries.with_clocks(qs)
     if sort == "status":
         qs = qs.annotate(status_order=STATUS_ORDER)
         key = "status_order"
-    prefix = "-" if direction == "desc" else ""
-    qs = qs.order_by(f"{prefix}{key}", "-reported_at" if key != "reported_at" else "-pk")
+    if sort == "next_due":
+        # the soonest deadline first; tickets without a running clock last
+        due = F("next_due_at")
+        order = due.desc(nulls_last=True) if direction == "desc" else due.asc(nulls_last=True)
+        qs = qs.order_by(order, "-reported_at")
+    else:
+        prefix = "-" if direction == "desc" else ""
+        qs = qs.order_by(f"{prefix}{key}", "-reported_at" if key != "reported_at" else "-pk")
 
     page = _page(request, qs)
-    ctx = {"form": form, "page": page, "sort": sort, "dir": direction}
+    ctx = {"form": form, "page": page, "sort": sort, "dir": direction, "now": timezone.now()}
     template = "tickets/_queue_results.html" if is_htmx(request) else "tickets/queue.html"
     return render(request, template, ctx)
 
@@ -557,6 +577,7 @@ def queue(request):
 
 
 @login_required
+@require_GET
 def attachment_download(request, pk):
     """Attachments are only served here: access-checked, always as a download."""
     attachment = get_object_or_404(
