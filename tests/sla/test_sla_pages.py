@@ -1,0 +1,119 @@
+"""The SLA on the pages and in the API: same clocks, countdowns, forms for agents."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from freezegun import freeze_time
+
+from sla.models import Clock
+from tickets import services
+
+AMS = ZoneInfo("Europe/Amsterdam")
+pytestmark = pytest.mark.django_db
+
+
+def at(*a):
+    return datetime(*a, tzinfo=AMS)
+
+
+def file(users, who="acme.user", priority=3, when=None, **kw):
+    with freeze_time(when or at(2026, 11, 25, 9, 0)):
+        return services.create_ticket(
+            actor=users[who], title="Phones down", description="d", priority=priority, **kw
+        )
+
+
+def test_api_and_ticket_page_agree(contracts, users, client, api):
+    ticket = file(users, priority=2)
+    with freeze_time(at(2026, 11, 25, 9, 30)):
+        body = api(users["acme.user"]).get(f"/api/v1/tickets/{ticket.pk}/").json()
+        client.force_login(users["acme.user"])
+        page = client.get(reverse("ticket-detail", args=[ticket.number])).content.decode()
+    response = next(c for c in body["sla"] if c["target"] == "response")
+    assert response == {
+        "target": "response",
+        "due_at": "2026-11-25T10:00:00+01:00",
+        "paused": False,
+        "state": "pending",
+        "business_seconds_used": 30 * 60,
+    }
+    assert {c["target"] for c in body["sla"]} == {"response", "restore", "resolution"}
+    # the customer sees the same due time on the page, and why
+    assert "25-11-2026 10:00" in page
+    assert "30 min" in page
+
+
+def test_paused_clock_in_api(contracts, users, api):
+    ticket = file(users)
+    with freeze_time(at(2026, 11, 25, 9, 30)):
+        services.take(ticket, users["agent"])
+        services.transition(ticket, users["agent"], "waiting_for_customer")
+    with freeze_time(at(2026, 11, 25, 15, 0)):
+        body = api(users["agent"]).get(f"/api/v1/tickets/{ticket.pk}/").json()
+    restore = next(c for c in body["sla"] if c["target"] == "restore")
+    assert restore["paused"] is True and restore["business_seconds_used"] == 0
+    assert restore["due_at"] is None
+
+
+def test_queue_countdown_sort_by_next_due_and_states(contracts, users, client):
+    late = file(users, priority=1, when=at(2026, 11, 25, 8, 0))  # response due 08:30
+    soon = file(users, priority=3, when=at(2026, 11, 25, 9, 0))  # due 11:00
+    later = file(users, priority=4, when=at(2026, 11, 25, 9, 0))  # due 15:00
+    client.force_login(users["agent"])
+    with freeze_time(at(2026, 11, 25, 10, 45)):
+        page = client.get(reverse("queue"), {"sort": "next_due", "dir": "asc"}).content.decode()
+    order = [page.index(t.number) for t in (late, soon, later)]
+    assert order == sorted(order)
+    assert "sla-breached" in page and "sla-at_risk" in page and "sla-pending" in page
+    with freeze_time(at(2026, 11, 25, 10, 45)):
+        page = client.get(reverse("queue"), {"sort": "next_due", "dir": "desc"}).content.decode()
+    assert page.index(later.number) < page.index(late.number)
+
+
+def test_queue_queries_constant_with_clocks(contracts, users, client):
+    client.force_login(users["agent"])
+    for _ in range(5):
+        file(users)
+    with CaptureQueriesContext(connection) as five:
+        client.get(reverse("queue"), {"sort": "next_due"})
+    for _ in range(20):
+        file(users)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("queue"), {"sort": "next_due"})
+    assert len(five) == len(many)
+
+
+def test_agent_records_no_access_and_not_applicable(contracts, users, client):
+    ticket = file(users)
+    with freeze_time(at(2026, 11, 25, 9, 0)):
+        services.take(ticket, users["agent"])
+    url = reverse("ticket-no-access", args=[ticket.number])
+    with freeze_time(at(2026, 11, 25, 14, 0)):
+        client.force_login(users["agent"])
+        bad = client.post(url, {"start_at": "2026-11-25T11:00", "end_at": "2026-11-25T10:00"})
+        assert bad.status_code == 400 and "after the start" in bad.content.decode()
+        ok = client.post(url, {"start_at": "2026-11-25T10:00", "end_at": "2026-11-25T11:00"})
+        assert ok.status_code == 302
+    assert Clock.objects.get(ticket=ticket, target="restore").due_at == at(2026, 11, 26, 9, 0)
+    na = reverse("ticket-sla-na", args=[ticket.number])
+    assert client.post(na, {"reason": ""}).status_code == 400
+    assert client.post(na, {"reason": "Outside the agreed scope"}).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.sla_not_applicable and ticket.sla_not_applicable_reason
+    # customers cannot use these forms
+    client.force_login(users["acme.user"])
+    client.post(url, {"start_at": "2026-11-25T12:00", "end_at": "2026-11-25T13:00"})
+    assert Clock.objects.get(ticket=ticket, target="restore").due_at == at(2026, 11, 26, 9, 0)
+
+
+def test_api_sla_state_filter(contracts, users, api):
+    breached = file(users, priority=1, when=at(2026, 11, 25, 8, 0))
+    file(users, priority=4, when=at(2026, 11, 25, 9, 0))
+    with freeze_time(at(2026, 11, 25, 9, 0)):
+        body = api(users["agent"]).get("/api/v1/tickets/", {"sla_state": "breached"}).json()
+    assert [t["number"] for t in body["results"]] == [breached.number]
+    assert api(users["agent"]).get("/api/v1/tickets/", {"sla_state": "bogus"}).status_code == 400
