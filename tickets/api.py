@@ -129,6 +129,16 @@ class PrioritySerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class NoAccessSerializer(serializers.Serializer):
+    start_at = serializers.DateTimeField()
+    end_at = serializers.DateTimeField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class SlaNotApplicableSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
 class UpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     author = serializers.CharField(source="author.username", read_only=True, default=None)
@@ -203,6 +213,11 @@ class TicketViewSet(
             return Ticket.objects.none()
         return sla_queries.with_clock_data(queries.ticket_list(self.request.user))
 
+    def _ticket_response(self, ticket):
+        # the prefetched ledger is stale after a write: let the sla field read it afresh
+        ticket._prefetched_objects_cache = {}
+        return Response(self.get_serializer(ticket).data)
+
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
@@ -227,7 +242,7 @@ class TicketViewSet(
             resolution=resolution,
             wish_date=data.get("wish_date"),
         )
-        return Response(self.get_serializer(ticket).data)
+        return self._ticket_response(ticket)
 
     @extend_schema(request=PrioritySerializer, responses=TicketSerializer)
     @action(detail=True, methods=["post"])
@@ -238,13 +253,33 @@ class TicketViewSet(
         ticket = services.change_priority(
             ticket, request.user, ser.validated_data["priority"], ser.validated_data["reason"]
         )
-        return Response(self.get_serializer(ticket).data)
+        return self._ticket_response(ticket)
 
     @extend_schema(request=None, responses=TicketSerializer)
     @action(detail=True, methods=["post"])
     def take(self, request, pk=None, **kwargs):
         ticket = services.take(self.get_object(), request.user)
-        return Response(self.get_serializer(ticket).data)
+        return self._ticket_response(ticket)
+
+    @extend_schema(request=NoAccessSerializer, responses=TicketSerializer)
+    @action(detail=True, methods=["post"], url_path="no-access")
+    def no_access(self, request, pk=None, **kwargs):
+        """Record an interval without access to the customer's premises: the clocks pause."""
+        ticket = self.get_object()
+        ser = NoAccessSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        services.record_no_access(ticket, request.user, **ser.validated_data)
+        return self._ticket_response(ticket)
+
+    @extend_schema(request=SlaNotApplicableSerializer, responses=TicketSerializer)
+    @action(detail=True, methods=["post"], url_path="sla-not-applicable")
+    def sla_not_applicable(self, request, pk=None, **kwargs):
+        """Mark the ticket "SLA not applicable" with a reason; it leaves the compliance figures."""
+        ticket = self.get_object()
+        ser = SlaNotApplicableSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        ticket = services.set_sla_not_applicable(ticket, request.user, **ser.validated_data)
+        return self._ticket_response(ticket)
 
     @extend_schema(methods=["get"], responses=UpdateSerializer(many=True))
     @extend_schema(methods=["post"], request=UpdateSerializer, responses={201: UpdateSerializer})

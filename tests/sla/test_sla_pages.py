@@ -117,3 +117,24 @@ def test_api_sla_state_filter(contracts, users, api):
         body = api(users["agent"]).get("/api/v1/tickets/", {"sla_state": "breached"}).json()
     assert [t["number"] for t in body["results"]] == [breached.number]
     assert api(users["agent"]).get("/api/v1/tickets/", {"sla_state": "bogus"}).status_code == 400
+
+
+def test_api_no_access_and_not_applicable(contracts, users, api):
+    ticket = file(users)
+    with freeze_time(at(2026, 11, 25, 9, 0)):
+        services.take(ticket, users["agent"])
+    url = f"/api/v1/tickets/{ticket.pk}/"
+    with freeze_time(at(2026, 11, 25, 14, 0)):
+        agent = api(users["agent"])
+        customer = api(users["acme.user"])
+        body = {"start_at": "2026-11-25T10:00:00+01:00", "end_at": "2026-11-25T11:00:00+01:00"}
+        assert customer.post(url + "no-access/", body, format="json").status_code == 403
+        bad = {**body, "end_at": "2026-11-25T09:00:00+01:00"}
+        assert agent.post(url + "no-access/", bad, format="json").status_code == 400
+        ok = agent.post(url + "no-access/", body, format="json")
+        assert ok.status_code == 200
+        restore = next(c for c in ok.json()["sla"] if c["target"] == "restore")
+        assert restore["due_at"] == "2026-11-26T09:00:00+01:00"
+        assert agent.post(url + "sla-not-applicable/", {}, format="json").status_code == 400
+        done = agent.post(url + "sla-not-applicable/", {"reason": "No access given"}, format="json")
+        assert done.status_code == 200 and done.json()["sla_not_applicable"] is True
