@@ -34,7 +34,6 @@ INSTALLED_APPS = [
     "pim",
     "tickets",
     "sla",
-    "escalation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -203,36 +202,9 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# The sweep finds every due deadline in the database (DESIGN §2 step 3); the relay re-enqueues
-# notifications whose delivery task was lost (broker down, worker killed). Both are idempotent.
-# SLA_SWEEP_SECONDS / NOTIFICATION_RELAY_SECONDS shorten the period (the integration test).
-SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
-NOTIFICATION_RELAY_SECONDS = env.float("NOTIFICATION_RELAY_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "pim.tasks.heartbeat", "schedule": 60.0},
-    "sla-sweep": {
-        "task": "sla.tasks.sweep",
-        "schedule": SLA_SWEEP_SECONDS,
-        "options": {"expires": SLA_SWEEP_SECONDS},
-    },
-    "notification-relay": {
-        "task": "escalation.tasks.relay",
-        "schedule": NOTIFICATION_RELAY_SECONDS,
-        "options": {"expires": NOTIFICATION_RELAY_SECONDS},
-    },
 }
-
-# --- escalation, reminders and notifications (SPEC §3.2, §5) --------------------------------
-# Unacknowledged escalations go to the 1st, then the 2nd deputy after this many minutes (a
-# matrix row may set its own).
-ESCALATION_DEPUTY_MINUTES = env.int("ESCALATION_DEPUTY_MINUTES", default=30)
-# Resolved tickets close by themselves after this many working days.
-AUTO_CLOSE_WORKING_DAYS = env.int("AUTO_CLOSE_WORKING_DAYS", default=5)
-# The relay re-enqueues notifications still unsent this many seconds after they were written.
-NOTIFICATION_RELAY_AFTER_SECONDS = env.int("NOTIFICATION_RELAY_AFTER_SECONDS", default=60)
-NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
-# Absolute links in e-mails (acknowledge, ticket page).
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
