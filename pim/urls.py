@@ -2,15 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from tickets.api import TicketViewSet
 
 from . import views
+from .api_tokens import ApiTokenViewSet, ObtainTokenView
 
 router = DefaultRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
+router.register("tokens", ApiTokenViewSet, basename="api-token-mine")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,7 +24,8 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("account/tokens/", views.tokens, name="account-tokens"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

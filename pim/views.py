@@ -1,14 +1,19 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from .auth import create_token, revoke_token
+from .models import ApiToken
 from .tasks import HEARTBEAT_KEY
 
 
@@ -69,3 +74,32 @@ def healthz(request):
     ok = database["ok"] and broker["ok"]
     body = {"status": "ok" if ok else "error", "database": database, "broker": broker, "beat": beat}
     return JsonResponse(body, status=200 if ok else 503, json_dumps_params={"indent": None})
+
+
+@login_required
+def tokens(request):
+    """The user's personal API tokens: create (the key is shown once), revoke."""
+    new_key, error = None, None
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            revoke = request.POST.get("revoke", "")
+            token = get_object_or_404(
+                ApiToken, pk=int(revoke) if revoke.isdigit() else 0, user=request.user
+            )
+            revoke_token(token, request.user)
+            messages.success(request, _("Token “%(name)s” was revoked.") % {"name": token.name})
+            return redirect("account-tokens")
+        try:
+            token, new_key = create_token(request.user, request.POST.get("name", ""))
+        except ValidationError as exc:
+            error = exc.message_dict.get("name", exc.messages)[0]
+    return render(
+        request,
+        "account/tokens.html",
+        {
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "new_key": new_key,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

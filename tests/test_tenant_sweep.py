@@ -21,6 +21,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.regex_helper import normalize
 from django_scopes import ScopeError, scope, scopes_disabled
 
+from pim.auth import create_token
 from tickets import services
 from tickets.models import Attachment, AuditEntry, PriorityChange, Ticket, TicketUpdate
 
@@ -43,6 +44,7 @@ B_INTERNAL_UPDATE = "Globex internal note qx7"
 # The literal path segment before a `pk`/`id`/`object_id` keyword says which object it names.
 OBJECT_BY_SEGMENT = {
     "tickets": "ticket",
+    "tokens": "api_token",
     "ticket": "ticket",
     "attachments": "attachment",
     "attachment": "attachment",
@@ -202,6 +204,7 @@ def org_b(users, globex, make_ticket):
         "service": globex.services.first().pk,
         "location": globex.locations.first().pk,
         "ticket_content_type": ContentType.objects.get_for_model(Ticket).pk,
+        "api_token": create_token(users["globex.user"], "globex integration")[0].pk,
         "uidb64": urlsafe_base64_encode(force_bytes(users["globex.user"].pk)),
     }
     markers = [

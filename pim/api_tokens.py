@@ -1,0 +1,97 @@
+"""Personal API tokens over the API: obtain with a password, list, create, revoke.
+
+(Kept out of pim.api, which DRF's settings import while rest_framework.generics loads.)
+"""
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import (
+    generics,
+    mixins,
+    serializers,
+    status,
+    throttling,
+    viewsets,
+)
+from rest_framework.response import Response
+
+from .auth import create_token, revoke_token
+from .models import ApiToken
+
+
+class ObtainTokenSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(required=False, max_length=100, default="API")
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Shown only now; store it safely.")
+
+
+class TokenCreatedSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Shown only now; store it safely.")
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class ObtainTokenView(generics.GenericAPIView):
+    """Exchange a username and password for a new personal token (`{"token": …}`)."""
+
+    authentication_classes = []
+    permission_classes = []
+    serializer_class = ObtainTokenSerializer
+    throttle_scope = "auth"
+    throttle_classes = [throttling.ScopedRateThrottle]
+
+    @extend_schema(responses={200: TokenSerializer})
+    def post(self, request):
+        ser = self.get_serializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        user = authenticate(
+            request=request._request,
+            username=ser.validated_data["username"],
+            password=ser.validated_data["password"],
+        )
+        if user is None or not user.is_active:
+            raise serializers.ValidationError(
+                {"non_field_errors": [_("Unable to log in with these credentials.")]}
+            )
+        _token, key = create_token(user, ser.validated_data["name"])
+        return Response({"token": key})  # the DESIGN §5 contract
+
+
+class ApiTokenViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The caller's own tokens. Creating returns the key once; deleting revokes."""
+
+    serializer_class = ApiTokenSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(user=self.request.user)
+
+    @extend_schema(responses={201: TokenCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        ser = self.get_serializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        token, key = create_token(request.user, ser.validated_data["name"])
+        return Response(
+            {"token": key, "id": token.pk, "name": token.name}, status=status.HTTP_201_CREATED
+        )
+
+    def perform_destroy(self, instance):
+        revoke_token(instance, self.request.user)
