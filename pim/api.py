@@ -8,6 +8,7 @@ from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .idempotency import IdempotencyMixin
 from .scoping import organization_id_for
 
 
@@ -48,7 +49,7 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-class TenantScopedMixin:
+class TenantScopedMixin(IdempotencyMixin):
     """Activate the caller's django-scopes scope once DRF has authenticated them (token auth
     happens inside the view, after the middleware)."""
 
