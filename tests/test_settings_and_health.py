@@ -185,3 +185,16 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path):
     assert _second_writer_blocked(tmp_path, {}) == ["database is locked"]
     # Control: with SQLite's default DEFERRED transactions, the reader holds no write lock.
     assert _second_writer_blocked(tmp_path, {"transaction_mode": None}) == ["wrote"]
+
+
+@pytest.mark.django_db
+def test_oversized_request_bodies_are_refused_before_reading(client, settings, users):
+    settings.MAX_REQUEST_BYTES = 1024
+    client.force_login(users["acme.user"])
+    body = "x" * 4096
+    api = client.post("/api/v1/tickets/", data=body, content_type="application/json")
+    assert api.status_code == 413 and "too large" in api.json()["detail"]
+    page = client.post("/tickets/new/", data=body, content_type="application/x-www-form-urlencoded")
+    assert page.status_code == 413
+    small = client.post("/api/v1/tickets/", data="{}", content_type="application/json")
+    assert small.status_code == 400
