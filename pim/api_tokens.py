@@ -78,6 +78,7 @@ class ApiTokenViewSet(
     """The caller's own tokens. Creating returns the key once; deleting revokes."""
 
     serializer_class = ApiTokenSerializer
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

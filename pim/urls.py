@@ -9,6 +9,8 @@ from tickets.api import TicketViewSet
 from . import views
 from .api_tokens import ApiTokenViewSet, ObtainTokenView
 
+handler404 = "pim.views.page_not_found"
+
 router = DefaultRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
 router.register("tokens", ApiTokenViewSet, basename="api-token-mine")

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.defaults import page_not_found as html_404
 
 from .auth import create_token, revoke_token
 from .models import ApiToken
@@ -103,3 +104,10 @@ def tokens(request):
         },
         status=400 if error else 200,
     )
+
+
+def page_not_found(request, exception=None):
+    """404: JSON under /api/ (the API's error contract), the portal's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return html_404(request, exception)

@@ -1,6 +1,7 @@
 """REST API for tickets (DESIGN §5)."""
 
 import django_filters
+from django import forms
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -57,6 +58,9 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     )
     reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
     priority = serializers.ChoiceField(choices=Priority.choices, default=3)
+    resolution_type = serializers.ChoiceField(
+        choices=ResolutionType.choices, allow_blank=True, read_only=True
+    )
     sla = serializers.SerializerMethodField()
 
     class Meta:
@@ -166,12 +170,23 @@ class AttachmentSerializer(serializers.Serializer):
         return reverse("attachment-download", kwargs={"pk": attachment.pk})
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A primary key: a whole number within the database's range (never a 500 on 1e300)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class TicketFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     kind = django_filters.MultipleChoiceFilter(choices=Kind.choices)
-    organization = django_filters.NumberFilter(field_name="organization_id")
-    assignee = django_filters.NumberFilter(field_name="assignee_id")
+    organization = IdFilter(field_name="organization_id")
+    assignee = IdFilter(field_name="assignee_id")
     reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
     reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
@@ -204,6 +219,7 @@ class TicketViewSet(
 
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
+    lookup_value_regex = r"\d+"
     ordering_fields = ["reported_at", "priority", "status", "number", "updated_at"]
     ordering = ["-reported_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
