@@ -258,7 +258,12 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Over HTTPS the cookies carry the __Host- prefix: Secure, host-only, path / (ASVS 3.4.4).
+SESSION_COOKIE_NAME = "__Host-pim-session" if HTTPS else "pim-session"
+CSRF_COOKIE_NAME = "__Host-pim-csrf" if HTTPS else "pim-csrf"
+SESSION_COOKIE_AGE = 8 * 3600  # a login session lasts one working day
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
