@@ -80,7 +80,7 @@ class IdempotencyMixin:
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
             return Response(
-                exc.record.response,
+                json.loads(exc.record.response) if exc.record.response else None,
                 status=exc.record.status_code,
                 headers={"Idempotent-Replayed": "true"},
             )
@@ -94,8 +94,6 @@ class IdempotencyMixin:
                 record.delete()  # nothing happened that a retry could duplicate
             else:
                 record.status_code = response.status_code
-                record.response = json.loads(
-                    json.dumps(getattr(response, "data", None), cls=DjangoJSONEncoder)
-                )
+                record.response = json.dumps(getattr(response, "data", None), cls=DjangoJSONEncoder)
                 record.save(update_fields=["status_code", "response"])
         return response

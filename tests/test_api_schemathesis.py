@@ -3,6 +3,8 @@ no server errors, and every response conforms to the schema (status, content typ
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -35,6 +37,18 @@ def _data(db, users, make_ticket, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
     make_ticket("acme.user")
     make_ticket("globex.user")
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Calls through WSGI start and end with signals that close old connections: on
+    PostgreSQL that is the connection holding the test's transaction. Django's test client
+    disconnects the same handler."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 def _header(user):

@@ -1,7 +1,6 @@
 """REST API for tickets (DESIGN §5)."""
 
 import django_filters
-from django import forms
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -10,6 +9,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from pim.api import TenantScopedMixin
+from pim.filters import IdFilter, InstantFilter
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
 from pim.scoping import organization_filter, visible_organizations
 from sla import queries as sla_queries
@@ -170,25 +170,14 @@ class AttachmentSerializer(serializers.Serializer):
         return reverse("attachment-download", kwargs={"pk": attachment.pk})
 
 
-class IdFilter(django_filters.NumberFilter):
-    """A primary key: a whole number within the database's range (never a 500 on 1e300)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(*args, **kwargs)
-
-
 class TicketFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     kind = django_filters.MultipleChoiceFilter(choices=Kind.choices)
     organization = IdFilter(field_name="organization_id")
     assignee = IdFilter(field_name="assignee_id")
-    reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
-    reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
+    reported_after = InstantFilter(field_name="reported_at", lookup_expr="gte")
+    reported_before = InstantFilter(field_name="reported_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     sla_state = django_filters.ChoiceFilter(
         choices=[(s, s) for s in ("pending", "at_risk", "met", "breached")],

@@ -8,7 +8,7 @@ from pim.models import Role
 from tests.conftest import make_user
 from tickets.models import Status, Ticket
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def login(page, username):
