@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "pim",
     "tickets",
     "sla",
+    "escalation",
+    "intake",
+    "maintenance",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -179,6 +182,18 @@ DEFAULT_FROM_EMAIL = env.str(
 )
 SERVICE_DESK_PHONE = env.str("SERVICE_DESK_PHONE", default="+31 88 123 4567")
 
+# --- e-mail intake (intake app) -------------------------------------------------------------
+# Mail to this address becomes tickets; mail *from* it is ignored (no loops).
+SERVICE_DESK_ADDRESS = env.str("SERVICE_DESK_ADDRESS", default="servicedesk@pim.local")
+# imaps://user:password@host[:port]/INBOX (imap:// uses STARTTLS); empty: no IMAP polling.
+IMAP_URL = env.str("IMAP_URL", default="")
+IMAP_POLL_SECONDS = env.float("IMAP_POLL_SECONDS", default=60.0)
+IMAP_BATCH = env.int("IMAP_BATCH", default=50)
+# A larger message is rejected (headers kept, raw not stored): the attachment limit + base64.
+INTAKE_MAX_MESSAGE_BYTES = env.int(
+    "INTAKE_MAX_MESSAGE_BYTES", default=ATTACHMENT_MAX_BYTES * 2 + 1024 * 1024
+)
+
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -205,9 +220,43 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The sweep finds every due deadline in the database (DESIGN §2 step 3); the relay re-enqueues
+# notifications whose delivery task was lost (broker down, worker killed). Both are idempotent.
+# SLA_SWEEP_SECONDS / NOTIFICATION_RELAY_SECONDS shorten the period (the integration test).
+SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60.0)
+NOTIFICATION_RELAY_SECONDS = env.float("NOTIFICATION_RELAY_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "pim.tasks.heartbeat", "schedule": 60.0},
+    "sla-sweep": {
+        "task": "sla.tasks.sweep",
+        "schedule": SLA_SWEEP_SECONDS,
+        "options": {"expires": SLA_SWEEP_SECONDS},
+    },
+    "notification-relay": {
+        "task": "escalation.tasks.relay",
+        "schedule": NOTIFICATION_RELAY_SECONDS,
+        "options": {"expires": NOTIFICATION_RELAY_SECONDS},
+    },
 }
+
+# --- escalation, reminders and notifications (SPEC §3.2, §5) --------------------------------
+# Unacknowledged escalations go to the 1st, then the 2nd deputy after this many minutes (a
+# matrix row may set its own).
+ESCALATION_DEPUTY_MINUTES = env.int("ESCALATION_DEPUTY_MINUTES", default=30)
+# Resolved tickets close by themselves after this many working days.
+AUTO_CLOSE_WORKING_DAYS = env.int("AUTO_CLOSE_WORKING_DAYS", default=5)
+# The relay re-enqueues notifications still unsent this many seconds after they were written.
+NOTIFICATION_RELAY_AFTER_SECONDS = env.int("NOTIFICATION_RELAY_AFTER_SECONDS", default=60)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+# Absolute links in e-mails (acknowledge, ticket page).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+if IMAP_URL:
+    CELERY_BEAT_SCHEDULE["intake-poll-imap"] = {
+        "task": "intake.tasks.poll_imap",
+        "schedule": IMAP_POLL_SECONDS,
+        "options": {"expires": IMAP_POLL_SECONDS},
+    }
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

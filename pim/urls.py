@@ -4,6 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from escalation.api import EscalationViewSet, TicketEscalateView
+from maintenance.api import MaintenanceNoticeViewSet, SubscriptionViewSet
 from tickets.api import TicketViewSet
 
 from . import views
@@ -14,6 +16,11 @@ handler404 = "pim.views.page_not_found"
 router = DefaultRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
 router.register("tokens", ApiTokenViewSet, basename="api-token-mine")
+router.register("escalations", EscalationViewSet, basename="api-escalation")
+router.register(
+    "maintenance/subscriptions", SubscriptionViewSet, basename="api-maintenance-subscription"
+)
+router.register("maintenance", MaintenanceNoticeViewSet, basename="api-maintenance")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,9 +35,17 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("account/tokens/", views.tokens, name="account-tokens"),
+    path(
+        "api/v1/tickets/<int:pk>/escalate/",
+        TicketEscalateView.as_view(),
+        name="api-ticket-escalate",
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("tickets.urls")),
+    path("", include("intake.urls")),
     path("", include("sla.urls")),
+    path("", include("escalation.urls")),
+    path("", include("maintenance.urls")),
 ]

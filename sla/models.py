@@ -346,3 +346,34 @@ class Clock(models.Model):
 
     def __str__(self):
         return f"{self.target} of ticket {self.ticket_id}: {self.state}"
+
+
+class SlaEvent(models.Model):
+    """A clock reached a state (at risk, breached, met): recorded once per (ticket, target, kind)
+    by the sweep, so re-running it cannot record (or escalate) anything twice."""
+
+    class Kind(models.TextChoices):
+        AT_RISK = "at_risk", _("At risk")
+        BREACHED = "breached", _("Breached")
+        MET = "met", _("Met")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_events")
+    target = models.CharField(_("target"), max_length=16, choices=Target.choices)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    at = models.DateTimeField(_("at"))
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("SLA event")
+        verbose_name_plural = _("SLA events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "target", "kind"], name="one_sla_event_per_kind"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.target} {self.kind} of ticket {self.ticket_id}"

@@ -215,6 +215,7 @@ def recompute(ticket, now=None):
     moments = [m for m in (engine.next_check(results, now),) if m]
     if sla is not None:
         moments += [m for m in (sla.follow_up_due_at, sla.pir_due_at) if m and m > now]
+    moments += extra_check_moments(ticket, now)
     next_at = min(moments) if moments else None
     type(ticket).objects.filter(pk=ticket.pk).update(next_sla_check_at=next_at)
     ticket.next_sla_check_at = next_at
@@ -246,3 +247,39 @@ def ensure_default_calendars():
         office.hours.bulk_create([office.hours.model(calendar=office, weekday=d) for d in range(5)])
     always, _ = Calendar.objects.get_or_create(name="24/7", defaults={"always_open": True})
     return office, always
+
+
+# --- next-check hooks ---------------------------------------------------------------------------
+# Other apps (escalation: update reminders, auto-close, deputy fallback) add the moments at which
+# they need the sweep to look at a ticket again; recompute() folds them into next_sla_check_at.
+_next_check_providers = []
+
+
+def register_next_check(provider):
+    """`provider(ticket, now)` returns a datetime (or None) at which the sweep must look again."""
+    if provider not in _next_check_providers:
+        _next_check_providers.append(provider)
+    return provider
+
+
+def extra_check_moments(ticket, now, exclude=()):
+    moments = []
+    for provider in _next_check_providers:
+        if provider in exclude:
+            continue
+        moment = provider(ticket, now)
+        if moment is not None and moment > now:
+            moments.append(moment)
+    return moments
+
+
+def move_follow_up(ticket, due_at, now=None):
+    """Move the follow-up deadline of the ticket's current status (SPEC §3.2 reminders)."""
+    TicketSla.objects.filter(ticket=ticket).update(follow_up_due_at=due_at)
+    return recompute(ticket, now)
+
+
+def office_calendar_of(ticket):
+    """The office-hours BusinessCalendar of the ticket's terms (working-day rules), or None."""
+    sla = TicketSla.objects.filter(ticket=ticket).first()
+    return _office_calendar(sla) if sla else None

@@ -40,6 +40,7 @@ B_ATTACHMENT_NAME = "globex-floorplan-qx7.pdf"
 B_ATTACHMENT_BODY = b"%PDF-1.4 GLOBEX-ATTACHMENT-SECRET-qx7"
 B_PUBLIC_UPDATE = "Globex public update qx7"
 B_INTERNAL_UPDATE = "Globex internal note qx7"
+B_MAINTENANCE = "Globex core switch maintenance qx7"
 
 # The literal path segment before a `pk`/`id`/`object_id` keyword says which object it names.
 OBJECT_BY_SEGMENT = {
@@ -59,7 +60,10 @@ OBJECT_BY_SEGMENT = {
     "services": "service",
     "location": "location",
     "locations": "location",
+    "maintenance": "maintenance_notice",
+    "subscriptions": "maintenance_subscription",
     "r": "ticket",  # admin "view on site": r/<content_type_id>/<object_id>/ (a ticket's type)
+    "intake": "inbound_message",  # intake/<pk>/…: a held e-mail (staff only, POST only)
 }
 # The admin site turns away everybody without is_staff before it looks up an object, so an admin
 # route's object needs no exact match: the globex ticket's id stands in for any admin model.
@@ -206,8 +210,11 @@ def org_b(users, globex, make_ticket):
         "ticket_content_type": ContentType.objects.get_for_model(Ticket).pk,
         "api_token": create_token(users["globex.user"], "globex integration")[0].pk,
         "uidb64": urlsafe_base64_encode(force_bytes(users["globex.user"].pk)),
+        **maintenance_objects(users, globex),
+        "inbound_message": held_email_from_b(),
     }
     markers = [
+        B_MAINTENANCE,
         ticket.number,
         B_TITLE,
         globex.name,
@@ -219,6 +226,41 @@ def org_b(users, globex, make_ticket):
         "globex.contact",
     ]
     return ticket, objects, markers
+
+
+def maintenance_objects(users, globex):
+    """A globex maintenance notice and globex.contact's subscription (maintenance app)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from maintenance import services as maintenance
+
+    start = timezone.now() + timedelta(days=1)
+    notice = maintenance.create_notice(
+        users["agent"],
+        kind="emergency",
+        title=B_MAINTENANCE,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        organizations=[globex],
+        services=[globex.services.first()],
+    )
+    subscription, _ = maintenance.subscribe(users["globex.contact"], globex)
+    return {"maintenance_notice": notice.pk, "maintenance_subscription": subscription.pk}
+
+
+def held_email_from_b():
+    """A held e-mail carrying organisation B's markers (intake app): triage is staff only."""
+    from intake.models import InboundMessage, InboundStatus
+
+    return InboundMessage.objects.create(
+        from_address="globex.user@example.com",
+        subject=B_TITLE,
+        body=B_PUBLIC_UPDATE,
+        digest="0" * 64,
+        status=InboundStatus.HELD,
+    ).pk
 
 
 def snapshot(ticket):

@@ -10,6 +10,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from escalation import services as escalation
 from pim.models import WORKER_ROLES
 from sla import services as sla
 
@@ -192,6 +193,7 @@ def create_ticket(
             "priority": [None, priority],
         },
     )
+    escalation.on_ticket_created(ticket)  # receipt + registration triggers (outbox)
     sla.start(ticket, actor)
     return ticket
 

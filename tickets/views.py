@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from escalation import services as escalation_services
 from sla import queries as sla_queries
 from sla.forms import NoAccessForm, SlaNotApplicableForm
 
@@ -312,6 +313,8 @@ def _detail_context(request, ticket, **forms):
         )
     ctx.update(_activity(ticket, user))
     ctx["sla"] = sla_queries.clock_panel(ticket)
+    ctx["escalations"] = escalation_services.escalations_for(ticket, user)
+    ctx["can_escalate"] = user.is_authorised_contact and ticket.is_open
     if user.is_worker:
         ctx["no_access_form"] = forms.get("no_access_form") or NoAccessForm()
         ctx["sla_na_form"] = forms.get("sla_na_form") or SlaNotApplicableForm()

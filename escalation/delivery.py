@@ -1,0 +1,276 @@
+"""Delivering outbox rows (DESIGN §2 step 5): claim, send, mark sent — exactly once.
+
+A delivery first claims its row with a conditional UPDATE (pending → sending), so a task that
+the broker delivers twice (acks_late, a redelivery after the visibility timeout, the relay) finds
+the row taken and sends nothing. A claim left behind by a killed worker goes stale after
+STALE_CLAIM and the relay hands the row out again. Failures go back to pending with backoff.
+"""
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django_scopes import scopes_disabled
+
+from .models import Channel, Escalation, Level, Notification, NotificationStatus
+
+log = logging.getLogger(__name__)
+
+# Longer than the delivery task's hard time limit: a claim this old belongs to a dead worker.
+STALE_CLAIM = timedelta(minutes=5)
+
+
+def backoff(attempts):
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+REMINDER_TEXT = {
+    "update": (
+        gettext_noop("Progress update due for %(number)s"),
+        gettext_noop(
+            "Ticket %(number)s (P%(priority)s) has had no public progress update for its update "
+            "interval. Post an update for the customer."
+        ),
+    ),
+    "waiting_for_customer": (
+        gettext_noop("We are waiting for your reaction on %(number)s"),
+        gettext_noop(
+            "We asked you for information on ticket %(number)s and have not heard from you. "
+            "Please react in the portal; without a reaction we will close the ticket."
+        ),
+    ),
+    "closed_no_reaction": (
+        gettext_noop("Ticket %(number)s closed"),
+        gettext_noop(
+            "We did not hear from you, so we closed ticket %(number)s. If the problem persists, "
+            "please open a new ticket."
+        ),
+    ),
+    "response_received": (
+        gettext_noop("Customer reacted on %(number)s: follow up"),
+        gettext_noop(
+            "The customer reacted on ticket %(number)s two working days ago. Follow up now."
+        ),
+    ),
+    "waiting_for_supplier": (
+        gettext_noop("Chase the supplier for %(number)s"),
+        gettext_noop(
+            "Ticket %(number)s has been waiting for the supplier for three working days. Chase "
+            "the supplier; the customer was sent an update."
+        ),
+    ),
+    "pir": (
+        gettext_noop("Post-incident report due for %(number)s"),
+        gettext_noop(
+            "The post-incident report (PIR) of P1 ticket %(number)s is due. File it and share it "
+            "with everybody involved."
+        ),
+    ),
+}
+
+
+def _texts():
+    """The reminder texts in the active language."""
+    return {rule: (_(subject), _(body)) for rule, (subject, body) in REMINDER_TEXT.items()}
+
+
+def trigger_label(code):
+    """Why an escalation was raised, for people: "Response breached", "Customer escalation"."""
+    from sla.models import Target
+
+    from .models import Trigger, TriggerEvent
+
+    if code.startswith("customer"):
+        return _("customer escalation")
+    trigger = Trigger.objects.filter(code=code).first()
+    if trigger is None:
+        return code
+    if trigger.event == TriggerEvent.REGISTERED:
+        return _("P1 at registration") if trigger.priorities == "1" else _("at registration")
+    target = Target(trigger.target).label if trigger.target in Target.values else trigger.target
+    if trigger.event == TriggerEvent.AT_RISK:
+        return _("%(target)s at risk") % {"target": target}
+    return _("%(target)s breached") % {"target": target}
+
+
+def _absolute(path):
+    return f"{settings.PORTAL_BASE_URL}{path}"
+
+
+# Other apps word and render their own notifications: template prefix -> (message_for,
+# render_email). Maintenance registers "maintenance_" in its AppConfig.ready().
+_renderers = {}
+
+
+def register_renderer(prefix, message_for_fn, render_email_fn):
+    _renderers[prefix] = (message_for_fn, render_email_fn)
+
+
+def _renderer(notification):
+    return next((r for p, r in _renderers.items() if notification.template.startswith(p)), None)
+
+
+def message_for(notification):
+    """(subject, body, extra) of a notification in the active language (pages and e-mails)."""
+    from . import services
+
+    if renderer := _renderer(notification):
+        return renderer[0](notification)
+
+    ticket = notification.ticket
+    params = {
+        "number": ticket.number if ticket else "",
+        "title": ticket.title if ticket else "",
+        "priority": ticket.priority if ticket else "",
+    }
+    extra = {}
+    if notification.template == "receipt":
+        subject = _("We received your report %(number)s") % params
+        body = (
+            _(
+                "Thank you for your report. Your ticket number is %(number)s; please mention it "
+                "whenever you contact us about “%(title)s”."
+            )
+            % params
+        )
+    elif notification.template == "escalation":
+        escalation = (
+            notification.escalation
+            or Escalation.objects.filter(pk=notification.context.get("escalation")).first()
+        )
+        level = Level(escalation.level).label if escalation else notification.level
+        params["level"] = level
+        params["why"] = trigger_label(escalation.trigger if escalation else notification.trigger)
+        subject = _("Escalation %(level)s (%(why)s): %(number)s %(title)s") % params
+        body = (
+            _(
+                "Ticket %(number)s (P%(priority)s) is escalated to level %(level)s. Please "
+                "acknowledge that you take it up; unacknowledged it goes to the next deputy."
+            )
+            % params
+        )
+        if escalation is not None:
+            extra["escalation"] = escalation
+            if escalation.reason:
+                extra["reason"] = escalation.reason
+            token = services.acknowledge_token(escalation, notification.recipient)
+            extra["ack_url"] = _absolute(reverse("escalation-ack-link", args=[token]))
+    else:
+        rule = notification.context.get("rule", "update")
+        subject, body = _texts().get(rule, _texts()["update"])
+        subject, body = subject % params, body % params
+    return subject, body, extra
+
+
+def render_email(notification):
+    if renderer := _renderer(notification):
+        return renderer[1](notification)
+    recipient = notification.recipient
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        subject, body, extra = message_for(notification)
+        ticket = notification.ticket
+        context = {
+            "notification": notification,
+            "recipient": recipient,
+            "ticket": ticket,
+            "subject": subject,
+            "body": body,
+            "ticket_url": _absolute(ticket.get_absolute_url()) if ticket else "",
+            "service_desk_phone": settings.SERVICE_DESK_PHONE,
+            **extra,
+        }
+        text = render_to_string("email/notification.txt", context)
+        html = render_to_string("email/notification.html", context)
+    digest = hashlib.sha256(notification.dedup_key.encode()).hexdigest()[:24]
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[recipient.email],
+        # The same Message-ID for the same dedup key: even a resend is recognisable.
+        headers={
+            "Message-ID": f"<pim-{digest}@pim.local>",
+            # Mark it machine-sent so auto-responders do not answer it (no mail loops).
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def claim(notification_id, now):
+    stale = now - STALE_CLAIM
+    return (
+        Notification.objects.filter(pk=notification_id, channel=Channel.EMAIL)
+        .filter(
+            Q(status=NotificationStatus.PENDING)
+            | Q(status=NotificationStatus.SENDING, claimed_at__lt=stale)
+        )
+        .update(status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+
+
+def deliver(notification_id, now=None):
+    """Send one notification if nobody else has; True when this call sent it."""
+    now = now or timezone.now()
+    with scopes_disabled():
+        if not claim(notification_id, now):
+            return False
+        notification = Notification.objects.select_related("recipient", "ticket", "escalation").get(
+            pk=notification_id
+        )
+        try:
+            render_email(notification).send()
+        except Exception as exc:  # noqa: BLE001 - recorded on the row, retried by the relay
+            failed = notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
+            claimed = Notification.objects.filter(
+                pk=notification_id, status=NotificationStatus.SENDING
+            )
+            claimed.update(
+                status=NotificationStatus.FAILED if failed else NotificationStatus.PENDING,
+                last_error=f"{exc.__class__.__name__}: {exc}"[:300],
+                next_attempt_at=now + backoff(notification.attempts),
+                claimed_at=None,
+            )
+            log.warning(
+                "notification %s failed (attempt %s): %s",
+                notification_id,
+                notification.attempts,
+                exc.__class__.__name__,
+            )
+            return False
+        Notification.objects.filter(pk=notification_id).update(
+            status=NotificationStatus.SENT, sent_at=timezone.now(), claimed_at=None
+        )
+        return True
+
+
+def unsent(now=None, limit=500):
+    """Rows the relay hands out again: pending past the relay delay (and their backoff), or
+    claimed by a worker that died."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.NOTIFICATION_RELAY_AFTER_SECONDS)
+    ready = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    qs = Notification.objects.filter(
+        (Q(status=NotificationStatus.PENDING, created_at__lte=cutoff) & ready)
+        | Q(status=NotificationStatus.SENDING, claimed_at__lt=now - STALE_CLAIM),
+        channel=Channel.EMAIL,
+    )
+    return list(qs.order_by("created_at").values_list("pk", flat=True)[:limit])
+
+
+def relay(now=None, limit=500):
+    from .services import enqueue
+
+    ids = unsent(now, limit)
+    for pk in ids:
+        enqueue(pk, force=True)
+    return ids

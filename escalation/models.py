@@ -1,0 +1,260 @@
+"""Escalation matrix and triggers (SPEC §5), escalations, reminders and the notification outbox."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pim.models import Role
+from tickets.models import Ticket, TicketChildManager
+
+
+class Level(models.TextChoices):
+    LOW = "low", _("Low")
+    MIDDLE = "middle", _("Middle")
+    HIGH = "high", _("High")
+    VERY_HIGH = "very_high", _("Very high")
+
+
+LEVEL_ORDER = [Level.LOW, Level.MIDDLE, Level.HIGH, Level.VERY_HIGH]
+
+
+def level_rank(level):
+    return LEVEL_ORDER.index(level)
+
+
+def parse_roles(value):
+    return [r.strip() for r in (value or "").split(",") if r.strip()]
+
+
+def validate_roles(value):
+    unknown = sorted(set(parse_roles(value)) - set(Role.values))
+    if unknown:
+        raise ValidationError(
+            _("Unknown role(s): %(roles)s. Choose from: %(known)s.")
+            % {"roles": ", ".join(unknown), "known": ", ".join(Role.values)}
+        )
+
+
+ROLES_HELP = _("Comma-separated roles, e.g. “agent,oncall” or “ops_director,general_director”.")
+
+
+class MatrixRow(models.Model):
+    """One level of the escalation matrix (SPEC §5): who owns it, who deputises."""
+
+    level = models.CharField(_("level"), max_length=12, choices=Level.choices, unique=True)
+    owner_roles = models.CharField(
+        _("owner"), max_length=200, validators=[validate_roles], help_text=ROLES_HELP
+    )
+    deputy1_roles = models.CharField(
+        _("1st deputy"), max_length=200, validators=[validate_roles], help_text=ROLES_HELP
+    )
+    deputy2_roles = models.CharField(
+        _("2nd deputy"), max_length=200, validators=[validate_roles], help_text=ROLES_HELP
+    )
+    deputy_after_minutes = models.PositiveIntegerField(
+        _("deputy after (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_("Unacknowledged this long, the escalation goes to the next deputy. "
+                    "Empty: the site default."),
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("escalation matrix level")
+        verbose_name_plural = _("escalation matrix")
+
+    def __str__(self):
+        return str(self.get_level_display())
+
+    def roles_for_tier(self, tier):
+        return parse_roles((self.owner_roles, self.deputy1_roles, self.deputy2_roles)[tier])
+
+
+class TriggerEvent(models.TextChoices):
+    REGISTERED = "registered", _("Ticket registered")
+    AT_RISK = "at_risk", _("Target at risk")
+    BREACHED = "breached", _("Target breached")
+    CUSTOMER = "customer", _("Customer escalates")
+
+
+class Trigger(models.Model):
+    """When an escalation is raised, and at which level (SPEC §5 default triggers)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    event = models.CharField(_("event"), max_length=12, choices=TriggerEvent.choices)
+    target = models.CharField(
+        _("target"),
+        max_length=16,
+        blank=True,
+        help_text=_("For at-risk and breached: response, restore, resolution or pickup."),
+    )
+    priorities = models.CharField(
+        _("priorities"),
+        max_length=20,
+        blank=True,
+        help_text=_("Comma-separated priorities this trigger applies to; empty: all."),
+    )
+    level = models.CharField(_("level"), max_length=12, choices=Level.choices)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("escalation trigger")
+        verbose_name_plural = _("escalation triggers")
+
+    def __str__(self):
+        return self.code
+
+    def applies_to(self, ticket):
+        wanted = {int(p) for p in self.priorities.split(",") if p.strip()}
+        return self.active and (not wanted or ticket.priority in wanted)
+
+
+class Escalation(models.Model):
+    """A raised escalation: notified to the level's owner, then deputies until acknowledged."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
+    level = models.CharField(_("level"), max_length=12, choices=Level.choices)
+    trigger = models.CharField(_("trigger"), max_length=40)
+    reason = models.TextField(_("reason"), blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("raised by"),
+    )
+    raised_at = models.DateTimeField(_("raised at"))
+    tier = models.PositiveSmallIntegerField(
+        _("recipient tier"), default=0, help_text=_("0: owner, 1: 1st deputy, 2: 2nd deputy.")
+    )
+    next_deputy_at = models.DateTimeField(_("next deputy at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+        constraints = [
+            # The clock and registration triggers fire once per ticket; customers may escalate
+            # again (each with its own reason).
+            models.UniqueConstraint(
+                fields=["ticket", "trigger"],
+                condition=~models.Q(trigger="customer"),
+                name="one_escalation_per_trigger",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_deputy_at"],
+                name="escalation_next_deputy",
+                condition=models.Q(next_deputy_at__isnull=False),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.ticket_id} {self.level} ({self.trigger})"
+
+    @property
+    def is_open(self):
+        return self.acknowledged_at is None
+
+    def get_tier_display(self):
+        return [_("Owner"), _("1st deputy"), _("2nd deputy")][self.tier]
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    IN_APP = "in_app", _("In the portal")
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Notification(models.Model):
+    """The outbox: one row per (ticket, trigger, level, recipient, channel), written in the
+    transaction of the event that causes it, delivered after commit (DESIGN §2 steps 4–5)."""
+
+    dedup_key = models.CharField(max_length=200, unique=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    trigger = models.CharField(_("trigger"), max_length=80)
+    level = models.CharField(_("level"), max_length=12, blank=True)
+    template = models.CharField(max_length=40)
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=8,
+        choices=NotificationStatus.choices,
+        default=NotificationStatus.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="notification_unsent",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["recipient", "channel", "read_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.template} → {self.recipient} ({self.channel}, {self.status})"
+
+
+class Reminder(models.Model):
+    """How often a reminder rule fired for one period of a ticket (e.g. one wait for the
+    customer): the memory behind "remind once, then close after a second silence"."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="reminders")
+    rule = models.CharField(max_length=32)
+    period = models.DateTimeField(help_text="start of the period the rule counts in")
+    count = models.PositiveSmallIntegerField(default=0)
+    last_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TicketChildManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "rule", "period"], name="one_reminder_per_period"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.rule} × {self.count} (ticket {self.ticket_id})"

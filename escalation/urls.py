@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("tickets/<str:number>/escalate/", views.ticket_escalate, name="ticket-escalate"),
+    path("escalations/", views.escalation_list, name="escalation-list"),
+    path(
+        "escalations/acknowledge/",
+        views.escalation_acknowledge,
+        name="escalation-acknowledge",
+    ),
+    path("escalations/ack/<str:token>/", views.escalation_ack_link, name="escalation-ack-link"),
+    path("notifications/", views.notification_list, name="notification-list"),
+    path("notifications/read/", views.notifications_read, name="notifications-read"),
+]

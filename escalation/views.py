@@ -1,0 +1,147 @@
+"""Pages: customer escalation, the manager list of open escalations with acknowledge, the
+acknowledge link from the e-mail, and the in-app notifications."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_scopes import scopes_disabled
+
+from tickets.models import Ticket
+
+from . import services
+from .delivery import message_for
+from .forms import EscalateForm
+from .models import Channel, Escalation, Notification
+
+
+@login_required
+def ticket_escalate(request, number):
+    """An authorised contact escalates a ticket of their organisation, with a reason."""
+    ticket = get_object_or_404(Ticket.objects.visible_to(request.user), number=number)
+    if not request.user.is_authorised_contact:
+        raise Http404
+    form = EscalateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.escalate_by_customer(ticket, request.user, form.cleaned_data["reason"])
+        except ValidationError as exc:
+            for error in exc.messages:
+                form.add_error(None, error)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Ticket %(number)s is escalated; our management has been informed.")
+                % {"number": ticket.number},
+            )
+            return redirect(ticket)
+    escalations = services.escalations_for(ticket, request.user)
+    return render(
+        request,
+        "escalation/escalate_form.html",
+        {"ticket": ticket, "form": form, "escalations": escalations},
+    )
+
+
+def _staff_only(user):
+    if not (user.is_authenticated and user.is_provider_staff):
+        raise Http404
+
+
+@login_required
+@require_GET
+def escalation_list(request):
+    """Open escalations for managers and staff, newest first, with acknowledge."""
+    _staff_only(request.user)
+    show = request.GET.get("show", "open")
+    qs = Escalation.objects.select_related("ticket", "ticket__organization", "acknowledged_by")
+    if show != "all":
+        qs = qs.filter(acknowledged_at__isnull=True)
+    page = Paginator(qs.order_by("-raised_at", "-pk"), 25).get_page(request.GET.get("page"))
+    notified = set(
+        Notification.objects.filter(
+            recipient=request.user, escalation__in=[e.pk for e in page]
+        ).values_list("escalation_id", flat=True)
+    )
+    return render(
+        request,
+        "escalation/escalation_list.html",
+        {
+            "page": page,
+            "show": show,
+            "notified": notified,
+            "is_admin": request.user.role == "admin",
+        },
+    )
+
+
+@login_required
+@require_POST
+def escalation_acknowledge(request):
+    _staff_only(request.user)
+    escalation = get_object_or_404(Escalation, pk=request.POST.get("escalation") or 0)
+    try:
+        services.acknowledge(escalation, request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("You acknowledged the escalation of %(number)s.")
+            % {"number": escalation.ticket.number},
+        )
+    return redirect("escalation-list")
+
+
+def escalation_ack_link(request, token):
+    """The link in the escalation e-mail: GET shows what is acknowledged, POST does it (so a
+    mail scanner following links acknowledges nothing)."""
+    found = services.read_acknowledge_token(token)
+    if found is None:
+        raise Http404
+    escalation, user = found
+    if request.user.is_authenticated and request.user.pk != user.pk:
+        raise Http404
+    done = False
+    if request.method == "POST":
+        try:
+            services.acknowledge(escalation, user)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            done = True
+    with scopes_disabled():
+        ticket = escalation.ticket
+    return render(
+        request,
+        "escalation/acknowledge.html",
+        {"escalation": escalation, "ticket": ticket, "ack_user": user, "done": done},
+    )
+
+
+@login_required
+@require_GET
+def notification_list(request):
+    qs = Notification.objects.filter(recipient=request.user, channel=Channel.IN_APP).select_related(
+        "ticket", "escalation"
+    )  # fmt: skip
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    rows = []
+    for notification in page:
+        subject, body, _extra = message_for(notification)
+        rows.append({"n": notification, "subject": subject, "body": body})
+    return render(request, "escalation/notification_list.html", {"page": page, "rows": rows})
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    ids = [int(i) for i in request.POST.getlist("notification") if str(i).isdigit()] or None
+    services.mark_read(request.user, ids)
+    return redirect("notification-list")

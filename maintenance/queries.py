@@ -1,0 +1,127 @@
+"""Read paths: notice lists for pages, API and feed; maintenance time for availability (SPEC §9)."""
+
+import calendar as pycalendar
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from pim.models import Organization, Service
+
+from .models import MaintenanceNotice, MaintenanceUpdate, Status
+
+
+def notice_list(user):
+    """The notices `user` may see (the tenant choke point), with what pages need."""
+    return MaintenanceNotice.objects.visible_to(user).prefetch_related("organizations", "services")
+
+
+def notice_detail(user):
+    return notice_list(user).prefetch_related(
+        Prefetch("updates", queryset=MaintenanceUpdate.objects.select_related("author"))
+    )
+
+
+def upcoming(qs, now=None):
+    return qs.filter(ends_at__gte=now or timezone.now()).order_by("starts_at", "pk")
+
+
+def past(qs, now=None):
+    return qs.filter(ends_at__lt=now or timezone.now()).order_by("-starts_at", "-pk")
+
+
+def month_grid(qs, year, month):
+    """Weeks (Monday first) of `month`: each a list of (date, in_month, [notices that day])."""
+    zone = timezone.get_current_timezone()
+    weeks = pycalendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+    first, last = weeks[0][0], weeks[-1][-1]
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+    by_day = defaultdict(list)
+    for notice in qs.filter(starts_at__lt=end, ends_at__gt=start).order_by("starts_at", "pk"):
+        day = max(timezone.localtime(notice.starts_at, zone).date(), first)
+        stop = min(
+            timezone.localtime(notice.ends_at - timedelta(microseconds=1), zone).date(), last
+        )
+        while day <= stop:
+            by_day[day].append(notice)
+            day += timedelta(days=1)
+    return [[(d, d.month == month, by_day.get(d, [])) for d in week] for week in weeks]
+
+
+def parse_month(value, today=None):
+    """(year, month) from "2026-12"; today's month when missing or invalid."""
+    today = today or timezone.localdate()
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        date(year, month, 1)
+    except (TypeError, ValueError):
+        return today.year, today.month
+    if not 1900 <= year <= 9998:
+        return today.year, today.month
+    return year, month
+
+
+# --- availability ---------------------------------------------------------------------------
+
+
+def _merge(intervals):
+    merged = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def maintenance_intervals(start, end, organizations=None):
+    """{(organization id, service id): [(from, to), ...]} — the maintenance windows in
+    [start, end), clipped to it, overlaps merged per organisation and service, cancelled notices
+    left out. A notice that lists no service of an organisation affects all its services; an
+    organisation without services at all is reported as (organization id, None).
+
+    `organizations`: limit to these organisations (ids or objects); default all.
+    """
+    notices = (
+        MaintenanceNotice.objects.exclude(status=Status.CANCELLED)
+        .filter(starts_at__lt=end, ends_at__gt=start)
+        .prefetch_related("organizations", "services")
+    )
+    org_ids = None
+    if organizations is not None:
+        org_ids = {getattr(o, "pk", o) for o in organizations}
+    all_orgs = Organization.objects.all()
+    if org_ids is not None:
+        all_orgs = all_orgs.filter(pk__in=org_ids)
+    all_org_ids = list(all_orgs.values_list("pk", flat=True))
+    services_of = defaultdict(list)
+    for service_id, org_id in Service.objects.filter(organization__in=all_org_ids).values_list(
+        "pk", "organization_id"
+    ):
+        services_of[org_id].append(service_id)
+
+    raw = defaultdict(list)
+    for notice in notices:
+        window = (max(notice.starts_at, start), min(notice.ends_at, end))
+        affected = all_org_ids if notice.all_organizations else [
+            o.pk for o in notice.organizations.all() if org_ids is None or o.pk in org_ids
+        ]  # fmt: skip
+        listed = defaultdict(list)
+        for service in notice.services.all():
+            listed[service.organization_id].append(service.pk)
+        for org_id in affected:
+            for service_id in listed.get(org_id) or services_of.get(org_id) or [None]:
+                raw[(org_id, service_id)].append(window)
+    return {key: _merge(windows) for key, windows in raw.items()}
+
+
+def maintenance_minutes(start, end, organizations=None):
+    """{(organization id, service id): minutes of maintenance in [start, end)} — what the
+    availability report subtracts from downtime (SPEC §9). See maintenance_intervals()."""
+    return {
+        key: sum((b - a).total_seconds() for a, b in windows) / 60
+        for key, windows in maintenance_intervals(start, end, organizations).items()
+    }

@@ -1,0 +1,536 @@
+"""Maintenance writes and the one validation of SPEC §8 (admin, pages and API all call these).
+
+| kind       | how often    | allowed days                          | notice          |
+|------------|--------------|---------------------------------------|-----------------|
+| preventive | 12 per year  | Mon–Fri, not on Dutch public holidays | 7 calendar days |
+| adaptive   | as needed    | Mon–Fri, not on Dutch public holidays | 7 calendar days |
+| emergency  | as needed    | any day                               | none            |
+
+Working days come from the office-hours calendar of the `sla` app (its holidays and per-date
+corrections included): a date is a working day when that calendar is open at some time that day.
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
+
+from pim.models import STAFF_ROLES
+from sla.calendars import business_calendar
+
+from .models import (
+    TRANSITIONS,
+    Event,
+    FeedToken,
+    Impact,
+    Initiator,
+    Kind,
+    MaintenanceNotice,
+    MaintenanceUpdate,
+    Status,
+    Subscription,
+    hash_token,
+)
+
+NOTICE_DAYS = 7
+PREVENTIVE_PER_YEAR = 12
+RULED_KINDS = (Kind.PREVENTIVE, Kind.ADAPTIVE)
+SEARCH_DAYS = 3 * 366  # how far ahead the earliest allowed start is looked for
+DEFAULT_CALENDAR = "Kantoortijden NL"
+
+# Fields a change of which re-announces the notice to its subscribers.
+SIGNIFICANT = ("kind", "starts_at", "ends_at", "impact", "emergency_scenario")
+
+
+# --- the calendar ----------------------------------------------------------------------------
+
+
+def office_calendar():
+    """The BusinessCalendar whose open days are the days preventive/adaptive work may happen."""
+    from sla.models import Calendar
+
+    name = getattr(settings, "MAINTENANCE_CALENDAR", DEFAULT_CALENDAR)
+    row = Calendar.objects.filter(name=name).only("pk").first()
+    if row is None:
+        from sla.services import ensure_default_calendars
+
+        row, _always = ensure_default_calendars()
+    return business_calendar(row.pk)
+
+
+def is_working_day(cal, day):
+    midnight = datetime.combine(day, time(0), tzinfo=cal.zone)
+    try:
+        return cal.next_open(midnight).date() == day
+    except ValueError:  # a calendar that is never open
+        return False
+
+
+def window_days(starts_at, ends_at, zone):
+    """The local dates a window touches (an end at midnight does not touch the next day)."""
+    first = starts_at.astimezone(zone).date()
+    last = (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def year_bounds(year, zone):
+    return (
+        datetime(year, 1, 1, tzinfo=zone),
+        datetime(year + 1, 1, 1, tzinfo=zone),
+    )
+
+
+def preventive_count(year, zone, exclude_pk=None):
+    """Preventive windows starting in `year` (local), cancelled ones not counted."""
+    start, end = year_bounds(year, zone)
+    qs = MaintenanceNotice.objects.filter(
+        kind=Kind.PREVENTIVE, starts_at__gte=start, starts_at__lt=end
+    ).exclude(status=Status.CANCELLED)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.count()
+
+
+def earliest_allowed_start(kind, *, now=None, not_before=None, span_days=0, exclude_pk=None):
+    """The earliest start (local midnight) a window of `kind` may have, on or after
+    `not_before` (a date), that satisfies every rule. `span_days`: how many days after its first
+    day the window lasts (all of them must be working days)."""
+    now = now or timezone.now()
+    if kind not in RULED_KINDS:
+        return now  # emergency: any day, without notice
+    cal = office_calendar()
+    today = now.astimezone(cal.zone).date()
+    day = today + timedelta(days=NOTICE_DAYS)
+    if not_before and not_before > day:
+        day = not_before
+    full_years = {}
+    for _step in range(SEARCH_DAYS):
+        if kind == Kind.PREVENTIVE:
+            if day.year not in full_years:
+                full_years[day.year] = (
+                    preventive_count(day.year, cal.zone, exclude_pk) >= PREVENTIVE_PER_YEAR
+                )
+            if full_years[day.year]:
+                day = day.replace(year=day.year + 1, month=1, day=1)
+                continue
+        if all(is_working_day(cal, day + timedelta(days=k)) for k in range(span_days + 1)):
+            return datetime.combine(day, time(0), tzinfo=cal.zone)
+        day += timedelta(days=1)
+    return None
+
+
+def describe_moment(moment):
+    """ "Monday 7 December 2026 00:00" in the active language and the portal's zone."""
+    if moment is None:
+        return _("not within the next three years")
+    return date_format(timezone.localtime(moment), "l j F Y H:i")
+
+
+def validate_notice(
+    kind,
+    starts_at,
+    ends_at,
+    *,
+    now=None,
+    announced_at=None,
+    exclude_pk=None,
+    cancelled=False,
+):
+    """The rules of SPEC §8. Raises ValidationError({field: [messages]}); each message names its
+    rule and the earliest allowed start.
+
+    `announced_at`: when the window was announced (an unchanged window keeps its announcement);
+    by default the window is announced now. `exclude_pk`: the notice itself, when it is changed.
+    """
+    now = now or timezone.now()
+    errors = {}
+    if starts_at is None or ends_at is None:
+        return
+    if ends_at <= starts_at:
+        errors.setdefault("ends_at", []).append(_("The window must end after it starts."))
+        raise ValidationError(errors)
+    if kind not in RULED_KINDS or cancelled:
+        return
+    cal = office_calendar()
+    zone = cal.zone
+    label = Kind(kind).label
+    days = window_days(starts_at, ends_at, zone)
+    span = len(days) - 1
+    first_day = days[0]
+
+    def earliest(not_before=None):
+        return describe_moment(
+            earliest_allowed_start(
+                kind, now=now, not_before=not_before, span_days=span, exclude_pk=exclude_pk
+            )
+        )
+
+    announced = (announced_at or now).astimezone(zone).date()
+    if (first_day - announced).days < NOTICE_DAYS:
+        errors.setdefault("starts_at", []).append(
+            _(
+                "%(kind)s maintenance must be announced at least %(days)s days ahead; the "
+                "earliest allowed start is %(earliest)s."
+            )
+            % {"kind": label, "days": NOTICE_DAYS, "earliest": earliest()}
+        )
+    closed = [d for d in days if not is_working_day(cal, d)]
+    if closed:
+        errors.setdefault("starts_at", []).append(
+            _(
+                "%(kind)s maintenance is only allowed Monday to Friday and not on Dutch public "
+                "holidays; %(day)s is not a working day. The earliest allowed start is "
+                "%(earliest)s."
+            )
+            % {
+                "kind": label,
+                "day": date_format(closed[0], "l j F Y"),
+                "earliest": earliest(not_before=first_day),
+            }
+        )
+    if kind == Kind.PREVENTIVE:
+        count = preventive_count(first_day.year, zone, exclude_pk)
+        if count >= PREVENTIVE_PER_YEAR:
+            errors.setdefault("starts_at", []).append(
+                _(
+                    "At most %(max)s preventive maintenance windows per calendar year; "
+                    "%(year)s already has %(count)s. The earliest allowed start is %(earliest)s."
+                )
+                % {
+                    "max": PREVENTIVE_PER_YEAR,
+                    "year": first_day.year,
+                    "count": count,
+                    "earliest": earliest(not_before=first_day),
+                }
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _lock_rules():
+    """Serialise rule checks with the write that follows them (the 12-per-year count). SQLite
+    runs IMMEDIATE transactions (one writer at a time); PostgreSQL takes an advisory lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x4D41494E])  # "MAIN"
+
+
+# --- scope checks ----------------------------------------------------------------------------
+
+
+def _require_staff(actor):
+    if actor is None or not actor.is_authenticated or not actor.is_provider_staff:
+        raise PermissionDenied(_("Only provider staff can announce or change maintenance."))
+
+
+def _check_scope(all_organizations, organizations, services, emergency_scenario, impact):
+    errors = {}
+    org_ids = {o.pk for o in organizations}
+    if not all_organizations and not org_ids:
+        errors["organizations"] = [_("Choose the affected organisations, or all organisations.")]
+    if not all_organizations:
+        stray = [s for s in services if s.organization_id not in org_ids]
+        if stray:
+            errors["services"] = [
+                _("%(service)s is not a service of the chosen organisations.")
+                % {"service": stray[0].name}
+            ]
+    if impact != Impact.NONE and not (emergency_scenario or "").strip():
+        errors["emergency_scenario"] = [
+            _("Impact is expected: propose the emergency scenario customers can fall back on.")
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+def create_notice(
+    actor,
+    *,
+    kind,
+    title,
+    starts_at,
+    ends_at,
+    description="",
+    organizations=(),
+    all_organizations=False,
+    services=(),
+    impact=Impact.NONE,
+    emergency_scenario="",
+    initiator=Initiator.PROVIDER,
+    initiated_by=None,
+    now=None,
+):
+    """Announce maintenance: validate the rules, record it, e-mail the subscribers (once)."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    organizations, services = list(organizations), list(services)
+    _check_scope(all_organizations, organizations, services, emergency_scenario, impact)
+    with transaction.atomic():
+        _lock_rules()
+        validate_notice(kind, starts_at, ends_at, now=now)
+        notice = MaintenanceNotice.objects.create(
+            kind=kind,
+            title=title,
+            description=description,
+            all_organizations=all_organizations,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            impact=impact,
+            emergency_scenario=emergency_scenario,
+            initiator=initiator,
+            initiated_by=initiated_by or actor,
+            announced_at=now,
+        )
+        notice.organizations.set([] if all_organizations else organizations)
+        notice.services.set(services)
+        MaintenanceUpdate.objects.create(
+            notice=notice, event=Event.ANNOUNCED, status=notice.status, author=actor, at=now
+        )
+        announce(notice, now=now)
+    return notice
+
+
+def update_notice(notice, actor, *, message="", now=None, **changes):
+    """Change an open notice. The rules are checked again; a new window (or kind) counts as a new
+    announcement (7 days from now). SEQUENCE goes up; a significant change is e-mailed."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_rules()
+        notice = MaintenanceNotice.objects.select_for_update().get(pk=notice.pk)
+        if not notice.is_open:
+            raise ValidationError(
+                _("A %(status)s notice cannot be changed.")
+                % {"status": notice.get_status_display()}
+            )
+        organizations = changes.pop("organizations", None)
+        services = changes.pop("services", None)
+        allowed = {
+            "kind", "title", "description", "all_organizations", "starts_at", "ends_at",
+            "impact", "emergency_scenario", "initiator", "initiated_by",
+        }  # fmt: skip
+        unknown = set(changes) - allowed
+        if unknown:
+            raise TypeError(f"update_notice() got unexpected fields {sorted(unknown)}")
+        before = {f: getattr(notice, f) for f in SIGNIFICANT}
+        old_orgs = set(notice.organizations.values_list("pk", flat=True))
+        old_services = set(notice.services.values_list("pk", flat=True))
+        old_all = notice.all_organizations
+        for field, value in changes.items():
+            setattr(notice, field, value)
+        orgs = (
+            list(organizations) if organizations is not None else list(notice.organizations.all())
+        )
+        svcs = list(services) if services is not None else list(notice.services.all())
+        _check_scope(notice.all_organizations, orgs, svcs, notice.emergency_scenario, notice.impact)
+        rescheduled = any(getattr(notice, f) != before[f] for f in ("kind", "starts_at", "ends_at"))
+        validate_notice(
+            notice.kind,
+            notice.starts_at,
+            notice.ends_at,
+            now=now,
+            announced_at=None if rescheduled else notice.announced_at,
+            exclude_pk=notice.pk,
+        )
+        if rescheduled:
+            notice.announced_at = now
+        notice.sequence += 1
+        notice.save()
+        if organizations is not None or notice.all_organizations:
+            notice.organizations.set([] if notice.all_organizations else orgs)
+        if services is not None:
+            notice.services.set(svcs)
+        scope_changed = (
+            old_all != notice.all_organizations
+            or old_orgs != set(notice.organizations.values_list("pk", flat=True))
+            or old_services != set(notice.services.values_list("pk", flat=True))
+        )
+        significant = (
+            scope_changed or any(getattr(notice, f) != before[f] for f in SIGNIFICANT) or message
+        )
+        if significant:
+            update = MaintenanceUpdate.objects.create(
+                notice=notice,
+                event=Event.CHANGED,
+                status=notice.status,
+                message=message,
+                author=actor,
+                at=now,
+            )
+            publish(notice, update, now=now)
+    return notice
+
+
+class IllegalStatusChange(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def post_status_update(notice, actor, status, message="", *, now=None):
+    """A timeline entry: scheduled → in progress → completed, any open status → cancelled, or a
+    progress message under the current status. Subscribers get it by e-mail once."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    message = (message or "").strip()
+    with transaction.atomic():
+        notice = MaintenanceNotice.objects.select_for_update().get(pk=notice.pk)
+        current = Status(notice.status)
+        status = Status(status)
+        if status == current:
+            if not notice.is_open:
+                raise IllegalStatusChange(
+                    _("This maintenance is %(status)s; it takes no more updates.")
+                    % {"status": current.label.lower()}
+                )
+            if not message:
+                raise ValidationError({"message": [_("Write the update for the customers.")]})
+            event = Event.MESSAGE
+        elif status in TRANSITIONS[current]:
+            event = Event.STATUS
+            notice.status = status
+        else:
+            raise IllegalStatusChange(
+                _("Maintenance cannot go from %(old)s to %(new)s.")
+                % {"old": current.label.lower(), "new": status.label.lower()}
+            )
+        notice.sequence += 1
+        notice.save(update_fields=["status", "sequence", "updated_at"])
+        update = MaintenanceUpdate.objects.create(
+            notice=notice, event=event, status=notice.status, message=message, author=actor, at=now
+        )
+        publish(notice, update, now=now)
+    return notice, update
+
+
+def subscribe(user, organization, service=None):
+    """Subscribe `user` to the notices of `organization` (one service, or all). Customers only to
+    their own organisation. Returns (subscription, created); subscribing twice is a no-op."""
+    if not user.is_authenticated:
+        raise PermissionDenied
+    if not user.is_provider_staff and user.organization_id_or_none != organization.pk:
+        raise PermissionDenied(_("You can only subscribe to your own organisation."))
+    if service is not None and service.organization_id != organization.pk:
+        raise ValidationError({"service": [_("Choose a service of this organisation.")]})
+    try:
+        with transaction.atomic():
+            return Subscription.objects.get_or_create(
+                user=user, organization=organization, service=service
+            )
+    except IntegrityError:  # a concurrent request made it first
+        return Subscription.objects.get(
+            user=user, organization=organization, service=service
+        ), False
+
+
+def unsubscribe(user, subscription):
+    if subscription.user_id != user.pk:
+        raise PermissionDenied
+    subscription.delete()
+
+
+# --- the calendar feed token -----------------------------------------------------------------
+
+
+def regenerate_feed_token(user):
+    """A new secret for the user's feed (the old URL stops working). Returns the secret: it is
+    shown once, only its hash is kept."""
+    secret = FeedToken.new_secret()
+    FeedToken.objects.update_or_create(user=user, defaults={"token_hash": hash_token(secret)})
+    return secret
+
+
+def revoke_feed_token(user):
+    return FeedToken.objects.filter(user=user).delete()[0] > 0
+
+
+def user_for_feed_token(secret, now=None):
+    if not secret or len(secret) > 200:
+        return None
+    token = (
+        FeedToken.objects.select_related("user", "user__membership")
+        .filter(token_hash=hash_token(secret), user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = now or timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        FeedToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+# --- subscribers and notifications -------------------------------------------------------------
+
+
+def affected_services(notice):
+    """{organization id: set of service ids} the notice names, per organisation (an organisation
+    without listed services is affected in all its services: empty set)."""
+    by_org = {}
+    for org_id, service_id in notice.services.values_list("organization_id", "pk"):
+        by_org.setdefault(org_id, set()).add(service_id)
+    return by_org
+
+
+def subscribers(notice):
+    """The users to tell: subscribers of an affected organisation (for an affected service, or
+    all services) who are users of that organisation, or provider staff. Never anybody else."""
+    subs = Subscription.objects.filter(user__is_active=True).select_related("user__membership")
+    if not notice.all_organizations:
+        subs = subs.filter(organization__in=notice.organizations.all())
+    subs = subs.filter(
+        Q(user__membership__organization=F("organization"))
+        | Q(user__membership__role__in=sorted(STAFF_ROLES))
+    )
+    listed = affected_services(notice)
+    users = {}
+    for sub in subs:
+        wanted = listed.get(sub.organization_id)
+        if sub.service_id is None or not wanted or sub.service_id in wanted:
+            users[sub.user_id] = sub.user
+    return [users[pk] for pk in sorted(users)]
+
+
+def _channels(notice):
+    from escalation.models import Channel
+
+    if notice.kind == Kind.EMERGENCY:
+        return (Channel.EMAIL, Channel.IN_APP)
+    return (Channel.EMAIL,)
+
+
+def _notify(notice, event_key, template, now, context=None):
+    from escalation.services import notify_all
+
+    return notify_all(
+        subscribers(notice),
+        channels=_channels(notice),
+        ticket=None,
+        trigger=f"maintenance:{notice.pk}:{event_key}",
+        template=template,
+        context={"notice": notice.pk, **(context or {})},
+        now=now,
+    )
+
+
+def announce(notice, now=None):
+    """The announcement to every subscriber, once per notice (the dedup key)."""
+    return _notify(notice, "announce", "maintenance_announce", now or timezone.now())
+
+
+def publish(notice, update, now=None):
+    """A timeline entry to every subscriber, once per entry."""
+    template = (
+        "maintenance_completed"
+        if update.event == Event.STATUS and update.status == Status.COMPLETED
+        else "maintenance_update"
+    )
+    return _notify(notice, update.pk, template, now or timezone.now(), {"update": update.pk})
