@@ -25,7 +25,7 @@ from .models import Channel, Escalation, Level, Notification, NotificationStatus
 log = logging.getLogger(__name__)
 
 # Longer than the delivery task's hard time limit: a claim this old belongs to a dead worker.
-STALE_CLAIM = timedelta(minutes=5)
+STALE_CLAIM = timedelta(seconds=settings.NOTIFICATION_STALE_CLAIM_SECONDS)
 
 
 def backoff(attempts):

@@ -248,6 +248,8 @@ AUTO_CLOSE_WORKING_DAYS = env.int("AUTO_CLOSE_WORKING_DAYS", default=5)
 # The relay re-enqueues notifications still unsent this many seconds after they were written.
 NOTIFICATION_RELAY_AFTER_SECONDS = env.int("NOTIFICATION_RELAY_AFTER_SECONDS", default=60)
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+# A delivery claimed this long ago by a worker that died is handed out again by the relay.
+NOTIFICATION_STALE_CLAIM_SECONDS = env.int("NOTIFICATION_STALE_CLAIM_SECONDS", default=300)
 # Absolute links in e-mails (acknowledge, ticket page).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

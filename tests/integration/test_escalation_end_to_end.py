@@ -147,6 +147,8 @@ def stack(redis_db, smtp, tmp_path):
                 name=f"beat{i}",
             )  # fmt: skip
 
+    up.start = start  # a test may start (or restart) single processes
+    up.env = env
     yield up, inbox, tmp_path
     for proc, _log, _name in procs:
         if proc.poll() is None:
