@@ -9,6 +9,14 @@ from maintenance.api import MaintenanceNoticeViewSet, SubscriptionViewSet
 from tickets.api import TicketViewSet
 
 from . import views
+from .api_directory import (
+    ComplianceView,
+    LocationViewSet,
+    MembershipViewSet,
+    NotificationViewSet,
+    OrganizationViewSet,
+    ServiceViewSet,
+)
 from .api_tokens import ApiTokenViewSet, ObtainTokenView
 
 handler404 = "pim.views.page_not_found"
@@ -16,6 +24,11 @@ handler404 = "pim.views.page_not_found"
 router = DefaultRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
 router.register("tokens", ApiTokenViewSet, basename="api-token-mine")
+router.register("organizations", OrganizationViewSet, basename="api-organization")
+router.register("services", ServiceViewSet, basename="api-service")
+router.register("locations", LocationViewSet, basename="api-location")
+router.register("memberships", MembershipViewSet, basename="api-membership")
+router.register("notifications", NotificationViewSet, basename="api-notification")
 router.register("escalations", EscalationViewSet, basename="api-escalation")
 router.register(
     "maintenance/subscriptions", SubscriptionViewSet, basename="api-maintenance-subscription"
@@ -40,6 +53,7 @@ urlpatterns = [
         TicketEscalateView.as_view(),
         name="api-ticket-escalate",
     ),
+    path("api/v1/sla/compliance/", ComplianceView.as_view(), name="api-sla-compliance"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -45,6 +45,8 @@ B_MAINTENANCE = "Globex core switch maintenance qx7"
 # The literal path segment before a `pk`/`id`/`object_id` keyword says which object it names.
 OBJECT_BY_SEGMENT = {
     "tickets": "ticket",
+    "memberships": "membership",
+    "notifications": "notification",
     "tokens": "api_token",
     "ticket": "ticket",
     "attachments": "attachment",
@@ -184,6 +186,19 @@ def build_url(route, objects):
     return url, tenant
 
 
+def _globex_notification(user):
+    """An in-app notification of organisation B (the bell, and its API)."""
+    from escalation.models import Channel, Notification
+    from escalation.services import notify
+
+    found = Notification.objects.filter(recipient=user, channel=Channel.IN_APP).first()
+    if found is None:
+        found, _created = notify(
+            user, Channel.IN_APP, ticket=None, trigger="sweep", template="receipt"
+        )
+    return found.pk
+
+
 @pytest.fixture
 def org_b(users, globex, make_ticket):
     """A globex ticket with every kind of child, and an acme ticket (so lists are not empty)."""
@@ -208,6 +223,8 @@ def org_b(users, globex, make_ticket):
         "service": globex.services.first().pk,
         "location": globex.locations.first().pk,
         "ticket_content_type": ContentType.objects.get_for_model(Ticket).pk,
+        "membership": users["globex.user"].membership.pk,
+        "notification": _globex_notification(users["globex.user"]),
         "api_token": create_token(users["globex.user"], "globex integration")[0].pk,
         "uidb64": urlsafe_base64_encode(force_bytes(users["globex.user"].pk)),
         **maintenance_objects(users, globex),
