@@ -1,7 +1,14 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Escalation, MatrixRow, Notification, Trigger
+from .models import (
+    Escalation,
+    MatrixRow,
+    Notification,
+    Trigger,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 @admin.register(MatrixRow)
@@ -55,3 +62,25 @@ class NotificationAdmin(admin.ModelAdmin):
         for pk in queryset.filter(status="failed").values_list("pk", flat=True):
             queryset.model.objects.filter(pk=pk).update(status="pending", attempts=0)
             enqueue(pk)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """The only place where `allow_private` (deliver to internal addresses) can be set."""
+
+    list_display = ["url", "organization", "is_active", "allow_private", "created_at"]
+    list_filter = ["is_active", "allow_private"]
+    search_fields = ["url", "organization__name"]
+    fields = ["organization", "url", "event_types", "is_active", "disabled_reason",
+              "allow_private", "rotated_at", "created_at"]  # fmt: skip
+    readonly_fields = ["rotated_at", "created_at"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["at", "notification", "attempt", "status_code", "error", "duration_ms"]
+    list_filter = ["status_code"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -4,18 +4,31 @@
 router) rather than as an action on TicketViewSet, so the escalation app owns its API.
 """
 
+import uuid
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from pim.api import TenantScopedMixin
+from pim.api import Conflict, Pagination, TenantScopedMixin
+from pim.models import Organization, Role
+from pim.scoping import organization_filter
 from tickets.models import Ticket
 
-from . import services
-from .models import Escalation
+from . import services, webhooks
+from .models import (
+    ALL_EVENTS,
+    Escalation,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    new_webhook_secret,
+)
 
 
 class EscalationSerializer(serializers.ModelSerializer):
@@ -94,3 +107,155 @@ class EscalationViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.Gener
         escalation = get_object_or_404(self.get_queryset(), pk=data.validated_data["escalation"])
         escalation = services.acknowledge(escalation, request.user)
         return Response(EscalationSerializer(escalation).data)
+
+
+# --- outgoing webhooks ------------------------------------------------------------------------
+
+
+def may_manage_webhooks(user):
+    """Authorised contacts (their own organisation) and provider admins."""
+    return user.is_authenticated and (user.is_authorised_contact or user.role == Role.ADMIN)
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(),
+        required=False,
+        help_text="Admins only; an authorised contact's endpoints belong to their organisation.",
+    )
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=[ALL_EVENTS, *WebhookEvent.values]),
+        required=False,
+        max_length=20,
+        help_text='Event types to receive; ["all"] (the default) for every event.',
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "organization", "url", "event_types", "is_active", "disabled_reason",
+                  "allow_private", "rotated_at", "created_at"]  # fmt: skip
+        read_only_fields = ["is_active", "disabled_reason", "allow_private", "rotated_at",
+                            "created_at"]  # fmt: skip
+        extra_kwargs = {"url": {"max_length": 500}}
+
+    def validate_url(self, value):
+        try:
+            webhooks.validate_url(value, allow_private=False)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+
+class WebhookEndpointSecretSerializer(WebhookEndpointSerializer):
+    """Shown on creation and rotation only: the signing secret."""
+
+    secret = serializers.CharField(read_only=True)
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event_type = serializers.CharField(source="notification.trigger", read_only=True)
+    webhook_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "notification", "event_type", "webhook_id", "attempt", "status_code",
+                  "error", "duration_ms", "at"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_webhook_id(self, obj) -> str:
+        return webhooks.message_id(obj.notification)
+
+
+class WebhookTestSerializer(serializers.Serializer):
+    notification = serializers.IntegerField(read_only=True)
+    webhook_id = serializers.CharField(read_only=True)
+
+
+class WebhookEndpointViewSet(
+    TenantScopedMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """An organisation's webhook endpoints (Standard Webhooks): authorised contacts manage their
+    organisation's, provider admins all. Others see none."""
+
+    serializer_class = WebhookEndpointSerializer
+    pagination_class = Pagination
+    filter_backends = []
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return WebhookEndpoint.objects.none()
+        user = self.request.user
+        if not may_manage_webhooks(user):
+            return WebhookEndpoint.objects.none()
+        return WebhookEndpoint.objects.filter(organization_filter(user)).order_by("-pk")
+
+    @extend_schema(responses={201: WebhookEndpointSecretSerializer})
+    def create(self, request, *args, **kwargs):
+        user = request.user
+        if not may_manage_webhooks(user):
+            raise exceptions.PermissionDenied(
+                "Only authorised contacts and admins manage webhooks."
+            )
+        data = WebhookEndpointSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if user.role == Role.ADMIN:
+            organization = data.validated_data.get("organization")
+            if organization is None:
+                raise exceptions.ValidationError({"organization": ["This field is required."]})
+        else:
+            organization = Organization.objects.get(pk=user.organization_id_or_none)
+        endpoint = WebhookEndpoint.objects.create(
+            organization=organization,
+            url=data.validated_data["url"],
+            event_types=data.validated_data.get("event_types") or [ALL_EVENTS],
+        )
+        return Response(
+            WebhookEndpointSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=None, responses={200: WebhookEndpointSecretSerializer})
+    @action(detail=True, methods=["post"])
+    def rotate(self, request, pk=None, **kwargs):
+        """A new secret; for 24 hours messages are signed with the old one too."""
+        endpoint = self.get_object()
+        endpoint.previous_secret = endpoint.secret
+        endpoint.secret = new_webhook_secret()
+        endpoint.rotated_at = timezone.now()
+        endpoint.save(update_fields=["previous_secret", "secret", "rotated_at"])
+        return Response(WebhookEndpointSecretSerializer(endpoint).data)
+
+    @extend_schema(request=None, responses={202: WebhookTestSerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None, **kwargs):
+        """Send a `webhook.test` event to this endpoint."""
+        endpoint = self.get_object()
+        if not endpoint.is_active:
+            raise Conflict("This endpoint is disabled.")
+        key = uuid.uuid4().hex
+        notification, _created = services.notify_webhook_test(endpoint, key)
+        return Response(
+            {"notification": notification.pk, "webhook_id": webhooks.message_id(notification)},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(request=None, responses={200: WebhookDeliverySerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None, **kwargs):
+        """The delivery log: every attempt, newest first."""
+        endpoint = self.get_object()
+        qs = (
+            WebhookDelivery.objects.filter(notification__endpoint=endpoint)
+            .select_related("notification")
+            .order_by("-at", "-pk")
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)

@@ -8,6 +8,7 @@ STALE_CLAIM and the relay hands the row out again. Failures go back to pending w
 
 import hashlib
 import logging
+import random
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,9 +28,18 @@ log = logging.getLogger(__name__)
 # Longer than the delivery task's hard time limit: a claim this old belongs to a dead worker.
 STALE_CLAIM = timedelta(seconds=settings.NOTIFICATION_STALE_CLAIM_SECONDS)
 
+# Channels with an outbound delivery (in-app rows are delivered on write).
+DELIVERED_CHANNELS = [Channel.EMAIL, Channel.WEBHOOK]
+
 
 def backoff(attempts):
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def jittered_backoff(attempts):
+    """The backoff with "equal jitter": between half and all of it, so retries spread out."""
+    full = backoff(attempts).total_seconds()
+    return timedelta(seconds=full / 2 + random.uniform(0, full / 2))  # noqa: S311 - not crypto
 
 
 REMINDER_TEXT = {
@@ -209,7 +219,7 @@ def render_email(notification):
 def claim(notification_id, now):
     stale = now - STALE_CLAIM
     return (
-        Notification.objects.filter(pk=notification_id, channel=Channel.EMAIL)
+        Notification.objects.filter(pk=notification_id, channel__in=DELIVERED_CHANNELS)
         .filter(
             Q(status=NotificationStatus.PENDING)
             | Q(status=NotificationStatus.SENDING, claimed_at__lt=stale)
@@ -227,6 +237,10 @@ def deliver(notification_id, now=None):
         notification = Notification.objects.select_related("recipient", "ticket", "escalation").get(
             pk=notification_id
         )
+        if notification.channel == Channel.WEBHOOK:
+            from . import webhooks
+
+            return webhooks.send(notification, now)
         try:
             render_email(notification).send()
         except Exception as exc:  # noqa: BLE001 - recorded on the row, retried by the relay
@@ -262,7 +276,7 @@ def unsent(now=None, limit=500):
     qs = Notification.objects.filter(
         (Q(status=NotificationStatus.PENDING, created_at__lte=cutoff) & ready)
         | Q(status=NotificationStatus.SENDING, claimed_at__lt=now - STALE_CLAIM),
-        channel=Channel.EMAIL,
+        channel__in=DELIVERED_CHANNELS,
     )
     return list(qs.order_by("created_at").values_list("pk", flat=True)[:limit])
 

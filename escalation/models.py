@@ -178,6 +178,7 @@ class Escalation(models.Model):
 class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     IN_APP = "in_app", _("In the portal")
+    WEBHOOK = "webhook", _("Webhook")
 
 
 class NotificationStatus(models.TextChoices):
@@ -199,7 +200,18 @@ class Notification(models.Model):
         Escalation, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,  # webhook rows go to an endpoint, not a user
+        blank=True,
+        related_name="notifications",
+    )
+    endpoint = models.ForeignKey(
+        "WebhookEndpoint",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     trigger = models.CharField(_("trigger"), max_length=80)
@@ -258,3 +270,99 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.rule} × {self.count} (ticket {self.ticket_id})"
+
+
+# --- outgoing webhooks (Standard Webhooks) ----------------------------------------------------
+
+
+class WebhookEvent(models.TextChoices):
+    TICKET_CREATED = "ticket.created", _("Ticket created")
+    SLA_AT_RISK = "sla.at_risk", _("SLA target at risk")
+    SLA_BREACHED = "sla.breached", _("SLA target breached")
+    ESCALATION_RAISED = "escalation.raised", _("Escalation raised")
+    TEST = "webhook.test", _("Test event")
+
+
+ALL_EVENTS = "all"
+
+
+def new_webhook_secret():
+    import base64
+    import secrets
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def validate_webhook_url_field(value):
+    from .webhooks import validate_url
+
+    validate_url(value, allow_private=True)  # the scheme; the address rule is in clean()
+
+
+class WebhookEndpoint(models.Model):
+    """An organisation's receiver of signed event messages."""
+
+    organization = models.ForeignKey(
+        "pim.Organization",
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        verbose_name=_("organisation"),
+    )
+    url = models.URLField(_("URL"), max_length=500, validators=[validate_webhook_url_field])
+    secret = models.CharField(_("secret"), max_length=100, default=new_webhook_secret)
+    previous_secret = models.CharField(_("previous secret"), max_length=100, blank=True)
+    rotated_at = models.DateTimeField(_("rotated at"), null=True, blank=True)
+    event_types = models.JSONField(
+        _("event types"),
+        default=list,
+        blank=True,
+        help_text=_('A list of event types; ["all"] (or empty) for every event.'),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    disabled_reason = models.CharField(_("disabled because"), max_length=200, blank=True)
+    allow_private = models.BooleanField(
+        _("allow private addresses"),
+        default=False,
+        help_text=_("Admins only: deliver to loopback, link-local or private addresses."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self):
+        return self.url
+
+    def clean(self):
+        from .webhooks import validate_url
+
+        super().clean()
+        if self.url:
+            validate_url(self.url, allow_private=self.allow_private)
+
+    def subscribes_to(self, event_type):
+        types = self.event_types or [ALL_EVENTS]
+        return event_type == WebhookEvent.TEST or ALL_EVENTS in types or event_type in types
+
+
+class WebhookDelivery(models.Model):
+    """One delivery attempt of a webhook message: the delivery log."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    attempt = models.PositiveSmallIntegerField(_("attempt"))
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self):
+        return f"{self.notification_id} #{self.attempt}: {self.status_code or self.error}"

@@ -108,6 +108,86 @@ def notify(recipient, channel, *, ticket, trigger, level="", template, context=N
     return notification, created
 
 
+def notify_webhooks(organization, event_type, payload, *, ticket=None, key, now=None):
+    """One webhook outbox row per active endpoint of `organization` subscribed to `event_type`
+    (once per endpoint and `key`); returns the new rows. `payload` is the message's `data`: it
+    must describe `organization`'s own objects only."""
+    from .models import WebhookEndpoint
+
+    if organization is None:
+        return []
+    if ticket is not None and ticket.organization_id != organization.pk:
+        raise ValueError("a webhook carries only its own organisation's ticket")
+    now = now or timezone.now()
+    created = []
+    with scopes_disabled():
+        endpoints = WebhookEndpoint.objects.filter(organization=organization, is_active=True)
+        for endpoint in endpoints.order_by("pk"):
+            if not endpoint.subscribes_to(event_type):
+                continue
+            notification, new = Notification.objects.get_or_create(
+                dedup_key=f"wh:e{endpoint.pk}:{event_type}:{key}"[:200],
+                defaults={
+                    "ticket": ticket,
+                    "endpoint": endpoint,
+                    "channel": Channel.WEBHOOK,
+                    "trigger": event_type[:80],
+                    "template": "webhook",
+                    "context": {"data": payload},
+                    "created_at": now,
+                },
+            )
+            if new:
+                transaction.on_commit(partial(enqueue, notification.pk))
+                created.append(notification)
+    return created
+
+
+def notify_webhook_test(endpoint, key):
+    """A `webhook.test` message for one endpoint (the "send test event" button)."""
+    now = timezone.now()
+    data = {"endpoint": endpoint.pk, "message": "This is a test event from PIM."}
+    notification, new = Notification.objects.get_or_create(
+        dedup_key=f"wh:e{endpoint.pk}:webhook.test:{key}"[:200],
+        defaults={
+            "endpoint": endpoint,
+            "channel": Channel.WEBHOOK,
+            "trigger": "webhook.test",
+            "template": "webhook",
+            "context": {"data": data},
+            "created_at": now,
+        },
+    )
+    if new:
+        transaction.on_commit(partial(enqueue, notification.pk))
+    return notification, new
+
+
+def _ticket_webhook(ticket, event_type, key, **extra):
+    from .webhooks import ticket_data
+
+    data = {**ticket_data(ticket), **extra}
+    return notify_webhooks(ticket.organization, event_type, data, ticket=ticket, key=key)
+
+
+def _sla_webhook(ticket, event):
+    key = f"t{ticket.pk}:{event.target}"
+    return _ticket_webhook(ticket, f"sla.{event.kind}", key, target=event.target)
+
+
+def _escalation_webhook(escalation):
+    # Only escalations customers see in the portal (raised by a customer) leave the building;
+    # internal escalations stay internal.
+    if escalation.trigger != CUSTOMER_TRIGGER:
+        return []
+    return _ticket_webhook(
+        escalation.ticket,
+        "escalation.raised",
+        f"esc{escalation.pk}",
+        escalation={"id": escalation.pk, "level": escalation.level, "reason": escalation.reason},
+    )
+
+
 def notify_all(recipients, *, channels=(Channel.EMAIL, Channel.IN_APP), **kwargs):
     created = []
     for user in recipients:
@@ -227,6 +307,7 @@ def raise_escalation(ticket, level, trigger, *, at=None, reason="", raised_by=No
     except IntegrityError:  # a concurrent evaluation raised it first
         return Escalation.objects.get(ticket=ticket, trigger=trigger), False
     notify_tier(escalation, 0, row, now=at)
+    _escalation_webhook(escalation)
     _audit(
         ticket,
         raised_by,
@@ -261,6 +342,7 @@ def on_ticket_created(ticket):
             now=ticket.created_at or timezone.now(),
         )
         fire(ticket, TriggerEvent.REGISTERED, at=timezone.now())
+        _ticket_webhook(ticket, "ticket.created", f"t{ticket.pk}")
 
 
 def on_sla_event(ticket, event, now=None):
@@ -268,6 +350,7 @@ def on_sla_event(ticket, event, now=None):
     escalation is raised (and its deputy time counted) from now, the event keeps its moment."""
     if ticket.sla_not_applicable or event.kind not in (TriggerEvent.AT_RISK, TriggerEvent.BREACHED):
         return []
+    _sla_webhook(ticket, event)
     return fire(ticket, event.kind, target=event.target, at=now or event.at)
 
 

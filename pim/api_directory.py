@@ -98,19 +98,24 @@ class LocationViewSet(_PerOrganization):
 
 
 class MembershipViewSet(_ReadOnly):
-    """Users and their roles (provider staff only)."""
+    """Users and their roles: provider staff see everyone, an authorised contact the people of
+    their own organisation; customer users may not list them."""
 
     serializer_class = MembershipSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Membership.objects.none()
-        if not self.request.user.is_provider_staff:
-            return Membership.objects.none()  # a member's page is a 404 like any other object
-        return Membership.objects.select_related("user").order_by("user__username")
+        user = self.request.user
+        qs = Membership.objects.select_related("user").order_by("user__username")
+        if user.is_provider_staff:
+            return qs
+        if user.is_authorised_contact:
+            return qs.filter(organization_filter(user))
+        return qs.none()  # a member's page is a 404 like any other object
 
     def list(self, request, *args, **kwargs):
-        if not request.user.is_provider_staff:
+        if not (request.user.is_provider_staff or request.user.is_authorised_contact):
             raise exceptions.PermissionDenied()
         return super().list(request, *args, **kwargs)
 

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from escalation.api import EscalationViewSet, TicketEscalateView
+from escalation.api import EscalationViewSet, TicketEscalateView, WebhookEndpointViewSet
 from maintenance.api import MaintenanceNoticeViewSet, SubscriptionViewSet
 from tickets.api import TicketViewSet
 
@@ -30,6 +30,7 @@ router.register("locations", LocationViewSet, basename="api-location")
 router.register("memberships", MembershipViewSet, basename="api-membership")
 router.register("notifications", NotificationViewSet, basename="api-notification")
 router.register("escalations", EscalationViewSet, basename="api-escalation")
+router.register("webhooks", WebhookEndpointViewSet, basename="api-webhook")
 router.register(
     "maintenance/subscriptions", SubscriptionViewSet, basename="api-maintenance-subscription"
 )

@@ -190,6 +190,20 @@ def compute(ticket, now=None, *, events=None, terms=None):
     return engine.compute(ticket.kind, events, terms, business_calendar, now or timezone.now())
 
 
+def apply_result(clock, result, now):
+    """Copy an engine result onto a Clock row (recompute and the sweep's batches)."""
+    clock.calendar_id = result.calendar_id
+    clock.target_seconds = result.target_seconds
+    clock.started_at = result.started_at
+    clock.due_at = result.due_at
+    clock.at_risk_at = result.at_risk_at
+    clock.paused = result.paused
+    clock.stopped_at = result.stopped_at
+    clock.used_seconds = result.used_seconds
+    clock.state = result.state
+    clock.computed_at = now
+
+
 @transaction.atomic
 def recompute(ticket, now=None):
     """Store the clocks derived from the ledger and move `next_sla_check_at` on."""
@@ -199,16 +213,7 @@ def recompute(ticket, now=None):
     existing = {c.target: c for c in Clock.objects.filter(ticket=ticket)}
     for r in results:
         clock = existing.pop(r.target, None) or Clock(ticket=ticket, target=r.target)
-        clock.calendar_id = r.calendar_id
-        clock.target_seconds = r.target_seconds
-        clock.started_at = r.started_at
-        clock.due_at = r.due_at
-        clock.at_risk_at = r.at_risk_at
-        clock.paused = r.paused
-        clock.stopped_at = r.stopped_at
-        clock.used_seconds = r.used_seconds
-        clock.state = r.state
-        clock.computed_at = now
+        apply_result(clock, r, now)
         clock.save()
     for stale in existing.values():
         stale.delete()

@@ -114,19 +114,6 @@ CLOCK_FIELDS = [
 ]  # fmt: skip
 
 
-def _apply(clock, result, now):
-    clock.calendar_id = result.calendar_id
-    clock.target_seconds = result.target_seconds
-    clock.started_at = result.started_at
-    clock.due_at = result.due_at
-    clock.at_risk_at = result.at_risk_at
-    clock.paused = result.paused
-    clock.stopped_at = result.stopped_at
-    clock.used_seconds = result.used_seconds
-    clock.state = result.state
-    clock.computed_at = now
-
-
 def bulk_set(model, objs, fields):
     """UPDATE many rows with their own values: one `UPDATE … FROM unnest(arrays)` on
     PostgreSQL (the ORM's CASE WHEN per row costs more to build than to run), bulk_update
@@ -190,7 +177,7 @@ def evaluate_batch(tickets, now):
                 created.append(clock)
             else:
                 changed.append(clock)
-            _apply(clock, r, now)
+            services.apply_result(clock, r, now)
             for kind, at in reached(r, now):
                 if (ticket.pk, r.target, kind) not in known:
                     new_events[ticket.pk].append(

@@ -21,8 +21,10 @@ def test_organisations_services_locations_are_tenant_scoped(users, api, acme, gl
     assert agent.get("/api/v1/services/", {"organization": "x"}).status_code == 400
 
 
-def test_memberships_are_for_staff_only(users, api):
-    assert api(users["acme.contact"]).get("/api/v1/memberships/").status_code == 403
+def test_memberships_staff_see_all_contacts_their_own(users, api):
+    assert api(users["acme.user"]).get("/api/v1/memberships/").status_code == 403
+    own = api(users["acme.contact"]).get("/api/v1/memberships/").json()["results"]
+    assert {row["username"] for row in own} == {"acme.user", "acme.user2", "acme.contact"}
     body = api(users["csm"]).get("/api/v1/memberships/", {"page_size": 100}).json()
     roles = {row["username"]: row["role"] for row in body["results"]}
     assert roles["acme.contact"] == "authorised_contact" and roles["agent"] == "agent"

@@ -66,6 +66,7 @@ OBJECT_BY_SEGMENT = {
     "subscriptions": "maintenance_subscription",
     "r": "ticket",  # admin "view on site": r/<content_type_id>/<object_id>/ (a ticket's type)
     "intake": "inbound_message",  # intake/<pk>/…: a held e-mail (staff only, POST only)
+    "webhooks": "webhook_endpoint",
 }
 # The admin site turns away everybody without is_staff before it looks up an object, so an admin
 # route's object needs no exact match: the globex ticket's id stands in for any admin model.
@@ -229,6 +230,7 @@ def org_b(users, globex, make_ticket):
         "uidb64": urlsafe_base64_encode(force_bytes(users["globex.user"].pk)),
         **maintenance_objects(users, globex),
         "inbound_message": held_email_from_b(),
+        "webhook_endpoint": webhook_endpoint_of_b(globex),
     }
     markers = [
         B_MAINTENANCE,
@@ -265,6 +267,13 @@ def maintenance_objects(users, globex):
     )
     subscription, _ = maintenance.subscribe(users["globex.contact"], globex)
     return {"maintenance_notice": notice.pk, "maintenance_subscription": subscription.pk}
+
+
+def webhook_endpoint_of_b(globex):
+    """A globex webhook endpoint (escalation app): its authorised contact manages it."""
+    from escalation.models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.create(organization=globex, url="https://globex.example/hook").pk
 
 
 def held_email_from_b():
