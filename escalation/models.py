@@ -277,9 +277,13 @@ class Reminder(models.Model):
 
 class WebhookEvent(models.TextChoices):
     TICKET_CREATED = "ticket.created", _("Ticket created")
+    TICKET_UPDATED = "ticket.updated", _("Ticket updated")
+    TICKET_TRANSITIONED = "ticket.transitioned", _("Ticket status changed")
     SLA_AT_RISK = "sla.at_risk", _("SLA target at risk")
     SLA_BREACHED = "sla.breached", _("SLA target breached")
     ESCALATION_RAISED = "escalation.raised", _("Escalation raised")
+    MAINTENANCE_ANNOUNCED = "maintenance.announced", _("Maintenance announced")
+    MAINTENANCE_UPDATED = "maintenance.updated", _("Maintenance updated")
     TEST = "webhook.test", _("Test event")
 
 

@@ -170,6 +170,18 @@ def _ticket_webhook(ticket, event_type, key, **extra):
     return notify_webhooks(ticket.organization, event_type, data, ticket=ticket, key=key)
 
 
+def on_ticket_transitioned(ticket, old_status, new_status, key):
+    """ticket.transitioned for the organisation's webhooks (`key`: the audit entry)."""
+    return _ticket_webhook(
+        ticket, "ticket.transitioned", f"tr{key}", previous_status=old_status, status=new_status
+    )
+
+
+def on_ticket_updated(ticket, key, **extra):
+    """ticket.updated: fields changed or a public update was posted (`key` names the event)."""
+    return _ticket_webhook(ticket, "ticket.updated", key, **extra)
+
+
 def _sla_webhook(ticket, event):
     key = f"t{ticket.pk}:{event.target}"
     return _ticket_webhook(ticket, f"sla.{event.kind}", key, target=event.target)

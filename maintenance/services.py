@@ -507,9 +507,39 @@ def _channels(notice):
     return (Channel.EMAIL,)
 
 
+def _webhook_data(notice):
+    """A notice as a webhook sees it: no list of the other organisations it affects."""
+    return {
+        "id": notice.pk,
+        "title": notice.title,
+        "kind": notice.kind,
+        "status": notice.status,
+        "impact": notice.impact,
+        "starts_at": notice.starts_at.isoformat(),
+        "ends_at": notice.ends_at.isoformat(),
+        "emergency_scenario": notice.emergency_scenario,
+    }
+
+
+def _webhooks(notice, event_key):
+    from escalation.services import notify_webhooks
+    from pim.models import Organization
+
+    orgs = (
+        Organization.objects.filter(is_active=True)
+        if notice.all_organizations
+        else notice.organizations.all()
+    )
+    event = "maintenance.announced" if event_key == "announce" else "maintenance.updated"
+    data = _webhook_data(notice)
+    for org in orgs:
+        notify_webhooks(org, event, data, key=f"m{notice.pk}:{event_key}")
+
+
 def _notify(notice, event_key, template, now, context=None):
     from escalation.services import notify_all
 
+    _webhooks(notice, event_key)
     return notify_all(
         subscribers(notice),
         channels=_channels(notice),

@@ -235,7 +235,8 @@ def update_ticket(ticket, actor, **fields):
         if "assignee" in changes:
             _mark_responded(ticket, actor, timezone.now())
         ticket.save()
-        _audit(ticket, actor, "updated", changes)
+        entry = _audit(ticket, actor, "updated", changes)
+        escalation.on_ticket_updated(ticket, f"a{entry.pk}", changed=sorted(changes))
     return ticket
 
 
@@ -348,8 +349,9 @@ def transition(ticket, actor, status, *, note="", resolution=None, wish_date=Non
     _mark_responded(ticket, actor, now)
     old_status, ticket.status = ticket.status, status
     ticket.save()
-    _audit(ticket, actor, "transition", changes)
+    entry = _audit(ticket, actor, "transition", changes)
     sla.on_status_change(ticket, old_status, status, actor, now)
+    escalation.on_ticket_transitioned(ticket, old_status, status, entry.pk)
     if note and note.strip():
         _create_update(ticket, actor, note, Visibility.PUBLIC)
     return ticket
@@ -373,6 +375,8 @@ def _create_update(ticket, author, body, visibility, next_actions="", expected_r
         expected_resolution_at=expected_resolution_at,
     )
     _audit(ticket, author, "update", {"visibility": [None, visibility]}, obj=update)
+    if visibility == Visibility.PUBLIC:
+        escalation.on_ticket_updated(ticket, f"u{update.pk}", update=update.pk)
     return update
 
 

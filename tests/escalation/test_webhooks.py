@@ -391,3 +391,45 @@ def test_customer_escalation_is_sent_internal_ones_are_not(acme, make_ticket, us
     assert webhook_rows(endpoint).filter(trigger="escalation.raised").count() == 1
     body = json.loads(webhooks.body_of(webhook_rows(endpoint).get(trigger="escalation.raised")))
     assert body["data"]["escalation"]["reason"] == "Still down"
+
+
+def test_transitions_and_public_updates_are_webhook_events(acme, users, make_ticket):
+    from tickets import services as ticket_services
+
+    endpoint = local_endpoint(acme, "http://127.0.0.1:9/a")
+    ticket = make_ticket("acme.user")
+    ticket_services.take(ticket, users["agent"])
+    ticket_services.add_update(ticket, users["agent"], "Investigating", visibility="internal")
+    ticket_services.add_update(ticket, users["agent"], "We are on it")
+    ticket_services.transition(ticket, users["agent"], "waiting_for_customer")
+    triggers = list(webhook_rows(endpoint).order_by("pk").values_list("trigger", flat=True))
+    # the internal note leaves no trace outside; the public update and the move do
+    assert triggers == ["ticket.created", "ticket.updated", "ticket.transitioned"]
+    moved = webhook_rows(endpoint).get(trigger="ticket.transitioned").context["data"]
+    assert moved["previous_status"] == "planned_internal"
+    assert moved["status"] == "waiting_for_customer"
+
+
+def test_maintenance_announcements_reach_only_the_affected_organisations(acme, globex, users):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from freezegun import freeze_time
+
+    from maintenance import services as maintenance
+
+    mine = local_endpoint(acme, "http://127.0.0.1:9/a")
+    theirs = local_endpoint(globex, "http://127.0.0.1:9/b")
+    start = datetime(2026, 12, 8, 22, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    with freeze_time("2026-11-25 10:00:00"):
+        notice = maintenance.create_notice(
+            users["agent"], kind="preventive", starts_at=start, ends_at=start + timedelta(hours=2),
+            organizations=[acme], title="Core router firmware",
+        )  # fmt: skip
+        maintenance.post_status_update(notice, users["agent"], "cancelled", "Postponed")
+    triggers = sorted(webhook_rows(mine).values_list("trigger", flat=True))
+    assert triggers == ["maintenance.announced", "maintenance.updated"]
+    assert (
+        webhook_rows(mine).get(trigger="maintenance.announced").context["data"]["id"] == notice.pk
+    )
+    assert not webhook_rows(theirs).exists()
