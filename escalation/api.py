@@ -8,7 +8,6 @@ import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -16,8 +15,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from pim.api import Conflict, Pagination, TenantScopedMixin
-from pim.models import Organization, Role
-from pim.scoping import organization_filter
+from pim.models import Organization
 from tickets.models import Ticket
 
 from . import services, webhooks
@@ -27,7 +25,6 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
-    new_webhook_secret,
 )
 
 
@@ -112,11 +109,6 @@ class EscalationViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.Gener
 # --- outgoing webhooks ------------------------------------------------------------------------
 
 
-def may_manage_webhooks(user):
-    """Authorised contacts (their own organisation) and provider admins."""
-    return user.is_authenticated and (user.is_authorised_contact or user.role == Role.ADMIN)
-
-
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     organization = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.all(),
@@ -193,30 +185,22 @@ class WebhookEndpointViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return WebhookEndpoint.objects.none()
-        user = self.request.user
-        if not may_manage_webhooks(user):
-            return WebhookEndpoint.objects.none()
-        return WebhookEndpoint.objects.filter(organization_filter(user)).order_by("-pk")
+        return services.webhook_endpoints_for(self.request.user)
 
     @extend_schema(responses={201: WebhookEndpointSecretSerializer})
     def create(self, request, *args, **kwargs):
         user = request.user
-        if not may_manage_webhooks(user):
+        if not services.may_manage_webhooks(user):
             raise exceptions.PermissionDenied(
                 "Only authorised contacts and admins manage webhooks."
             )
         data = WebhookEndpointSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if user.role == Role.ADMIN:
-            organization = data.validated_data.get("organization")
-            if organization is None:
-                raise exceptions.ValidationError({"organization": ["This field is required."]})
-        else:
-            organization = Organization.objects.get(pk=user.organization_id_or_none)
-        endpoint = WebhookEndpoint.objects.create(
-            organization=organization,
-            url=data.validated_data["url"],
-            event_types=data.validated_data.get("event_types") or [ALL_EVENTS],
+        endpoint = services.create_webhook_endpoint(
+            user,
+            data.validated_data["url"],
+            event_types=data.validated_data.get("event_types"),
+            organization=data.validated_data.get("organization"),
         )
         return Response(
             WebhookEndpointSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED
@@ -226,11 +210,7 @@ class WebhookEndpointViewSet(
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None, **kwargs):
         """A new secret; for 24 hours messages are signed with the old one too."""
-        endpoint = self.get_object()
-        endpoint.previous_secret = endpoint.secret
-        endpoint.secret = new_webhook_secret()
-        endpoint.rotated_at = timezone.now()
-        endpoint.save(update_fields=["previous_secret", "secret", "rotated_at"])
+        endpoint = services.rotate_webhook_secret(self.get_object())
         return Response(WebhookEndpointSecretSerializer(endpoint).data)
 
     @extend_schema(request=None, responses={202: WebhookTestSerializer})

@@ -143,6 +143,52 @@ def notify_webhooks(organization, event_type, payload, *, ticket=None, key, now=
     return created
 
 
+def may_manage_webhooks(user):
+    """Authorised contacts (their own organisation) and provider admins."""
+    return user.is_authenticated and (user.is_authorised_contact or user.role == "admin")
+
+
+def webhook_endpoints_for(user):
+    """The endpoints `user` may manage (tenant-scoped); none for anybody else."""
+    from pim.scoping import organization_filter
+
+    from .models import WebhookEndpoint
+
+    if not may_manage_webhooks(user):
+        return WebhookEndpoint.objects.none()
+    return WebhookEndpoint.objects.filter(organization_filter(user)).order_by("-pk")
+
+
+def create_webhook_endpoint(user, url, event_types=None, organization=None):
+    """A new endpoint (URL checked against the SSRF rules); its secret is shown once."""
+    from pim.models import Organization
+
+    from . import webhooks
+    from .models import ALL_EVENTS, WebhookEndpoint
+
+    if not may_manage_webhooks(user):
+        raise PermissionDenied(_("Only authorised contacts and admins manage webhooks."))
+    if user.role != "admin":
+        organization = Organization.objects.get(pk=user.organization_id_or_none)
+    elif organization is None:
+        raise ValidationError({"organization": _("Choose the organisation.")})
+    webhooks.validate_url(url, allow_private=False)
+    return WebhookEndpoint.objects.create(
+        organization=organization, url=url, event_types=event_types or [ALL_EVENTS]
+    )
+
+
+def rotate_webhook_secret(endpoint):
+    """A new secret; for 24 hours messages are signed with the old one too."""
+    from .models import new_webhook_secret
+
+    endpoint.previous_secret = endpoint.secret
+    endpoint.secret = new_webhook_secret()
+    endpoint.rotated_at = timezone.now()
+    endpoint.save(update_fields=["previous_secret", "secret", "rotated_at"])
+    return endpoint
+
+
 def notify_webhook_test(endpoint, key):
     """A `webhook.test` message for one endpoint (the "send test event" button)."""
     now = timezone.now()

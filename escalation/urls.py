@@ -12,5 +12,7 @@ urlpatterns = [
     ),
     path("escalations/ack/<str:token>/", views.escalation_ack_link, name="escalation-ack-link"),
     path("notifications/", views.notification_list, name="notification-list"),
+    path("webhooks/", views.webhook_list, name="webhook-list"),
+    path("webhooks/<int:pk>/<slug:what>/", views.webhook_action, name="webhook-action"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
 ]

@@ -1,6 +1,8 @@
 """Pages: customer escalation, the manager list of open escalations with acknowledge, the
 acknowledge link from the e-mail, and the in-app notifications."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +18,7 @@ from tickets.models import Ticket
 from . import services
 from .delivery import message_for
 from .forms import EscalateForm
-from .models import Channel, Escalation, Notification
+from .models import Channel, Escalation, Notification, WebhookDelivery
 
 
 @login_required
@@ -145,3 +147,64 @@ def notifications_read(request):
     ids = [int(i) for i in request.POST.getlist("notification") if str(i).isdigit()] or None
     services.mark_read(request.user, ids)
     return redirect("notification-list")
+
+
+@login_required
+def webhook_list(request):
+    """An organisation's webhook endpoints: create (the secret is shown once), the last
+    deliveries of each, and the actions (test event, rotate secret, delete)."""
+    if not services.may_manage_webhooks(request.user):
+        raise Http404
+    secret, error = None, None
+    if request.method == "POST":
+        url = request.POST.get("url", "").strip()[:500]
+        try:
+            endpoint = services.create_webhook_endpoint(request.user, url)
+        except ValidationError as exc:
+            error = "; ".join(exc.messages)
+        else:
+            secret = endpoint.secret
+            messages.success(request, _("The webhook endpoint was added."))
+    endpoints = list(services.webhook_endpoints_for(request.user).select_related("organization"))
+    recent = {}
+    for delivery in (
+        WebhookDelivery.objects.filter(notification__endpoint__in=endpoints)
+        .select_related("notification")
+        .order_by("-at", "-pk")[:100]
+    ):
+        bucket = recent.setdefault(delivery.notification.endpoint_id, [])
+        if len(bucket) < 10:
+            bucket.append(delivery)
+    for endpoint in endpoints:
+        endpoint.recent = recent.get(endpoint.pk, [])
+    return render(
+        request,
+        "escalation/webhooks.html",
+        {"endpoints": endpoints, "secret": secret, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def webhook_action(request, pk, what):
+    endpoint = get_object_or_404(services.webhook_endpoints_for(request.user), pk=pk)
+    if what == "test":
+        if not endpoint.is_active:
+            messages.error(request, _("This endpoint is disabled."))
+        else:
+            services.notify_webhook_test(endpoint, uuid.uuid4().hex)
+            messages.success(request, _("A test event is on its way."))
+    elif what == "rotate":
+        services.rotate_webhook_secret(endpoint)
+        messages.success(
+            request,
+            _("New secret: %(secret)s — shown once; the old one stays valid for 24 hours.")
+            % {"secret": endpoint.secret},
+        )
+    elif what == "delete":
+        endpoint.delete()
+        messages.success(request, _("The webhook endpoint was removed."))
+    else:
+        raise Http404
+    return redirect("webhook-list")

@@ -94,6 +94,7 @@ KWARG_VALUES = {
     "content_type_id": ("ticket_content_type", True),
     # Not tenant objects:
     "format": ("literal:json", False),
+    "what": ("literal:test", False),
     "app_label": ("literal:tickets", False),
     "url": ("literal:no-such-admin-page/", False),
     "uidb64": ("uidb64", False),

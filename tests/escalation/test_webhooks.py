@@ -433,3 +433,28 @@ def test_maintenance_announcements_reach_only_the_affected_organisations(acme, g
         webhook_rows(mine).get(trigger="maintenance.announced").context["data"]["id"] == notice.pk
     )
     assert not webhook_rows(theirs).exists()
+
+
+def test_webhook_page_add_test_rotate_remove(acme, globex, users, client):
+    from django.urls import reverse
+
+    client.force_login(users["acme.contact"])
+    page = client.get(reverse("webhook-list"))
+    assert page.status_code == 200
+    refused = client.post(reverse("webhook-list"), {"url": "http://169.254.169.254/latest"})
+    assert refused.status_code == 400 and not WebhookEndpoint.objects.exists()
+    theirs = local_endpoint(globex, "http://127.0.0.1:9/theirs")
+    mine = local_endpoint(acme, "http://127.0.0.1:9/mine")
+    listing = client.get(reverse("webhook-list")).content.decode()
+    assert mine.url in listing and theirs.url not in listing
+    client.post(reverse("webhook-action", args=[mine.pk, "test"]))
+    assert webhook_rows(mine).filter(trigger="webhook.test").count() == 1
+    old_secret = mine.secret
+    client.post(reverse("webhook-action", args=[mine.pk, "rotate"]))
+    mine.refresh_from_db()
+    assert mine.secret != old_secret and mine.previous_secret == old_secret
+    assert client.post(reverse("webhook-action", args=[theirs.pk, "delete"])).status_code == 404
+    client.post(reverse("webhook-action", args=[mine.pk, "delete"]))
+    assert list(WebhookEndpoint.objects.all()) == [theirs]
+    client.force_login(users["acme.user"])  # a customer user does not manage webhooks
+    assert client.get(reverse("webhook-list")).status_code == 404
