@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from escalation.models import Notification, NotificationStatus
 from pim.models import Location, Membership, Organization, Role, Service, User
 from sla.models import Contract
 from sla.services import default_policy
@@ -216,6 +217,11 @@ class Command(BaseCommand):
                         note="Kunt u aangeven sinds wanneer dit speelt?",
                     )
                 _backdate(ticket, reported, rng)
+        # The generated history is the past: its receipts and escalations count as delivered,
+        # so a fresh `make run` does not mail three months of demo tickets.
+        Notification.objects.filter(status=NotificationStatus.PENDING).update(
+            status=NotificationStatus.SENT, sent_at=timezone.now()
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready ({created_tickets} new tickets). Logins (password '{DEMO_PASSWORD}'): "
