@@ -67,7 +67,7 @@ def agent(users):
 
 
 FUZZ = settings(
-    max_examples=8,
+    max_examples=5,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
