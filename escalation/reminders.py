@@ -151,9 +151,9 @@ SUPPLIER_MESSAGE = gettext_noop(
 
 
 def _system_update(ticket, body):
-    from tickets.services import _create_update
+    from tickets.services import post_update
 
-    return _create_update(ticket, None, body, Visibility.PUBLIC)
+    return post_update(ticket, None, body, Visibility.PUBLIC)
 
 
 def _in_language(user, message):

@@ -336,7 +336,7 @@ def active_triggers(event, target=None):
 
 
 def _audit(ticket, actor, action, changes, obj):
-    from tickets.services import _audit as audit
+    from tickets.services import record_audit as audit
 
     return audit(ticket, actor, action, changes, obj=obj)
 

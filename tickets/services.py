@@ -43,7 +43,7 @@ class IllegalTransition(Exception):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _audit(ticket, actor, action, changes=None, obj=None):
+def record_audit(ticket, actor, action, changes=None, obj=None):
     return AuditEntry.objects.create(
         ticket=ticket,
         actor=actor,
@@ -183,7 +183,7 @@ def create_ticket(
         changed_by=actor,
         changed_at=reported_at,
     )
-    _audit(
+    record_audit(
         ticket,
         actor,
         "created",
@@ -235,7 +235,7 @@ def update_ticket(ticket, actor, **fields):
         if "assignee" in changes:
             _mark_responded(ticket, actor, timezone.now())
         ticket.save()
-        entry = _audit(ticket, actor, "updated", changes)
+        entry = record_audit(ticket, actor, "updated", changes)
         escalation.on_ticket_updated(ticket, f"a{entry.pk}", changed=sorted(changes))
     return ticket
 
@@ -261,7 +261,9 @@ def change_priority(ticket, actor, priority, reason):
         changed_by=actor,
         changed_at=now,
     )
-    _audit(ticket, actor, "priority", {"priority": [ticket.priority, priority], "reason": reason})
+    record_audit(
+        ticket, actor, "priority", {"priority": [ticket.priority, priority], "reason": reason}
+    )
     ticket.priority = priority
     ticket.save(update_fields=["priority", "updated_at"])
     sla.on_priority_change(ticket, priority, actor, now)
@@ -286,7 +288,7 @@ def take(ticket, actor):
         changes["responded_at"] = [None, now.isoformat()]
     if changes:
         ticket.save()
-        _audit(ticket, actor, "taken", changes)
+        record_audit(ticket, actor, "taken", changes)
     return ticket
 
 
@@ -349,11 +351,11 @@ def transition(ticket, actor, status, *, note="", resolution=None, wish_date=Non
     _mark_responded(ticket, actor, now)
     old_status, ticket.status = ticket.status, status
     ticket.save()
-    entry = _audit(ticket, actor, "transition", changes)
+    entry = record_audit(ticket, actor, "transition", changes)
     sla.on_status_change(ticket, old_status, status, actor, now)
     escalation.on_ticket_transitioned(ticket, old_status, status, entry.pk)
     if note and note.strip():
-        _create_update(ticket, actor, note, Visibility.PUBLIC)
+        post_update(ticket, actor, note, Visibility.PUBLIC)
     return ticket
 
 
@@ -365,7 +367,7 @@ def confirm_resolution(ticket, actor):
 # --- updates and attachments ----------------------------------------------------------------
 
 
-def _create_update(ticket, author, body, visibility, next_actions="", expected_resolution_at=None):
+def post_update(ticket, author, body, visibility, next_actions="", expected_resolution_at=None):
     update = TicketUpdate.objects.create(
         ticket=ticket,
         author=author,
@@ -374,7 +376,7 @@ def _create_update(ticket, author, body, visibility, next_actions="", expected_r
         next_actions=next_actions or "",
         expected_resolution_at=expected_resolution_at,
     )
-    _audit(ticket, author, "update", {"visibility": [None, visibility]}, obj=update)
+    record_audit(ticket, author, "update", {"visibility": [None, visibility]}, obj=update)
     if visibility == Visibility.PUBLIC:
         escalation.on_ticket_updated(ticket, f"u{update.pk}", update=update.pk)
     return update
@@ -402,7 +404,7 @@ def add_update(
         raise PermissionDenied(_("You may not add updates."))
     if ticket.status == Status.CLOSED:
         raise ValidationError({"body": _("This ticket is closed; please open a new ticket.")})
-    update = _create_update(ticket, author, body, visibility, next_actions, expected_resolution_at)
+    update = post_update(ticket, author, body, visibility, next_actions, expected_resolution_at)
     if author.is_customer and ticket.status == Status.WAITING_FOR_CUSTOMER:
         transition(ticket, author, Status.RESPONSE_RECEIVED)
     elif visibility == Visibility.PUBLIC and _mark_responded(ticket, author, timezone.now()):
@@ -451,7 +453,7 @@ def add_attachment(ticket, uploaded_by, uploaded_file, *, update=None, internal=
     )
     attachment.file.save(name, uploaded_file, save=False)
     attachment.save()
-    _audit(ticket, uploaded_by, "attachment", {"file": [None, name]}, obj=attachment)
+    record_audit(ticket, uploaded_by, "attachment", {"file": [None, name]}, obj=attachment)
     return attachment
 
 
@@ -461,7 +463,7 @@ def set_sla_not_applicable(ticket, actor, reason):
     _require_worker(actor)
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("Say why the SLA does not apply.")})
-    _audit(
+    record_audit(
         ticket,
         actor,
         "sla_not_applicable",
@@ -488,7 +490,7 @@ def record_no_access(ticket, actor, start_at, end_at, note=""):
     if start_at < ticket.reported_at:
         raise ValidationError({"start_at": _("The interval cannot start before registration.")})
     sla.record_no_access(ticket, start_at, end_at, actor=actor, note=note)
-    _audit(
+    record_audit(
         ticket,
         actor,
         "no_access",
