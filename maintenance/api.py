@@ -10,15 +10,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from pim.api import Conflict, TenantScopedMixin
-from pim.filters import IdFilter, InstantFilter
+from pim.filters import IdFilter, InstantFilter, parse_id
 from pim.models import Organization, Service
 from pim.scoping import organization_filter, visible_organizations
 from tickets.api import StrictFieldsMixin
 
 from . import queries, services
 from .models import Kind, MaintenanceNotice, MaintenanceUpdate, Status, Subscription
-
-MAX_ID = 2**63 - 1
 
 
 class MaintenanceStatusField(serializers.ChoiceField):
@@ -139,7 +137,7 @@ class IdLookupMixin:
 
     def get_object(self):
         value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")
-        if not str(value).isdigit() or int(value) > MAX_ID:
+        if parse_id(value) is None:
             raise exceptions.NotFound()
         return super().get_object()
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .api import TenantScopedMixin
+from .filters import MAX_ID, parse_id
 from .models import Location, Membership, Organization, Service
 from .scoping import organization_filter, visible_organizations
 
@@ -44,6 +45,13 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "name", "email", "role", "organization"]
 
 
+def _organization_param(value):
+    org_id = parse_id(value)
+    if org_id is None:
+        raise exceptions.ValidationError({"organization": ["A whole number."]})
+    return org_id
+
+
 class _ReadOnly(
     TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -72,9 +80,7 @@ class _PerOrganization(_ReadOnly):
         )
         org = self.request.query_params.get("organization", "")
         if org:
-            if not org.isdigit() or int(org) > 2**63 - 1:
-                raise exceptions.ValidationError({"organization": ["A whole number."]})
-            qs = qs.filter(organization_id=int(org))
+            qs = qs.filter(organization_id=_organization_param(org))
         return qs
 
 
@@ -131,7 +137,7 @@ class NotificationSerializer(serializers.Serializer):
 
 class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False
     )
 
 
@@ -208,7 +214,6 @@ class ComplianceView(TenantScopedMixin, APIView):
             except (ValueError, OverflowError):
                 raise exceptions.ValidationError({"since": ["Use YYYY-MM."]}) from None
         org = request.query_params.get("organization", "")
-        if org and (not org.isdigit() or int(org) > 2**63 - 1):
-            raise exceptions.ValidationError({"organization": ["A whole number."]})
-        rows = compliance(user, since=start, organization_id=int(org) if org else None)
+        org_id = _organization_param(org) if org else None
+        rows = compliance(user, since=start, organization_id=org_id)
         return Response(ComplianceRowSerializer(rows, many=True).data)
