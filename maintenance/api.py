@@ -9,7 +9,7 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from pim.api import Conflict, TenantScopedMixin
+from pim.api import TenantScopedMixin
 from pim.filters import IdFilter, InstantFilter, parse_id
 from pim.models import Organization, Service
 from pim.scoping import organization_filter, visible_organizations
@@ -200,15 +200,12 @@ class MaintenanceNoticeViewSet(
         IsStaffForWrites.check(request)
         ser = StatusUpdateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        try:
-            services.post_status_update(
-                notice,
-                request.user,
-                ser.validated_data["status"],
-                ser.validated_data.get("message", ""),
-            )
-        except services.IllegalStatusChange as exc:
-            raise Conflict(exc.message) from exc
+        services.post_status_update(
+            notice,
+            request.user,
+            ser.validated_data["status"],
+            ser.validated_data.get("message", ""),
+        )  # an IllegalStatusChange answers 409 (pim.api.exception_handler)
         notice = self.get_queryset().get(pk=notice.pk)
         return Response(self.get_serializer(notice).data)
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
+from pim.exceptions import IllegalStateChange
 from pim.models import STAFF_ROLES
 from sla.calendars import business_calendar
 
@@ -369,10 +370,8 @@ def update_notice(notice, actor, *, message="", now=None, **changes):
     return notice
 
 
-class IllegalStatusChange(Exception):
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class IllegalStatusChange(IllegalStateChange):
+    """The maintenance status machine has no such move (the API answers 409)."""
 
 
 def post_status_update(notice, actor, status, message="", *, now=None):

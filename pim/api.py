@@ -8,6 +8,7 @@ from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .exceptions import IllegalStateChange
 from .idempotency import IdempotencyMixin
 from .scoping import organization_id_for
 
@@ -32,8 +33,6 @@ class PayloadTooLarge(exceptions.APIException):
 
 def exception_handler(exc, context):
     """Map service-layer errors onto the API's error contract (DESIGN §5)."""
-    from tickets.services import IllegalTransition
-
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail = {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
@@ -44,7 +43,7 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
-    elif isinstance(exc, IllegalTransition):
+    elif isinstance(exc, IllegalStateChange):
         exc = Conflict(exc.message)
     return drf_exception_handler(exc, context)
 

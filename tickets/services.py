@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from escalation import services as escalation
+from pim.exceptions import IllegalStateChange
 from pim.models import WORKER_ROLES
 from sla import services as sla
 
@@ -32,12 +33,8 @@ from .models import (
 )
 
 
-class IllegalTransition(Exception):
-    """The state machine has no such move (the API answers 409)."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class IllegalTransition(IllegalStateChange):
+    """The ticket state machine has no such move (the API answers 409)."""
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from escalation import services as escalation_services
+from pim.exceptions import IllegalStateChange
 from sla import queries as sla_queries
 from sla.forms import NoAccessForm, SlaNotApplicableForm
 
@@ -337,7 +338,7 @@ def ticket_detail(request, number):
 
 
 def ticket_action(view):
-    """POST-only action on a visible ticket. PermissionDenied and IllegalTransition become a
+    """POST-only action on a visible ticket. PermissionDenied and IllegalStateChange become a
     message on the ticket page; a ValidationError is the view's to show on its form."""
 
     @wraps(view)
@@ -347,7 +348,7 @@ def ticket_action(view):
             return view(request, ticket)
         except PermissionDenied as exc:
             messages.error(request, str(exc) or _("You may not do this."))
-        except services.IllegalTransition as exc:
+        except IllegalStateChange as exc:
             messages.error(request, exc.message)
         if is_htmx(request):
             # fetch() follows redirects itself; tell htmx to load the page instead.
