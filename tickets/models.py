@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from pim.models import Location, Organization, Service
+from pim.permissions import is_customer_user
 from pim.scoping import organization_filter
 
 
@@ -70,7 +71,7 @@ class TicketQuerySet(models.QuerySet):
         """The tenant choke point: staff see all, authorised contacts their organisation,
         customer users their own tickets."""
         qs = self.filter(organization_filter(user))
-        if user.is_authenticated and user.role == "customer_user":
+        if is_customer_user(user):
             qs = qs.filter(reporter=user)
         return qs
 

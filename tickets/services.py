@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from escalation import services as escalation
 from pim.exceptions import IllegalStateChange
 from pim.models import WORKER_ROLES
+from pim.permissions import require_worker
 from sla import services as sla
 
 from . import workflow
@@ -60,11 +61,6 @@ def _display(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
-
-
-def _require_worker(user):
-    if user is None or user.role not in WORKER_ROLES:
-        raise PermissionDenied(_("Only service desk staff may do this."))
 
 
 def _require_can_see(ticket, user):
@@ -240,7 +236,7 @@ def update_ticket(ticket, actor, **fields):
 @transaction.atomic
 def change_priority(ticket, actor, priority, reason):
     """Change the priority with a reason; kept in the history (SPEC §3.1)."""
-    _require_worker(actor)
+    require_worker(actor)
     priority = int(priority)
     _validate_priority(ticket.kind, priority)
     if not reason or not reason.strip():
@@ -270,7 +266,7 @@ def change_priority(ticket, actor, priority, reason):
 @transaction.atomic
 def take(ticket, actor):
     """An agent takes the ticket: assigned to them, work starts (the response moment)."""
-    _require_worker(actor)
+    require_worker(actor)
     if not ticket.is_open:
         raise IllegalTransition(_("A resolved or closed ticket cannot be taken."))
     now = timezone.now()
@@ -457,7 +453,7 @@ def add_attachment(ticket, uploaded_by, uploaded_file, *, update=None, internal=
 @transaction.atomic
 def set_sla_not_applicable(ticket, actor, reason):
     """Mark a ticket "SLA not applicable" (out of scope, no access): it leaves the figures."""
-    _require_worker(actor)
+    require_worker(actor)
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("Say why the SLA does not apply.")})
     record_audit(
@@ -476,7 +472,7 @@ def set_sla_not_applicable(ticket, actor, reason):
 def record_no_access(ticket, actor, start_at, end_at, note=""):
     """Staff had no access to the customer's premises from start to end: the clocks pause
     for that interval (SPEC §4, seed §4.7)."""
-    _require_worker(actor)
+    require_worker(actor)
     now = timezone.now()
     if start_at is None or end_at is None:
         raise ValidationError({"end_at": _("Give the start and the end of the interval.")})

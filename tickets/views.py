@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from escalation import services as escalation_services
 from pim.exceptions import IllegalStateChange
+from pim.permissions import staff_required
 from sla import queries as sla_queries
 from sla.forms import NoAccessForm, SlaNotApplicableForm
 
@@ -58,18 +59,6 @@ def is_htmx(request):
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-Request-Type", "partial") != "full"
     )
-
-
-def staff_required(view):
-    """Provider staff only; everybody else gets a 404 (the page does not exist for them)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_provider_staff:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
 
 
 def _filter_data(form):
