@@ -9,6 +9,7 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from .outbox import enqueue
 
 
 @admin.register(MatrixRow)
@@ -57,8 +58,6 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send again (failed rows)"))
     def resend(self, request, queryset):
-        from .services import enqueue
-
         for pk in queryset.filter(status="failed").values_list("pk", flat=True):
             queryset.model.objects.filter(pk=pk).update(status="pending", attempts=0)
             enqueue(pk)

@@ -1,4 +1,5 @@
-"""REST API: customer escalation of a ticket, the list of escalations, acknowledge.
+"""REST API: customer escalation of a ticket, the list of escalations, acknowledge, webhook
+endpoints, and the caller's in-app notifications (the bell).
 
 `POST /api/v1/tickets/{id}/escalate/` lives here (routed in pim/urls.py ahead of the ticket
 router) rather than as an action on TicketViewSet, so the escalation app owns its API.
@@ -8,24 +9,32 @@ import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from pim.api import Conflict, Pagination, TenantScopedMixin
+from pim.filters import MAX_ID
 from pim.models import Organization
+from pim.permissions import may_manage_webhooks
 from tickets.models import Ticket
 
-from . import services, webhooks
+from . import outbox, services
+from .acknowledge import acknowledge
 from .models import (
     ALL_EVENTS,
+    CUSTOMER_TRIGGER,
+    Channel,
     Escalation,
+    Notification,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
 )
+from .webhooks import addresses, endpoints, events, signing
 
 
 class EscalationSerializer(serializers.ModelSerializer):
@@ -84,7 +93,7 @@ class EscalationViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.Gener
         user = self.request.user
         qs = Escalation.objects.filter(ticket__in=Ticket.objects.visible_to(user))
         if not user.is_provider_staff:
-            qs = qs.filter(trigger=services.CUSTOMER_TRIGGER)
+            qs = qs.filter(trigger=CUSTOMER_TRIGGER)
         params = self.request.query_params
         if params.get("open") in ("1", "true"):
             qs = qs.filter(acknowledged_at__isnull=True)
@@ -102,7 +111,7 @@ class EscalationViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.Gener
         data = AcknowledgeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         escalation = get_object_or_404(self.get_queryset(), pk=data.validated_data["escalation"])
-        escalation = services.acknowledge(escalation, request.user)
+        escalation = acknowledge(escalation, request.user)
         return Response(EscalationSerializer(escalation).data)
 
 
@@ -132,7 +141,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     def validate_url(self, value):
         try:
-            webhooks.validate_url(value, allow_private=False)
+            addresses.validate_url(value, allow_private=False)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
         return value
@@ -158,7 +167,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_webhook_id(self, obj) -> str:
-        return webhooks.message_id(obj.notification)
+        return signing.message_id(obj.notification)
 
 
 class WebhookTestSerializer(serializers.Serializer):
@@ -185,18 +194,18 @@ class WebhookEndpointViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return WebhookEndpoint.objects.none()
-        return services.webhook_endpoints_for(self.request.user)
+        return endpoints.endpoints_for(self.request.user)
 
     @extend_schema(responses={201: WebhookEndpointSecretSerializer})
     def create(self, request, *args, **kwargs):
         user = request.user
-        if not services.may_manage_webhooks(user):
+        if not may_manage_webhooks(user):
             raise exceptions.PermissionDenied(
                 "Only authorised contacts and admins manage webhooks."
             )
         data = WebhookEndpointSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint = services.create_webhook_endpoint(
+        endpoint = endpoints.create_endpoint(
             user,
             data.validated_data["url"],
             event_types=data.validated_data.get("event_types"),
@@ -210,7 +219,7 @@ class WebhookEndpointViewSet(
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None, **kwargs):
         """A new secret; for 24 hours messages are signed with the old one too."""
-        endpoint = services.rotate_webhook_secret(self.get_object())
+        endpoint = endpoints.rotate_secret(self.get_object())
         return Response(WebhookEndpointSecretSerializer(endpoint).data)
 
     @extend_schema(request=None, responses={202: WebhookTestSerializer})
@@ -221,9 +230,9 @@ class WebhookEndpointViewSet(
         if not endpoint.is_active:
             raise Conflict("This endpoint is disabled.")
         key = uuid.uuid4().hex
-        notification, _created = services.notify_webhook_test(endpoint, key)
+        notification, _created = events.notify_webhook_test(endpoint, key)
         return Response(
-            {"notification": notification.pk, "webhook_id": webhooks.message_id(notification)},
+            {"notification": notification.pk, "webhook_id": signing.message_id(notification)},
             status=status.HTTP_202_ACCEPTED,
         )
 
@@ -239,3 +248,45 @@ class WebhookEndpointViewSet(
         )
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    ticket = serializers.CharField(source="ticket.number", allow_null=True, default=None)
+    trigger = serializers.CharField()
+    level = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class MarkReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False
+    )
+
+
+class NotificationViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's in-app notifications (the bell), newest first."""
+
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        return (
+            Notification.objects.filter(recipient=self.request.user, channel=Channel.IN_APP)
+            .select_related("ticket")
+            .order_by("-created_at", "-pk")
+        )
+
+    @extend_schema(
+        request=MarkReadSerializer,
+        responses=inline_serializer("MarkedRead", {"marked": serializers.IntegerField()}),
+    )
+    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
+    def read(self, request, **kwargs):
+        """Mark the given notifications (or, without `ids`, all) as read."""
+        ser = MarkReadSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        marked = outbox.mark_read(request.user, ser.validated_data.get("ids"))
+        return Response({"marked": marked}, status=status.HTTP_200_OK)

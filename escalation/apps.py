@@ -7,10 +7,13 @@ class EscalationConfig(AppConfig):
     verbose_name = _("Escalation and notifications")
 
     def ready(self):
+        # Importing the modules connects their receivers and registers the extension points;
+        # they import models, so they cannot be imported before the app registry is ready.
         from sla.services import register_next_check
-        from sla.sweep import unrecorded_events_check
+        from sla.sweep import register_sweep_context
 
-        from . import reminders
+        from . import extensions, matrix, receivers, reminders  # noqa: F401
 
-        register_next_check(unrecorded_events_check)
         register_next_check(reminders.next_check)
+        register_sweep_context(matrix.triggers_cached)
+        extensions.register()

@@ -8,8 +8,6 @@ STALE_CLAIM and the relay hands the row out again. Failures go back to pending w
 
 import hashlib
 import logging
-import random
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -21,26 +19,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django_scopes import scopes_disabled
 
-from .models import Channel, Escalation, Level, Notification, NotificationStatus
+from sla.models import Target
+
+from .acknowledge import acknowledge_token
+from .models import (
+    Channel,
+    Escalation,
+    Level,
+    Notification,
+    NotificationStatus,
+    Trigger,
+    TriggerEvent,
+)
+from .outbox import DELIVERED_CHANNELS, STALE_CLAIM, backoff
+from .webhooks import transport
 
 log = logging.getLogger(__name__)
-
-# Longer than the delivery task's hard time limit: a claim this old belongs to a dead worker.
-STALE_CLAIM = timedelta(seconds=settings.NOTIFICATION_STALE_CLAIM_SECONDS)
-
-# Channels with an outbound delivery (in-app rows are delivered on write).
-DELIVERED_CHANNELS = [Channel.EMAIL, Channel.WEBHOOK]
-
-
-def backoff(attempts):
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
-
-
-def jittered_backoff(attempts):
-    """The backoff with "equal jitter": between half and all of it, so retries spread out."""
-    full = backoff(attempts).total_seconds()
-    return timedelta(seconds=full / 2 + random.uniform(0, full / 2))  # noqa: S311 - not crypto
-
 
 REMINDER_TEXT = {
     "update": (
@@ -94,10 +88,6 @@ def _texts():
 
 def trigger_label(code):
     """Why an escalation was raised, for people: "Response breached", "Customer escalation"."""
-    from sla.models import Target
-
-    from .models import Trigger, TriggerEvent
-
     if code.startswith("customer"):
         return _("customer escalation")
     trigger = Trigger.objects.filter(code=code).first()
@@ -130,8 +120,6 @@ def _renderer(notification):
 
 def message_for(notification):
     """(subject, body, extra) of a notification in the active language (pages and e-mails)."""
-    from . import services
-
     if renderer := _renderer(notification):
         return renderer[0](notification)
 
@@ -171,7 +159,7 @@ def message_for(notification):
             extra["escalation"] = escalation
             if escalation.reason:
                 extra["reason"] = escalation.reason
-            token = services.acknowledge_token(escalation, notification.recipient)
+            token = acknowledge_token(escalation, notification.recipient)
             extra["ack_url"] = _absolute(reverse("escalation-ack-link", args=[token]))
     else:
         rule = notification.context.get("rule", "update")
@@ -238,9 +226,7 @@ def deliver(notification_id, now=None):
             pk=notification_id
         )
         if notification.channel == Channel.WEBHOOK:
-            from . import webhooks
-
-            return webhooks.send(notification, now)
+            return transport.send(notification, now)
         try:
             render_email(notification).send()
         except Exception as exc:  # noqa: BLE001 - recorded on the row, retried by the relay
@@ -265,26 +251,3 @@ def deliver(notification_id, now=None):
             status=NotificationStatus.SENT, sent_at=timezone.now(), claimed_at=None
         )
         return True
-
-
-def unsent(now=None, limit=500):
-    """Rows the relay hands out again: pending past the relay delay (and their backoff), or
-    claimed by a worker that died."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.NOTIFICATION_RELAY_AFTER_SECONDS)
-    ready = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    qs = Notification.objects.filter(
-        (Q(status=NotificationStatus.PENDING, created_at__lte=cutoff) & ready)
-        | Q(status=NotificationStatus.SENDING, claimed_at__lt=now - STALE_CLAIM),
-        channel__in=DELIVERED_CHANNELS,
-    )
-    return list(qs.order_by("created_at").values_list("pk", flat=True)[:limit])
-
-
-def relay(now=None, limit=500):
-    from .services import enqueue
-
-    ids = unsent(now, limit)
-    for pk in ids:
-        enqueue(pk, force=True)
-    return ids

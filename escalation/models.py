@@ -1,5 +1,8 @@
 """Escalation matrix and triggers (SPEC §5), escalations, reminders and the notification outbox."""
 
+import base64
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -7,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from pim.models import Role
 from tickets.models import Ticket, TicketChildManager
+
+from .webhooks.addresses import validate_url
 
 
 class Level(models.TextChoices):
@@ -69,6 +74,10 @@ class MatrixRow(models.Model):
 
     def roles_for_tier(self, tier):
         return parse_roles((self.owner_roles, self.deputy1_roles, self.deputy2_roles)[tier])
+
+
+# The trigger code of escalations raised by an authorised contact (SPEC §5, by performance).
+CUSTOMER_TRIGGER = "customer"
 
 
 class TriggerEvent(models.TextChoices):
@@ -291,15 +300,10 @@ ALL_EVENTS = "all"
 
 
 def new_webhook_secret():
-    import base64
-    import secrets
-
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def validate_webhook_url_field(value):
-    from .webhooks import validate_url
-
     validate_url(value, allow_private=True)  # the scheme; the address rule is in clean()
 
 
@@ -340,8 +344,6 @@ class WebhookEndpoint(models.Model):
         return self.url
 
     def clean(self):
-        from .webhooks import validate_url
-
         super().clean()
         if self.url:
             validate_url(self.url, allow_private=self.allow_private)

@@ -29,8 +29,9 @@ from sla import services as sla
 from sla.models import TicketSla
 from tickets.models import AuditEntry, Kind, Status, TicketUpdate, Visibility
 
-from . import services
+from .matrix import needs_registration_escalation, users_with_roles
 from .models import Reminder
+from .outbox import notify_all
 
 UPDATE_INTERVAL_MINUTES = {1: 30, 2: 60}
 NO_UPDATE_REMINDER = (Status.WAITING_FOR_CUSTOMER, Status.PLANNED_EXTERNAL)
@@ -69,12 +70,12 @@ def _bump(reminder, now):
 def _assignee_or(ticket, roles):
     if ticket.assignee is not None and ticket.assignee.is_active:
         return [ticket.assignee]
-    return services.users_with_roles(roles)
+    return users_with_roles(roles)
 
 
 def _remind(recipients, ticket, rule, period, count, now):
     trigger = f"{rule}:{int(period.timestamp())}:{count}"
-    return services.notify_all(
+    return notify_all(
         recipients,
         ticket=ticket,
         trigger=trigger,
@@ -178,7 +179,7 @@ def _follow_up(ticket, terms, now):
         else:
             from tickets.services import transition
 
-            services.notify_all(
+            notify_all(
                 [ticket.reporter],
                 ticket=ticket,
                 trigger=f"closed_no_reaction:{int(period.timestamp())}",
@@ -290,7 +291,7 @@ def next_check(ticket, now):
             due = _update_reminder_due(ticket)
             if due:
                 moments.append(max(due[2], now + timedelta(seconds=1)))
-            if services.needs_registration_escalation(ticket):
+            if needs_registration_escalation(ticket):
                 moments.append(now + timedelta(seconds=1))
         elif ticket.status == Status.RESOLVED:
             moments.append(auto_close_at(ticket))

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import delivery
+from . import delivery, outbox
 
 
 @shared_task(acks_late=True, ignore_result=True, time_limit=120, soft_time_limit=100)
@@ -14,4 +14,4 @@ def deliver(notification_id):
 @shared_task(acks_late=True, ignore_result=True, time_limit=120, soft_time_limit=100)
 def relay():
     """Beat runs this every minute: re-enqueue rows whose delivery task got lost."""
-    return len(delivery.relay())
+    return len(outbox.relay())

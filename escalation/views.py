@@ -13,12 +13,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scopes_disabled
 
+from pim.permissions import may_manage_webhooks
 from tickets.models import Ticket
 
-from . import services
+from . import outbox, services
+from .acknowledge import acknowledge, read_acknowledge_token
 from .delivery import message_for
 from .forms import EscalateForm
 from .models import Channel, Escalation, Notification, WebhookDelivery
+from .webhooks import endpoints as webhook_endpoints
+from .webhooks import events as webhook_events
 
 
 @login_required
@@ -89,7 +93,7 @@ def escalation_acknowledge(request):
     _staff_only(request.user)
     escalation = get_object_or_404(Escalation, pk=request.POST.get("escalation") or 0)
     try:
-        services.acknowledge(escalation, request.user)
+        acknowledge(escalation, request.user)
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     else:
@@ -104,7 +108,7 @@ def escalation_acknowledge(request):
 def escalation_ack_link(request, token):
     """The link in the escalation e-mail: GET shows what is acknowledged, POST does it (so a
     mail scanner following links acknowledges nothing)."""
-    found = services.read_acknowledge_token(token)
+    found = read_acknowledge_token(token)
     if found is None:
         raise Http404
     escalation, user = found
@@ -113,7 +117,7 @@ def escalation_ack_link(request, token):
     done = False
     if request.method == "POST":
         try:
-            services.acknowledge(escalation, user)
+            acknowledge(escalation, user)
         except PermissionDenied as exc:
             messages.error(request, str(exc))
         else:
@@ -145,7 +149,7 @@ def notification_list(request):
 @require_POST
 def notifications_read(request):
     ids = [int(i) for i in request.POST.getlist("notification") if str(i).isdigit()] or None
-    services.mark_read(request.user, ids)
+    outbox.mark_read(request.user, ids)
     return redirect("notification-list")
 
 
@@ -153,19 +157,19 @@ def notifications_read(request):
 def webhook_list(request):
     """An organisation's webhook endpoints: create (the secret is shown once), the last
     deliveries of each, and the actions (test event, rotate secret, delete)."""
-    if not services.may_manage_webhooks(request.user):
+    if not may_manage_webhooks(request.user):
         raise Http404
     secret, error = None, None
     if request.method == "POST":
         url = request.POST.get("url", "").strip()[:500]
         try:
-            endpoint = services.create_webhook_endpoint(request.user, url)
+            endpoint = webhook_endpoints.create_endpoint(request.user, url)
         except ValidationError as exc:
             error = "; ".join(exc.messages)
         else:
             secret = endpoint.secret
             messages.success(request, _("The webhook endpoint was added."))
-    endpoints = list(services.webhook_endpoints_for(request.user).select_related("organization"))
+    endpoints = list(webhook_endpoints.endpoints_for(request.user).select_related("organization"))
     recent = {}
     for delivery in (
         WebhookDelivery.objects.filter(notification__endpoint__in=endpoints)
@@ -188,15 +192,15 @@ def webhook_list(request):
 @login_required
 @require_POST
 def webhook_action(request, pk, what):
-    endpoint = get_object_or_404(services.webhook_endpoints_for(request.user), pk=pk)
+    endpoint = get_object_or_404(webhook_endpoints.endpoints_for(request.user), pk=pk)
     if what == "test":
         if not endpoint.is_active:
             messages.error(request, _("This endpoint is disabled."))
         else:
-            services.notify_webhook_test(endpoint, uuid.uuid4().hex)
+            webhook_events.notify_webhook_test(endpoint, uuid.uuid4().hex)
             messages.success(request, _("A test event is on its way."))
     elif what == "rotate":
-        services.rotate_webhook_secret(endpoint)
+        webhook_endpoints.rotate_secret(endpoint)
         messages.success(
             request,
             _("New secret: %(secret)s — shown once; the old one stays valid for 24 hours.")

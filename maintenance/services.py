@@ -521,7 +521,7 @@ def _webhook_data(notice):
 
 
 def _webhooks(notice, event_key):
-    from escalation.services import notify_webhooks
+    from escalation.webhooks.events import notify_webhooks
     from pim.models import Organization
 
     orgs = (
@@ -536,7 +536,7 @@ def _webhooks(notice, event_key):
 
 
 def _notify(notice, event_key, template, now, context=None):
-    from escalation.services import notify_all
+    from escalation.outbox import notify_all
 
     _webhooks(notice, event_key)
     return notify_all(

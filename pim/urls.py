@@ -4,16 +4,20 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from escalation.api import EscalationViewSet, TicketEscalateView, WebhookEndpointViewSet
+from escalation.api import (
+    EscalationViewSet,
+    NotificationViewSet,
+    TicketEscalateView,
+    WebhookEndpointViewSet,
+)
 from maintenance.api import MaintenanceNoticeViewSet, SubscriptionViewSet
+from sla.api import ComplianceView, TicketNoAccessView, TicketSlaNotApplicableView
 from tickets.api import TicketViewSet
 
 from . import views
 from .api_directory import (
-    ComplianceView,
     LocationViewSet,
     MembershipViewSet,
-    NotificationViewSet,
     OrganizationViewSet,
     ServiceViewSet,
 )
@@ -53,6 +57,16 @@ urlpatterns = [
         "api/v1/tickets/<int:pk>/escalate/",
         TicketEscalateView.as_view(),
         name="api-ticket-escalate",
+    ),
+    path(
+        "api/v1/tickets/<int:pk>/no-access/",
+        TicketNoAccessView.as_view(),
+        name="api-ticket-no-access",
+    ),
+    path(
+        "api/v1/tickets/<int:pk>/sla-not-applicable/",
+        TicketSlaNotApplicableView.as_view(),
+        name="api-ticket-sla-not-applicable",
     ),
     path("api/v1/sla/compliance/", ComplianceView.as_view(), name="api-sla-compliance"),
     path("api/v1/", include(router.urls)),

@@ -1,12 +1,19 @@
 """SLA writes: snapshot a ticket's terms, append to its clock ledger, recompute its clocks.
 
-tickets.services calls these inside its own transactions, so a ticket and its clocks always
-change together.
+The receivers in `sla/receivers.py` call these from the signals tickets sends inside its own
+transactions, so a ticket and its clocks always change together. The two agent actions on a
+ticket's SLA (an interval without access, "SLA not applicable") are here too.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pim.permissions import require_worker
+from tickets.models import Status, Ticket
+from tickets.services import record_audit
 
 from . import engine
 from .calendars import business_calendar
@@ -145,8 +152,8 @@ def on_status_change(ticket, old, new, actor=None, at=None):
     recompute(ticket)
 
 
-def record_no_access(ticket, start_at, end_at, actor=None, note=""):
-    """An interval in which staff had no access to the customer's premises (paused)."""
+def append_no_access(ticket, start_at, end_at, actor=None, note=""):
+    """Ledger: an interval in which staff had no access to the customer's premises (paused)."""
     return record(
         ticket, ClockEvent.Kind.NO_ACCESS, at=start_at, until=end_at, actor=actor, note=note
     )
@@ -229,9 +236,7 @@ def recompute(ticket, now=None):
 
 def recompute_open(calendar_ids=None, *, progress=None):
     """Recompute open tickets (after a policy or calendar correction); closed ones never change."""
-    from tickets.models import Ticket
-
-    qs = Ticket.objects.exclude(status="closed").order_by("pk")
+    qs = Ticket.objects.exclude(status=Status.CLOSED).order_by("pk")
     if calendar_ids is not None:
         qs = qs.filter(clocks__calendar_id__in=calendar_ids).distinct()
     total = qs.count()
@@ -288,3 +293,47 @@ def office_calendar_of(ticket):
     """The office-hours BusinessCalendar of the ticket's terms (working-day rules), or None."""
     sla = TicketSla.objects.filter(ticket=ticket).first()
     return _office_calendar(sla) if sla else None
+
+
+# --- agent actions on a ticket's SLA -------------------------------------------------------
+
+
+@transaction.atomic
+def set_sla_not_applicable(ticket: Ticket, actor, reason: str) -> Ticket:
+    """Mark a ticket "SLA not applicable" (out of scope, no access): it leaves the figures."""
+    require_worker(actor)
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": _("Say why the SLA does not apply.")})
+    record_audit(
+        ticket,
+        actor,
+        "sla_not_applicable",
+        {"sla_not_applicable": [ticket.sla_not_applicable, True], "reason": reason.strip()},
+    )
+    ticket.sla_not_applicable = True
+    ticket.sla_not_applicable_reason = reason.strip()[:300]
+    ticket.save(update_fields=["sla_not_applicable", "sla_not_applicable_reason", "updated_at"])
+    return ticket
+
+
+@transaction.atomic
+def record_no_access(ticket: Ticket, actor, start_at, end_at, note: str = "") -> None:
+    """Staff had no access to the customer's premises from start to end: the clocks pause
+    for that interval (SPEC §4, seed §4.7)."""
+    require_worker(actor)
+    now = timezone.now()
+    if start_at is None or end_at is None:
+        raise ValidationError({"end_at": _("Give the start and the end of the interval.")})
+    if end_at <= start_at:
+        raise ValidationError({"end_at": _("The end must lie after the start.")})
+    if end_at > now:
+        raise ValidationError({"end_at": _("Record an interval that has passed.")})
+    if start_at < ticket.reported_at:
+        raise ValidationError({"start_at": _("The interval cannot start before registration.")})
+    append_no_access(ticket, start_at, end_at, actor=actor, note=note)
+    record_audit(
+        ticket,
+        actor,
+        "no_access",
+        {"no_access": [None, f"{start_at.isoformat()} – {end_at.isoformat()}"], "note": note},
+    )

@@ -4,13 +4,15 @@ Celery beat runs it every minute (`sla.tasks.sweep`). It selects due tickets thr
 index `ticket_next_sla_check`, in bounded batches, each batch in its own transaction with the
 rows locked (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so two sweeps running at the same
 time share the work instead of doing it twice). Evaluating a ticket recomputes its clocks,
-records the SLA events it reached (at risk, breached, met; unique per ticket/target/kind), hands
-new events to escalation, runs the reminders and moves `next_sla_check_at` past `now`, so every
-due ticket is evaluated once per sweep and its cost grows with the due tickets only.
+records the SLA events it reached (at risk, breached, met; unique per ticket/target/kind), sends
+them (`sla_event_reached`) and `ticket_evaluated` to the apps above (escalation raises, reminds),
+and moves `next_sla_check_at` past `now`, so every due ticket is evaluated once per sweep and its
+cost grows with the due tickets only.
 """
 
 import logging
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,13 +23,24 @@ from django_scopes import scopes_disabled
 
 from tickets.models import Ticket
 
-from . import engine, services
+from . import engine, services, signals
 from .models import Clock, ClockEvent, ClockState, SlaEvent, TicketSla
 
 log = logging.getLogger(__name__)
 
 # A ticket whose evaluation leaves it due (a provider returned the past) is looked at again later.
 RETRY_AFTER = timedelta(minutes=1)
+
+
+# Context managers entered around a whole sweep (escalation: read the active triggers once).
+_sweep_contexts = []
+
+
+def register_sweep_context(factory):
+    """`factory()` returns a context manager that the sweep enters around its batches."""
+    if factory not in _sweep_contexts:
+        _sweep_contexts.append(factory)
+    return factory
 
 
 @dataclass
@@ -93,19 +106,23 @@ def record_events(ticket, results, now):
 
 def evaluate(ticket, now):
     """Evaluate one (locked) ticket; returns the SLA events it newly reached."""
-    from escalation import services as escalation
-
     results = services.recompute(ticket, now)
     events = record_events(ticket, results, now)
+    _after_evaluation(ticket, events, now, terms=None)
+    return events
+
+
+def _after_evaluation(ticket, events, now, terms):
+    """Shared tail of `evaluate` and `evaluate_batch`: tell the apps above what was reached,
+    recompute when a reminder moved the clocks, and never leave the ticket due."""
     for event in events:
-        escalation.on_sla_event(ticket, event, now)
-    if escalation.run_reminders(ticket, now):
+        signals.sla_event_reached.send(Ticket, ticket=ticket, event=event, now=now)
+    answers = signals.ticket_evaluated.send(Ticket, ticket=ticket, now=now, terms=terms)
+    if any(changed for _receiver, changed in answers):
         services.recompute(ticket, now)
-    escalation.on_ticket_evaluated(ticket, now)
     if ticket.next_sla_check_at is not None and ticket.next_sla_check_at <= now:
         ticket.next_sla_check_at = now + RETRY_AFTER
         Ticket.objects.filter(pk=ticket.pk).update(next_sla_check_at=ticket.next_sla_check_at)
-    return events
 
 
 CLOCK_FIELDS = [
@@ -147,8 +164,6 @@ def evaluate_batch(tickets, now):
     """The fast path: evaluate a locked batch with a constant number of queries for the clocks
     (what `services.recompute` does per ticket, from the same pure `services.compute`), then
     run escalation and reminders per ticket. Returns the new SLA events."""
-    from escalation import services as escalation
-
     ids = [t.pk for t in tickets]
     terms = {s.ticket_id: s for s in TicketSla.objects.filter(ticket_id__in=ids)}
     ledger = defaultdict(list)
@@ -204,26 +219,19 @@ def evaluate_batch(tickets, now):
     bulk_set(Ticket, tickets, ["next_sla_check_at"])
 
     for ticket in tickets:
-        for event in new_events.get(ticket.pk, ()):
-            escalation.on_sla_event(ticket, event, now)
-        if escalation.run_reminders(ticket, now, terms=terms.get(ticket.pk)):
-            services.recompute(ticket, now)
-        escalation.on_ticket_evaluated(ticket, now)
-        if ticket.next_sla_check_at is not None and ticket.next_sla_check_at <= now:
-            ticket.next_sla_check_at = now + RETRY_AFTER
-            Ticket.objects.filter(pk=ticket.pk).update(next_sla_check_at=ticket.next_sla_check_at)
+        _after_evaluation(ticket, new_events.get(ticket.pk, ()), now, terms=terms.get(ticket.pk))
     return events
 
 
 def sweep(now=None, batch_size=500, max_batches=None):
     """Evaluate every ticket due at `now`, `batch_size` per transaction."""
-    from escalation import services as escalation
-
     now = now or timezone.now()
     result = SweepResult()
-    with scopes_disabled(), escalation.triggers_cached():  # a system job across all tenants
+    with scopes_disabled(), ExitStack() as stack:  # a system job across all tenants
+        for factory in _sweep_contexts:
+            stack.enter_context(factory())
         _sweep(now, batch_size, max_batches, result)
-        escalation.fallback_to_deputies(now)
+        signals.sweep_finished.send(Ticket, now=now)
     return result
 
 

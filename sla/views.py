@@ -9,10 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pim.scoping import visible_organizations
-from tickets import services
 from tickets.forms import apply_errors
-from tickets.views import _render_detail, ticket_action
+from tickets.views import render_ticket_detail, ticket_action
 
+from . import services
 from .forms import NoAccessForm, SlaNotApplicableForm
 from .queries import compliance
 
@@ -71,7 +71,7 @@ def ticket_no_access(request, ticket):
         else:
             messages.success(request, _("The interval without access was recorded."))
             return redirect(ticket)
-    return _render_detail(request, ticket, status=400, no_access_form=form)
+    return render_ticket_detail(request, ticket, status=400, no_access_form=form)
 
 
 @ticket_action
@@ -85,4 +85,4 @@ def ticket_sla_not_applicable(request, ticket):
         else:
             messages.success(request, _("The SLA no longer applies to this ticket."))
             return redirect(ticket)
-    return _render_detail(request, ticket, status=400, sla_na_form=form)
+    return render_ticket_detail(request, ticket, status=400, sla_na_form=form)

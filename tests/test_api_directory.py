@@ -32,7 +32,7 @@ def test_memberships_staff_see_all_contacts_their_own(users, api):
 
 def test_notifications_are_the_callers_own_and_can_be_marked_read(users, api, make_ticket):
     from escalation.models import Channel, Notification
-    from escalation.services import notify
+    from escalation.outbox import notify
 
     mine, _ = notify(users["agent"], Channel.IN_APP, ticket=None, trigger="t1", template="receipt")
     notify(users["csm"], Channel.IN_APP, ticket=None, trigger="t1", template="receipt")

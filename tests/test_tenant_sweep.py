@@ -191,7 +191,7 @@ def build_url(route, objects):
 def _globex_notification(user):
     """An in-app notification of organisation B (the bell, and its API)."""
     from escalation.models import Channel, Notification
-    from escalation.services import notify
+    from escalation.outbox import notify
 
     found = Notification.objects.filter(recipient=user, channel=Channel.IN_APP).first()
     if found is None:

@@ -12,9 +12,8 @@ from pim.api import TenantScopedMixin
 from pim.filters import IdFilter, InstantFilter
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
 from pim.scoping import organization_filter, visible_organizations
-from sla import queries as sla_queries
 
-from . import queries, services
+from . import extensions, queries, services
 from .models import Kind, Priority, ResolutionType, Status, Ticket, Visibility
 
 
@@ -106,7 +105,7 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
                 "state": c.state,
                 "business_seconds_used": c.used_seconds,
             }
-            for c in sla_queries.live_clocks(ticket, self.context.get("now"))
+            for c in extensions.clock_read().clocks(ticket, self.context.get("now"))
         ]
 
     def create(self, validated_data):
@@ -131,16 +130,6 @@ class TransitionSerializer(serializers.Serializer):
 class PrioritySerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices)
     reason = serializers.CharField(max_length=2000)
-
-
-class NoAccessSerializer(serializers.Serializer):
-    start_at = serializers.DateTimeField()
-    end_at = serializers.DateTimeField()
-    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
-
-
-class SlaNotApplicableSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300)
 
 
 class UpdateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -189,10 +178,17 @@ class TicketFilter(django_filters.FilterSet):
         fields = ["status", "priority", "kind", "organization", "assignee"]
 
     def filter_sla_state(self, queryset, name, value):
-        return sla_queries.filter_tickets_by_state(queryset, value)
+        return extensions.clock_read().filter_state(queryset, value)
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(queries.search_filter(value)) if value.strip() else queryset
+
+
+def ticket_response(ticket, context):
+    """The ticket as the API shows it, after a write (also for actions other apps own)."""
+    # the prefetched ledger is stale after a write: let the sla field read it afresh
+    ticket._prefetched_objects_cache = {}
+    return Response(TicketSerializer(ticket, context=context).data)
 
 
 class TicketViewSet(
@@ -216,12 +212,10 @@ class TicketViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Ticket.objects.none()
-        return sla_queries.with_clock_data(queries.ticket_list(self.request.user))
+        return extensions.clock_read().api_rows(queries.ticket_list(self.request.user))
 
     def _ticket_response(self, ticket):
-        # the prefetched ledger is stale after a write: let the sla field read it afresh
-        ticket._prefetched_objects_cache = {}
-        return Response(self.get_serializer(ticket).data)
+        return ticket_response(ticket, self.get_serializer_context())
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
@@ -264,26 +258,6 @@ class TicketViewSet(
     @action(detail=True, methods=["post"])
     def take(self, request, pk=None, **kwargs):
         ticket = services.take(self.get_object(), request.user)
-        return self._ticket_response(ticket)
-
-    @extend_schema(request=NoAccessSerializer, responses=TicketSerializer)
-    @action(detail=True, methods=["post"], url_path="no-access")
-    def no_access(self, request, pk=None, **kwargs):
-        """Record an interval without access to the customer's premises: the clocks pause."""
-        ticket = self.get_object()
-        ser = NoAccessSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        services.record_no_access(ticket, request.user, **ser.validated_data)
-        return self._ticket_response(ticket)
-
-    @extend_schema(request=SlaNotApplicableSerializer, responses=TicketSerializer)
-    @action(detail=True, methods=["post"], url_path="sla-not-applicable")
-    def sla_not_applicable(self, request, pk=None, **kwargs):
-        """Mark the ticket "SLA not applicable" with a reason; it leaves the compliance figures."""
-        ticket = self.get_object()
-        ser = SlaNotApplicableSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        ticket = services.set_sla_not_applicable(ticket, request.user, **ser.validated_data)
         return self._ticket_response(ticket)
 
     @extend_schema(methods=["get"], responses=UpdateSerializer(many=True))

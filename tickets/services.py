@@ -10,13 +10,11 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from escalation import services as escalation
 from pim.exceptions import IllegalStateChange
 from pim.models import WORKER_ROLES
 from pim.permissions import require_worker
-from sla import services as sla
 
-from . import workflow
+from . import signals, workflow
 from .models import (
     INCIDENT_PRIORITIES,
     KIND_PREFIX,
@@ -106,7 +104,7 @@ def _mark_responded(ticket, actor, now):
     """The provider starts work: the response moment (SPEC §4) is the first worker action."""
     if ticket.responded_at is None and actor is not None and actor.role in WORKER_ROLES:
         ticket.responded_at = now
-        sla.on_responded(ticket, now, actor)
+        signals.ticket_responded.send(Ticket, ticket=ticket, actor=actor, at=now)
         return True
     return False
 
@@ -186,8 +184,8 @@ def create_ticket(
             "priority": [None, priority],
         },
     )
-    escalation.on_ticket_created(ticket)  # receipt + registration triggers (outbox)
-    sla.start(ticket, actor)
+    # sla starts the clocks; escalation writes the receipt and raises registration triggers
+    signals.ticket_created.send(Ticket, ticket=ticket, actor=actor)
     return ticket
 
 
@@ -229,7 +227,9 @@ def update_ticket(ticket, actor, **fields):
             _mark_responded(ticket, actor, timezone.now())
         ticket.save()
         entry = record_audit(ticket, actor, "updated", changes)
-        escalation.on_ticket_updated(ticket, f"a{entry.pk}", changed=sorted(changes))
+        signals.ticket_updated.send(
+            Ticket, ticket=ticket, actor=actor, changes=changes, key=f"a{entry.pk}"
+        )
     return ticket
 
 
@@ -257,9 +257,16 @@ def change_priority(ticket, actor, priority, reason):
     record_audit(
         ticket, actor, "priority", {"priority": [ticket.priority, priority], "reason": reason}
     )
-    ticket.priority = priority
+    old_priority, ticket.priority = ticket.priority, priority
     ticket.save(update_fields=["priority", "updated_at"])
-    sla.on_priority_change(ticket, priority, actor, now)
+    signals.priority_changed.send(
+        Ticket,
+        ticket=ticket,
+        actor=actor,
+        old_priority=old_priority,
+        new_priority=priority,
+        at=now,
+    )
     return ticket
 
 
@@ -345,8 +352,15 @@ def transition(ticket, actor, status, *, note="", resolution=None, wish_date=Non
     old_status, ticket.status = ticket.status, status
     ticket.save()
     entry = record_audit(ticket, actor, "transition", changes)
-    sla.on_status_change(ticket, old_status, status, actor, now)
-    escalation.on_ticket_transitioned(ticket, old_status, status, entry.pk)
+    signals.ticket_transitioned.send(
+        Ticket,
+        ticket=ticket,
+        actor=actor,
+        old_status=old_status,
+        new_status=status,
+        at=now,
+        key=entry.pk,
+    )
     if note and note.strip():
         post_update(ticket, actor, note, Visibility.PUBLIC)
     return ticket
@@ -370,8 +384,7 @@ def post_update(ticket, author, body, visibility, next_actions="", expected_reso
         expected_resolution_at=expected_resolution_at,
     )
     record_audit(ticket, author, "update", {"visibility": [None, visibility]}, obj=update)
-    if visibility == Visibility.PUBLIC:
-        escalation.on_ticket_updated(ticket, f"u{update.pk}", update=update.pk)
+    signals.update_posted.send(Ticket, ticket=ticket, update=update)
     return update
 
 
@@ -448,44 +461,3 @@ def add_attachment(ticket, uploaded_by, uploaded_file, *, update=None, internal=
     attachment.save()
     record_audit(ticket, uploaded_by, "attachment", {"file": [None, name]}, obj=attachment)
     return attachment
-
-
-@transaction.atomic
-def set_sla_not_applicable(ticket, actor, reason):
-    """Mark a ticket "SLA not applicable" (out of scope, no access): it leaves the figures."""
-    require_worker(actor)
-    if not reason or not reason.strip():
-        raise ValidationError({"reason": _("Say why the SLA does not apply.")})
-    record_audit(
-        ticket,
-        actor,
-        "sla_not_applicable",
-        {"sla_not_applicable": [ticket.sla_not_applicable, True], "reason": reason.strip()},
-    )
-    ticket.sla_not_applicable = True
-    ticket.sla_not_applicable_reason = reason.strip()[:300]
-    ticket.save(update_fields=["sla_not_applicable", "sla_not_applicable_reason", "updated_at"])
-    return ticket
-
-
-@transaction.atomic
-def record_no_access(ticket, actor, start_at, end_at, note=""):
-    """Staff had no access to the customer's premises from start to end: the clocks pause
-    for that interval (SPEC §4, seed §4.7)."""
-    require_worker(actor)
-    now = timezone.now()
-    if start_at is None or end_at is None:
-        raise ValidationError({"end_at": _("Give the start and the end of the interval.")})
-    if end_at <= start_at:
-        raise ValidationError({"end_at": _("The end must lie after the start.")})
-    if end_at > now:
-        raise ValidationError({"end_at": _("Record an interval that has passed.")})
-    if start_at < ticket.reported_at:
-        raise ValidationError({"start_at": _("The interval cannot start before registration.")})
-    sla.record_no_access(ticket, start_at, end_at, actor=actor, note=note)
-    record_audit(
-        ticket,
-        actor,
-        "no_access",
-        {"no_access": [None, f"{start_at.isoformat()} – {end_at.isoformat()}"], "note": note},
-    )

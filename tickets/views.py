@@ -20,13 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from escalation import services as escalation_services
 from pim.exceptions import IllegalStateChange
 from pim.permissions import staff_required
-from sla import queries as sla_queries
-from sla.forms import NoAccessForm, SlaNotApplicableForm
 
-from . import queries, services, workflow
+from . import extensions, queries, services, workflow
 from .forms import (
     AssignForm,
     AttachmentForm,
@@ -92,7 +89,7 @@ def ticket_list(request):
         qs = qs.filter(status=Status.CLOSED)
     if data.get("q"):
         qs = qs.filter(queries.search_filter(data["q"]))
-    page = _page(request, sla_queries.with_clocks(qs).order_by("-reported_at", "-pk"))
+    page = _page(request, extensions.clock_read().list_rows(qs).order_by("-reported_at", "-pk"))
     return render(
         request,
         "tickets/ticket_list.html",
@@ -302,16 +299,13 @@ def _detail_context(request, ticket, **forms):
             }
         )
     ctx.update(_activity(ticket, user))
-    ctx["sla"] = sla_queries.clock_panel(ticket)
-    ctx["escalations"] = escalation_services.escalations_for(ticket, user)
-    ctx["can_escalate"] = user.is_authorised_contact and ticket.is_open
-    if user.is_worker:
-        ctx["no_access_form"] = forms.get("no_access_form") or NoAccessForm()
-        ctx["sla_na_form"] = forms.get("sla_na_form") or SlaNotApplicableForm()
+    ctx.update(extensions.detail_context(request, ticket, forms))  # sla, escalation panels
     return ctx
 
 
-def _render_detail(request, ticket, status=200, **forms):
+def render_ticket_detail(request, ticket, status=200, **forms):
+    """The ticket page; `forms` are bound forms to show again with their errors (by context
+    name, e.g. `update_form`, or a panel's form such as sla's `no_access_form`)."""
     return TemplateResponse(
         request,
         "tickets/ticket_detail.html",
@@ -323,7 +317,7 @@ def _render_detail(request, ticket, status=200, **forms):
 @login_required
 @require_GET
 def ticket_detail(request, number):
-    return _render_detail(request, _get_ticket(request, number))
+    return render_ticket_detail(request, _get_ticket(request, number))
 
 
 def ticket_action(view):
@@ -345,10 +339,6 @@ def ticket_action(view):
         return redirect(ticket)
 
     return login_required(require_POST(wrapper))
-
-
-def _reload(ticket):
-    return redirect(ticket)
 
 
 @ticket_action
@@ -379,8 +369,8 @@ def ticket_update(request, ticket):
         return render(request, "tickets/_activity_response.html", ctx)
     if saved:
         messages.success(request, _("Your update has been added."))
-        return _reload(ticket)
-    return _render_detail(request, ticket, update_form=form)
+        return redirect(ticket)
+    return render_ticket_detail(request, ticket, update_form=form)
 
 
 @ticket_action
@@ -402,15 +392,15 @@ def ticket_attach(request, ticket):
                 request,
                 _("“%(name)s” has been attached.") % {"name": attachment.original_name},
             )
-            return _reload(ticket)
-    return _render_detail(request, ticket, attachment_form=form)
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, attachment_form=form)
 
 
 @ticket_action
 def ticket_take(request, ticket):
     services.take(ticket, request.user)
     messages.success(request, _("You have taken %(number)s.") % {"number": ticket.number})
-    return _reload(ticket)
+    return redirect(ticket)
 
 
 @ticket_action
@@ -423,8 +413,8 @@ def ticket_assign(request, ticket):
             apply_errors(form, exc)
         else:
             messages.success(request, _("The assignee has been saved."))
-            return _reload(ticket)
-    return _render_detail(request, ticket, assign_form=form)
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, assign_form=form)
 
 
 @ticket_action
@@ -443,8 +433,8 @@ def ticket_priority(request, ticket):
                 _("The priority is now %(priority)s.")
                 % {"priority": Priority(ticket.priority).label},
             )
-            return _reload(ticket)
-    return _render_detail(request, ticket, priority_form=form)
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, priority_form=form)
 
 
 @ticket_action
@@ -476,8 +466,8 @@ def ticket_transition(request, ticket):
                 _("%(number)s is now “%(status)s”.")
                 % {"number": ticket.number, "status": Status(status).label},
             )
-            return _reload(ticket)
-    return _render_detail(request, ticket, **{form_name: form})
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, **{form_name: form})
 
 
 @ticket_action
@@ -485,7 +475,7 @@ def ticket_confirm(request, ticket):
     """The customer confirms the resolution: the ticket is closed."""
     services.confirm_resolution(ticket, request.user)
     messages.success(request, _("Thank you, %(number)s is closed.") % {"number": ticket.number})
-    return _reload(ticket)
+    return redirect(ticket)
 
 
 @ticket_action
@@ -500,8 +490,8 @@ def ticket_not_resolved(request, ticket):
             request,
             _("We have reopened %(number)s and will contact you.") % {"number": ticket.number},
         )
-        return _reload(ticket)
-    return _render_detail(request, ticket, not_resolved_form=form)
+        return redirect(ticket)
+    return render_ticket_detail(request, ticket, not_resolved_form=form)
 
 
 # --- agent workspace ------------------------------------------------------------------------
@@ -547,7 +537,7 @@ def queue(request):
     sort = data.get("sort") or "reported_at"
     direction = data.get("dir") or ("asc" if sort == "priority" else "desc")
     key = {"reported_at": "reported_at", "priority": "priority", "number": "number"}.get(sort)
-    qs = sla_queries.with_clocks(qs)
+    qs = extensions.clock_read().list_rows(qs)
     if sort == "status":
         qs = qs.annotate(status_order=STATUS_ORDER)
         key = "status_order"

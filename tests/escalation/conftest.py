@@ -50,9 +50,9 @@ def _mail_in_memory(settings):
 
 @pytest.fixture(autouse=True)
 def _broker_breaker_closed(monkeypatch):
-    from escalation import services as escalation
+    from escalation import outbox
 
-    monkeypatch.setattr(escalation, "_broker_down_until", 0.0)
+    monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
 
 
 def ensure_migration_data():

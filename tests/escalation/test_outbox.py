@@ -7,8 +7,7 @@ from django.core import mail
 from django.utils import timezone
 from freezegun import freeze_time
 
-from escalation import delivery
-from escalation import services as escalation
+from escalation import delivery, matrix, outbox, receivers
 from escalation.models import Escalation, Notification
 from pim.celery import app
 from tickets.models import Ticket
@@ -66,9 +65,9 @@ def test_escalation_email_has_a_signed_acknowledge_link(file_ticket, users, clie
 def test_dedup_key_one_row_per_ticket_trigger_level_recipient_channel(file_ticket, users):
     ticket = file_ticket(priority=1)
     before = Notification.objects.count()
-    escalation.on_ticket_created(ticket)  # as if registration ran twice
+    receivers.ticket_registered(Ticket, ticket=ticket)  # as if registration ran twice
     esc = Escalation.objects.get(ticket=ticket)
-    escalation.notify_tier(esc, 0)
+    matrix.notify_tier(esc, 0)
     assert Notification.objects.count() == before
 
 
@@ -87,12 +86,12 @@ def test_failed_delivery_goes_back_to_pending_with_backoff_then_the_relay_sends_
     row.refresh_from_db()
     assert row.status == "pending" and row.attempts == 1 and "smtp down" in row.last_error
     assert row.next_attempt_at == at(2026, 11, 25, 10, 0, 35)
-    assert delivery.unsent(now=at(2026, 11, 25, 10, 0, 30)) == []
+    assert outbox.unsent(now=at(2026, 11, 25, 10, 0, 30)) == []
     monkeypatch.undo()
     sent = []
-    monkeypatch.setattr(escalation, "enqueue", lambda pk, force: sent.append(delivery.deliver(pk)))
+    monkeypatch.setattr(outbox, "enqueue", lambda pk, force: sent.append(delivery.deliver(pk)))
     with freeze_time(at(2026, 11, 25, 10, 2)):
-        assert delivery.relay() == [row.pk]
+        assert outbox.relay() == [row.pk]
     assert sent == [True]
     assert len(mail.outbox) == 1
 
@@ -103,8 +102,8 @@ def test_a_claim_of_a_killed_worker_goes_stale_and_is_delivered_once(file_ticket
     # The worker claimed the row and died before sending (SIGKILL): status stays "sending".
     assert delivery.claim(row.pk, at(2026, 11, 25, 10, 0, 1)) == 1
     assert delivery.deliver(row.pk, now=at(2026, 11, 25, 10, 1)) is False  # redelivered early
-    assert delivery.unsent(now=at(2026, 11, 25, 10, 3)) == []
-    assert delivery.unsent(now=at(2026, 11, 25, 10, 6)) == [row.pk]
+    assert outbox.unsent(now=at(2026, 11, 25, 10, 3)) == []
+    assert outbox.unsent(now=at(2026, 11, 25, 10, 6)) == [row.pk]
     assert delivery.deliver(row.pk, now=at(2026, 11, 25, 10, 6)) is True
     assert delivery.deliver(row.pk, now=at(2026, 11, 25, 10, 20)) is False
     assert len(mail.outbox) == 1
@@ -150,7 +149,7 @@ def test_broker_down_while_a_ticket_is_created(
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     later = timezone.now() + timedelta(minutes=2)
     with freeze_time(later):
-        delivery.relay()
-        delivery.relay()
+        outbox.relay()
+        outbox.relay()
     assert len(mail.outbox) == len(rows)
     assert not email_rows(ticket).exclude(status="sent").exists()

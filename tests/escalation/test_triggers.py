@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from escalation import services as escalation
+from escalation import acknowledge as escalation
 from escalation.models import Escalation, MatrixRow, Notification, Trigger
+from sla import services as sla_services
 from sla.models import SlaEvent
 from sla.sweep import sweep
 from tickets import services
@@ -148,7 +149,7 @@ def test_sweep_batches(file_ticket):
 
 def test_sla_not_applicable_does_not_escalate(file_ticket, users):
     ticket = file_ticket(priority=2, when=at(2026, 11, 25, 10, 0))
-    services.set_sla_not_applicable(ticket, users["agent"], "No access")
+    sla_services.set_sla_not_applicable(ticket, users["agent"], "No access")
     run_sweep(at(2026, 11, 25, 11, 5))
     assert levels(ticket) == {}
 

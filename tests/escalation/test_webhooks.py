@@ -11,9 +11,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from escalation import delivery, webhooks
+from escalation import delivery, outbox, receivers
 from escalation import services as escalation
 from escalation.models import Notification, WebhookDelivery, WebhookEndpoint
+from escalation.webhooks import addresses, events, signing, transport
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -45,30 +47,30 @@ def spec_headers(signature=SPEC_SIGNATURE, timestamp=SPEC_TIMESTAMP):
 
 
 def test_known_answer_vector():
-    assert webhooks.sign(SPEC_SECRET, SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY) == SPEC_SIGNATURE
+    assert signing.sign(SPEC_SECRET, SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY) == SPEC_SIGNATURE
 
 
 def test_receiver_accepts_the_vector_within_tolerance():
-    payload = webhooks.verify(SPEC_SECRET, spec_headers(), SPEC_BODY, now=SPEC_TIMESTAMP + 299)
+    payload = signing.verify(SPEC_SECRET, spec_headers(), SPEC_BODY, now=SPEC_TIMESTAMP + 299)
     assert payload == {"test": 2432232314}
 
 
 def test_receiver_rejects_an_old_timestamp():
-    with pytest.raises(webhooks.VerificationError, match="tolerance"):
-        webhooks.verify(SPEC_SECRET, spec_headers(), SPEC_BODY, now=SPEC_TIMESTAMP + 301)
-    with pytest.raises(webhooks.VerificationError):  # with the real clock: years old
-        webhooks.verify(SPEC_SECRET, spec_headers(), SPEC_BODY)
+    with pytest.raises(signing.VerificationError, match="tolerance"):
+        signing.verify(SPEC_SECRET, spec_headers(), SPEC_BODY, now=SPEC_TIMESTAMP + 301)
+    with pytest.raises(signing.VerificationError):  # with the real clock: years old
+        signing.verify(SPEC_SECRET, spec_headers(), SPEC_BODY)
 
 
 def test_receiver_rejects_a_wrong_signature_and_a_changed_body():
     wrong = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
-    with pytest.raises(webhooks.VerificationError, match="signature"):
-        webhooks.verify(SPEC_SECRET, spec_headers(wrong), SPEC_BODY, now=SPEC_TIMESTAMP)
-    with pytest.raises(webhooks.VerificationError, match="signature"):
-        webhooks.verify(SPEC_SECRET, spec_headers(), '{"test": 1}', now=SPEC_TIMESTAMP)
+    with pytest.raises(signing.VerificationError, match="signature"):
+        signing.verify(SPEC_SECRET, spec_headers(wrong), SPEC_BODY, now=SPEC_TIMESTAMP)
+    with pytest.raises(signing.VerificationError, match="signature"):
+        signing.verify(SPEC_SECRET, spec_headers(), '{"test": 1}', now=SPEC_TIMESTAMP)
     other = "whsec_" + "A" * 32
-    with pytest.raises(webhooks.VerificationError, match="signature"):
-        webhooks.verify(other, spec_headers(), SPEC_BODY, now=SPEC_TIMESTAMP)
+    with pytest.raises(signing.VerificationError, match="signature"):
+        signing.verify(other, spec_headers(), SPEC_BODY, now=SPEC_TIMESTAMP)
 
 
 def test_new_secrets_are_whsec_with_24_random_bytes(acme):
@@ -88,16 +90,16 @@ def test_both_signatures_during_rotation_and_either_secret_verifies(acme):
     endpoint.rotated_at = timezone.now()
     endpoint.save()
     now = int(time.time())
-    headers = webhooks.headers_for(endpoint, "msg_x", now, SPEC_BODY)
+    headers = signing.headers_for(endpoint, "msg_x", now, SPEC_BODY)
     assert len(headers["webhook-signature"].split(" ")) == 2
-    assert webhooks.verify(old, headers, SPEC_BODY) == {"test": 2432232314}
-    assert webhooks.verify(endpoint.secret, headers, SPEC_BODY) == {"test": 2432232314}
+    assert signing.verify(old, headers, SPEC_BODY) == {"test": 2432232314}
+    assert signing.verify(endpoint.secret, headers, SPEC_BODY) == {"test": 2432232314}
     # After 24 hours only the new secret signs.
     later = timezone.now() + timedelta(hours=25)
-    headers = webhooks.headers_for(endpoint, "msg_x", now, SPEC_BODY, now=later)
+    headers = signing.headers_for(endpoint, "msg_x", now, SPEC_BODY, now=later)
     assert len(headers["webhook-signature"].split(" ")) == 1
-    with pytest.raises(webhooks.VerificationError):
-        webhooks.verify(old, headers, SPEC_BODY)
+    with pytest.raises(signing.VerificationError):
+        signing.verify(old, headers, SPEC_BODY)
 
 
 # --- a real receiver -------------------------------------------------------------------------
@@ -161,7 +163,7 @@ def test_ticket_created_writes_one_row_per_subscribed_endpoint(acme, globex, mak
     for endpoint in (sla_only, inactive, other_org):
         assert not webhook_rows(endpoint).exists()
     # Registration running twice writes nothing twice.
-    escalation.on_ticket_created(ticket)
+    receivers.ticket_registered(Ticket, ticket=ticket)
     assert webhook_rows(all_events).count() == 1
 
 
@@ -169,7 +171,7 @@ def test_a_payload_never_names_another_organisations_ticket(acme, globex, make_t
     local_endpoint(acme, "http://127.0.0.1:9/a")
     ticket = make_ticket("globex.user")
     with pytest.raises(ValueError):
-        escalation.notify_webhooks(acme, "ticket.created", {}, ticket=ticket, key="x")
+        events.notify_webhooks(acme, "ticket.created", {}, ticket=ticket, key="x")
 
 
 def test_retries_end_in_exactly_one_delivery(acme, make_ticket):
@@ -189,14 +191,14 @@ def test_retries_end_in_exactly_one_delivery(acme, make_ticket):
     assert row.status == "sent" and row.attempts == 3
     assert len(receiver.requests) == 3  # exactly one 2xx accepted, nothing after it
     ids = {headers["webhook-id"] for headers, _body in receiver.requests}
-    assert ids == {webhooks.message_id(row)} and next(iter(ids)).startswith("msg_")
+    assert ids == {signing.message_id(row)} and next(iter(ids)).startswith("msg_")
     assert list(
         WebhookDelivery.objects.filter(notification=row)
         .order_by("attempt")
         .values_list("attempt", "status_code")
     ) == [(1, 500), (2, 500), (3, 200)]
     headers, body = receiver.requests[-1]
-    payload = webhooks.verify(endpoint.secret, headers, body)
+    payload = signing.verify(endpoint.secret, headers, body)
     assert payload["type"] == "ticket.created"
     assert payload["data"]["ticket"]["number"] == ticket.number
     assert set(payload) == {"type", "timestamp", "data"}
@@ -220,7 +222,7 @@ def test_the_relay_hands_out_due_webhook_rows(acme, make_ticket, settings):
     endpoint = local_endpoint(acme, "http://127.0.0.1:9/a")
     make_ticket("acme.user")
     (row,) = webhook_rows(endpoint)
-    assert row.pk in delivery.unsent(timezone.now() + timedelta(seconds=1))
+    assert row.pk in outbox.unsent(timezone.now() + timedelta(seconds=1))
 
 
 def test_410_gone_disables_the_endpoint_and_stops_its_rows(acme, make_ticket):
@@ -243,9 +245,9 @@ def test_send_time_check_refuses_an_address_that_became_private(acme, make_ticke
     endpoint = WebhookEndpoint.objects.create(organization=acme, url="https://hooks.example/h")
     make_ticket("acme.user")
     (row,) = webhook_rows(endpoint)
-    monkeypatch.setattr(webhooks, "resolve", lambda host, port: ["10.1.2.3"])  # rebinding
+    monkeypatch.setattr(addresses, "resolve", lambda host, port: ["10.1.2.3"])  # rebinding
     posted = []
-    monkeypatch.setattr(webhooks, "_post", lambda *a: posted.append(a) or (200, ""))
+    monkeypatch.setattr(transport, "post", lambda *a: posted.append(a) or (200, ""))
     assert delivery.deliver(row.pk) is False
     assert not posted
     row.refresh_from_db()
@@ -273,16 +275,16 @@ def test_send_time_check_refuses_an_address_that_became_private(acme, make_ticke
 )
 def test_internal_addresses_are_refused(address, rule):
     with pytest.raises(ValidationError, match=rule):
-        webhooks.validate_url(f"http://[{address}]/" if ":" in address else f"http://{address}/")
+        addresses.validate_url(f"http://[{address}]/" if ":" in address else f"http://{address}/")
 
 
 def test_public_addresses_and_schemes(monkeypatch):
-    monkeypatch.setattr(webhooks, "resolve", lambda host, port: ["93.184.216.34"])
-    webhooks.validate_url("https://hooks.example/h")
+    monkeypatch.setattr(addresses, "resolve", lambda host, port: ["93.184.216.34"])
+    addresses.validate_url("https://hooks.example/h")
     for url in ("ftp://hooks.example/", "file:///etc/passwd", "gopher://x/", "https://u:p@x/"):
         with pytest.raises(ValidationError):
-            webhooks.validate_url(url)
-    webhooks.validate_url("http://127.0.0.1/", allow_private=True)
+            addresses.validate_url(url)
+    addresses.validate_url("http://127.0.0.1/", allow_private=True)
 
 
 @pytest.mark.parametrize(
@@ -308,7 +310,7 @@ def test_admin_may_allow_a_loopback_endpoint(acme):
 
 @pytest.fixture
 def public_dns(monkeypatch):
-    monkeypatch.setattr(webhooks, "resolve", lambda host, port: ["93.184.216.34"])
+    monkeypatch.setattr(addresses, "resolve", lambda host, port: ["93.184.216.34"])
 
 
 def test_contact_creates_rotates_tests_and_reads_the_log(users, api, acme, globex, public_dns):
@@ -340,7 +342,7 @@ def test_contact_creates_rotates_tests_and_reads_the_log(users, api, acme, globe
     assert response.status_code == 202
     row = Notification.objects.get(pk=response.json()["notification"])
     assert row.trigger == "webhook.test" and row.endpoint == endpoint
-    assert response.json()["webhook_id"] == webhooks.message_id(row)
+    assert response.json()["webhook_id"] == signing.message_id(row)
     WebhookDelivery.objects.create(notification=row, attempt=1, status_code=200, at=row.created_at)
     log = client.get(f"/api/v1/webhooks/{pk}/deliveries/").json()
     assert log["count"] == 1 and log["results"][0]["event_type"] == "webhook.test"
@@ -389,7 +391,7 @@ def test_customer_escalation_is_sent_internal_ones_are_not(acme, make_ticket, us
     assert set(webhook_rows(endpoint).values_list("trigger", flat=True)) == {"ticket.created"}
     escalation.escalate_by_customer(ticket, users["acme.contact"], "Still down")
     assert webhook_rows(endpoint).filter(trigger="escalation.raised").count() == 1
-    body = json.loads(webhooks.body_of(webhook_rows(endpoint).get(trigger="escalation.raised")))
+    body = json.loads(transport.body_of(webhook_rows(endpoint).get(trigger="escalation.raised")))
     assert body["data"]["escalation"]["reason"] == "Still down"
 
 

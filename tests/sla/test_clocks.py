@@ -204,7 +204,7 @@ def test_no_access_interval_pauses(contracts, users):
     ticket = file(users, "acme.user", 3, at(2026, 11, 25, 9, 0))
     ticket = respond(ticket, users, at(2026, 11, 25, 9, 0))
     with freeze_time(at(2026, 11, 25, 15, 0)):
-        sla.record_no_access(ticket, at(2026, 11, 25, 10, 0), at(2026, 11, 25, 11, 30))
+        sla.append_no_access(ticket, at(2026, 11, 25, 10, 0), at(2026, 11, 25, 11, 30))
     assert clocks(ticket)["restore"].due_at == at(2026, 11, 26, 9, 30)  # 8 h + 1.5 h
 
 

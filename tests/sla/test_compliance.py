@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 from freezegun import freeze_time
 
+from sla import services as sla_services
 from sla.queries import compliance
 from tickets import services
 from tickets.models import Status
@@ -49,7 +50,7 @@ def test_compliance_counts_and_average_restore(contracts, users):
     assert restore["average_goal_minutes"] == 240
     assert rows[0]["month"].astimezone(AMS).month == 11
     # "SLA not applicable" leaves the figures
-    services.set_sla_not_applicable(late, users["agent"], "No access to the premises")
+    sla_services.set_sla_not_applicable(late, users["agent"], "No access to the premises")
     with freeze_time(at(2026, 11, 30, 12, 0)):
         rows = compliance(users["csm"])
     response = row(rows, "Acme Zorg", "response")

@@ -100,6 +100,7 @@ def test_agent_records_no_access_and_not_applicable(contracts, users, client):
         assert ok.status_code == 302
     assert Clock.objects.get(ticket=ticket, target="restore").due_at == at(2026, 11, 26, 9, 0)
     na = reverse("ticket-sla-na", args=[ticket.number])
+    client.force_login(users["agent"])  # the session above was made at the frozen time
     assert client.post(na, {"reason": ""}).status_code == 400
     assert client.post(na, {"reason": "Outside the agreed scope"}).status_code == 302
     ticket.refresh_from_db()

@@ -1,0 +1,177 @@
+"""The escalation matrix (SPEC §5): who owns a level, its deputies, the triggers that raise
+escalations, and raising them. Everything runs inside the caller's transaction; clock and
+registration triggers raise once per ticket, so a late or repeated evaluation raises nothing twice.
+"""
+
+import contextvars
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from pim.models import User
+from tickets.services import record_audit
+
+from .models import CUSTOMER_TRIGGER, Escalation, MatrixRow, Trigger, TriggerEvent
+from .outbox import notify_all
+from .webhooks import events as webhook_events
+
+
+def matrix_row(level):
+    return MatrixRow.objects.filter(level=level).first()
+
+
+def users_with_roles(roles):
+    return list(
+        User.objects.filter(is_active=True, membership__role__in=list(roles))
+        .select_related("membership")
+        .order_by("pk")
+    )
+
+
+def recipients(escalation, tier, row=None):
+    """The users of the level's owner (tier 0), 1st (1) or 2nd deputy (2), mapped by role.
+
+    For the owner tier, an assignee who holds one of the owner roles is the owner; otherwise
+    every active user with one of the roles is notified.
+    """
+    row = row or matrix_row(escalation.level)
+    if row is None:
+        return []
+    roles = row.roles_for_tier(tier)
+    assignee = escalation.ticket.assignee
+    if tier == 0 and assignee is not None and assignee.is_active and assignee.role in roles:
+        return [assignee]
+    return users_with_roles(roles)
+
+
+def deputy_delay(row) -> timedelta:
+    minutes = row.deputy_after_minutes if row and row.deputy_after_minutes else None
+    return timedelta(minutes=minutes or settings.ESCALATION_DEPUTY_MINUTES)
+
+
+def notification_trigger(escalation) -> str:
+    if escalation.trigger == CUSTOMER_TRIGGER:
+        return f"{CUSTOMER_TRIGGER}:{escalation.pk}"
+    return escalation.trigger
+
+
+def notify_tier(escalation, tier, row=None, now=None):
+    row = row or matrix_row(escalation.level)
+    return notify_all(
+        recipients(escalation, tier, row),
+        ticket=escalation.ticket,
+        trigger=notification_trigger(escalation),
+        level=escalation.level,
+        template="escalation",
+        context={"escalation": escalation.pk, "tier": tier},
+        now=now,
+    )
+
+
+# --- triggers ---------------------------------------------------------------------------------
+# During a sweep the active triggers are read once (not once per ticket); elsewhere each call
+# reads the table, so an edit in the admin applies at once.
+_sweep_triggers = contextvars.ContextVar("escalation_sweep_triggers", default=None)
+
+
+@contextmanager
+def triggers_cached():
+    token = _sweep_triggers.set(list(Trigger.objects.filter(active=True)))
+    try:
+        yield
+    finally:
+        _sweep_triggers.reset(token)
+
+
+def active_triggers(event, target=None):
+    cached = _sweep_triggers.get()
+    rows = cached if cached is not None else Trigger.objects.filter(active=True, event=event)
+    return [t for t in rows if t.event == event and (target is None or t.target == (target or ""))]
+
+
+# --- raising --------------------------------------------------------------------------------
+
+
+def raise_escalation(ticket, level, trigger, *, at=None, reason="", raised_by=None):
+    """Raise an escalation and notify the level's owner. Clock and registration triggers raise
+    once per ticket (a second call returns the first); returns (escalation, created)."""
+    at = at or timezone.now()
+    if trigger != CUSTOMER_TRIGGER:
+        existing = Escalation.objects.filter(ticket=ticket, trigger=trigger).first()
+        if existing is not None:
+            return existing, False
+    row = matrix_row(level)
+    try:
+        with transaction.atomic():
+            escalation = Escalation.objects.create(
+                ticket=ticket,
+                level=level,
+                trigger=trigger,
+                reason=reason,
+                raised_by=raised_by,
+                raised_at=at,
+                tier=0,
+                next_deputy_at=at + deputy_delay(row),
+            )
+    except IntegrityError:  # a concurrent evaluation raised it first
+        return Escalation.objects.get(ticket=ticket, trigger=trigger), False
+    notify_tier(escalation, 0, row, now=at)
+    webhook_events.escalation_raised(escalation)
+    record_audit(
+        ticket,
+        raised_by,
+        "escalated",
+        {"level": [None, level], "trigger": [None, trigger]},
+        obj=escalation,
+    )
+    return escalation, True
+
+
+def fire(ticket, event, *, target="", at=None):
+    """Raise what the active triggers of `event` (and `target`) ask for."""
+    raised = []
+    for trigger in active_triggers(event, target or ""):
+        if trigger.applies_to(ticket):
+            escalation, created = raise_escalation(ticket, trigger.level, trigger.code, at=at)
+            if created:
+                raised.append(escalation)
+    return raised
+
+
+def needs_registration_escalation(ticket) -> bool:
+    """A ticket (re)classified so that a registration trigger applies, not yet escalated."""
+    if not ticket.is_open:
+        return False
+    codes = [
+        t.code for t in active_triggers(TriggerEvent.REGISTERED) if t.applies_to(ticket)
+    ]  # fmt: skip
+    if not codes:
+        return False
+    return Escalation.objects.filter(ticket=ticket, trigger__in=codes).count() < len(codes)
+
+
+# --- deputies -------------------------------------------------------------------------------
+
+
+def fallback_to_deputies(now=None, batch_size: int = 500) -> int:
+    """Unacknowledged escalations whose time ran out go to the next deputy."""
+    now = now or timezone.now()
+    moved = 0
+    with scopes_disabled(), transaction.atomic():
+        qs = Escalation.objects.filter(
+            next_deputy_at__lte=now, acknowledged_at__isnull=True
+        ).order_by("next_deputy_at")
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        for escalation in qs.select_related("ticket")[:batch_size]:
+            row = matrix_row(escalation.level)
+            escalation.tier = min(escalation.tier + 1, 2)
+            escalation.next_deputy_at = now + deputy_delay(row) if escalation.tier < 2 else None
+            escalation.save(update_fields=["tier", "next_deputy_at"])
+            notify_tier(escalation, escalation.tier, row, now=now)
+            moved += 1
+    return moved

@@ -1,0 +1,81 @@
+"""escalation's reactions to tickets and the SLA sweep; connected in EscalationConfig.ready().
+
+tickets and sla send signals (`tickets/signals.py`, `sla/signals.py`) and never call escalation;
+these receivers write the notifications, escalations and webhook messages that follow, inside
+the sender's transaction (the outbox delivers them after commit).
+"""
+
+from django.dispatch import receiver
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from sla import services as sla_services
+from sla import signals as sla_signals
+from tickets import signals as ticket_signals
+from tickets.models import Ticket, Visibility
+
+from . import matrix, reminders
+from .models import TriggerEvent
+from .outbox import notify_all
+from .webhooks import events as webhook_events
+
+
+@receiver(ticket_signals.ticket_created, sender=Ticket, dispatch_uid="escalation.created")
+def ticket_registered(sender, ticket, **kwargs):
+    """Registration (DESIGN §2 step 1): the receipt with the ticket number to the reporter, and
+    the registration triggers (P1 → Low)."""
+    with scopes_disabled():
+        notify_all(
+            [ticket.reporter],
+            ticket=ticket,
+            trigger="receipt",
+            template="receipt",
+            context={},
+            now=ticket.created_at or timezone.now(),
+        )
+        if matrix.fire(ticket, TriggerEvent.REGISTERED, at=timezone.now()):
+            # sla started the clocks first (receivers run in app order) and, asked for the
+            # next check, saw a registration escalation still to raise: it is raised now.
+            sla_services.recompute(ticket)
+        webhook_events.ticket_created(ticket)
+
+
+@receiver(ticket_signals.ticket_updated, sender=Ticket, dispatch_uid="escalation.updated")
+def ticket_edited(sender, ticket, changes, key, **kwargs):
+    webhook_events.ticket_updated(ticket, key, changed=sorted(changes))
+
+
+@receiver(ticket_signals.update_posted, sender=Ticket, dispatch_uid="escalation.update")
+def update_posted(sender, ticket, update, **kwargs):
+    if update.visibility == Visibility.PUBLIC:
+        webhook_events.ticket_updated(ticket, f"u{update.pk}", update=update.pk)
+
+
+@receiver(ticket_signals.ticket_transitioned, sender=Ticket, dispatch_uid="escalation.status")
+def ticket_transitioned(sender, ticket, old_status, new_status, key, **kwargs):
+    webhook_events.ticket_transitioned(ticket, old_status, new_status, key)
+
+
+@receiver(sla_signals.sla_event_reached, sender=Ticket, dispatch_uid="escalation.sla_event")
+def sla_event_reached(sender, ticket, event, now, **kwargs):
+    """The sweep recorded an SLA event (at risk, breached, met): fire its triggers. The
+    escalation is raised (and its deputy time counted) from now, the event keeps its moment."""
+    if ticket.sla_not_applicable or event.kind not in (TriggerEvent.AT_RISK, TriggerEvent.BREACHED):
+        return
+    webhook_events.sla_event(ticket, event)
+    matrix.fire(ticket, event.kind, target=event.target, at=now or event.at)
+
+
+@receiver(sla_signals.ticket_evaluated, sender=Ticket, dispatch_uid="escalation.evaluated")
+def ticket_evaluated(sender, ticket, now, terms, **kwargs):
+    """Reminders (SPEC §3.2), and a priority change to P1 starts the escalation procedure
+    (SPEC §5). True when a reminder moved the clocks (the sweep recomputes)."""
+    changed = reminders.run(ticket, now, terms=terms)
+    if matrix.needs_registration_escalation(ticket):
+        matrix.fire(ticket, TriggerEvent.REGISTERED, at=now)
+    return changed
+
+
+@receiver(sla_signals.sweep_finished, sender=Ticket, dispatch_uid="escalation.deputies")
+def sweep_finished(sender, now, **kwargs):
+    matrix.fallback_to_deputies(now)

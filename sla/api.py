@@ -1,0 +1,119 @@
+"""REST API of the sla app: the agent actions on a ticket's clocks and the compliance figures.
+
+`POST /api/v1/tickets/{id}/no-access/` and `…/sla-not-applicable/` are routed in pim/urls.py
+ahead of the ticket router (like escalation's `…/escalate/`), so sla owns its API.
+"""
+
+from datetime import date, datetime
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pim.api import TenantScopedMixin
+from pim.api_directory import ORGANIZATION_PARAM, organization_param
+from tickets import queries as ticket_queries
+from tickets.api import TicketSerializer, ticket_response
+from tickets.models import Ticket
+
+from . import services
+from .queries import compliance
+
+
+class NoAccessSerializer(serializers.Serializer):
+    start_at = serializers.DateTimeField()
+    end_at = serializers.DateTimeField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class SlaNotApplicableSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class _TicketAction(TenantScopedMixin, GenericAPIView):
+    """A POST on one ticket the caller may see (404 otherwise); answers the ticket."""
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Ticket.objects.none()
+        return ticket_queries.ticket_list(self.request.user)
+
+    def ticket_and_data(self, request, pk):
+        ticket = get_object_or_404(self.get_queryset(), pk=pk)
+        ser = self.get_serializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return ticket, ser.validated_data
+
+    def respond(self, ticket):
+        return ticket_response(ticket, {**self.get_serializer_context(), "now": timezone.now()})
+
+
+class TicketNoAccessView(_TicketAction):
+    serializer_class = NoAccessSerializer
+
+    @extend_schema(request=NoAccessSerializer, responses=TicketSerializer)
+    def post(self, request, pk):
+        """Record an interval without access to the customer's premises: the clocks pause."""
+        ticket, data = self.ticket_and_data(request, pk)
+        services.record_no_access(ticket, request.user, **data)
+        return self.respond(ticket)
+
+
+class TicketSlaNotApplicableView(_TicketAction):
+    serializer_class = SlaNotApplicableSerializer
+
+    @extend_schema(request=SlaNotApplicableSerializer, responses=TicketSerializer)
+    def post(self, request, pk):
+        """Mark the ticket "SLA not applicable" with a reason; it leaves the compliance figures."""
+        ticket, data = self.ticket_and_data(request, pk)
+        ticket = services.set_sla_not_applicable(ticket, request.user, **data)
+        return self.respond(ticket)
+
+
+class ComplianceRowSerializer(serializers.Serializer):
+    month = serializers.DateTimeField()
+    organization = serializers.CharField()
+    priority = serializers.IntegerField()
+    target = serializers.CharField()
+    count = serializers.IntegerField()
+    met = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    open = serializers.IntegerField()
+    share_within_target = serializers.FloatField(allow_null=True)
+    average_restore_minutes = serializers.IntegerField(allow_null=True)
+    average_goal_minutes = serializers.IntegerField(allow_null=True)
+
+
+class ComplianceView(TenantScopedMixin, APIView):
+    """Monthly SLA compliance per organisation, priority and target (managers; authorised
+    contacts for their own organisation)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", str, description="first month, YYYY-MM"),
+            ORGANIZATION_PARAM,
+        ],
+        responses=ComplianceRowSerializer(many=True),
+    )
+    def get(self, request):
+        user = request.user
+        if not (user.is_provider_staff or user.is_authorised_contact):
+            raise exceptions.PermissionDenied()
+        since = request.query_params.get("since")
+        start = None
+        if since:
+            try:
+                year, month = (int(p) for p in since.split("-"))
+                start = timezone.make_aware(
+                    datetime.combine(date(year, month, 1), datetime.min.time())
+                )
+            except (ValueError, OverflowError):
+                raise exceptions.ValidationError({"since": ["Use YYYY-MM."]}) from None
+        org = request.query_params.get("organization", "")
+        org_id = organization_param(org) if org else None
+        rows = compliance(user, since=start, organization_id=org_id)
+        return Response(ComplianceRowSerializer(rows, many=True).data)

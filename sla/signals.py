@@ -1,0 +1,15 @@
+"""What the SLA sweep finds, for the apps above sla (escalation connects its receivers).
+
+Sent with `sender=Ticket` inside the sweep's transaction for the ticket.
+"""
+
+from django.dispatch import Signal
+
+# ticket, event (an SlaEvent just recorded: at risk, breached or met), now.
+sla_event_reached = Signal()
+# ticket, now, terms (the ticket's TicketSla or None): the sweep evaluated the ticket. A
+# receiver returns True when it changed something that moves the clocks (a reminder paused or
+# closed the ticket); the sweep then recomputes the ticket.
+ticket_evaluated = Signal()
+# now: a sweep finished its batches (escalation moves unacknowledged escalations on).
+sweep_finished = Signal()

@@ -1,0 +1,24 @@
+"""What happens to a ticket, for the apps above tickets (after paperless-ngx's `signals/`).
+
+tickets sends these from its services, inside the write's transaction; `sla` and `escalation`
+connect their receivers in `AppConfig.ready()` (`sla/receivers.py`, `escalation/receivers.py`),
+so tickets never calls the apps that build on it. Receivers run in the order their apps are
+installed (sla before escalation); an exception in a receiver rolls the write back.
+
+Every signal is sent with `sender=Ticket` and the keyword arguments listed.
+"""
+
+from django.dispatch import Signal
+
+# ticket, actor: registered (number, audit and priority history are written).
+ticket_created = Signal()
+# ticket, actor, at: the provider's first action, the response moment (SPEC §4).
+ticket_responded = Signal()
+# ticket, actor, changes ({field: [old, new]}), key (unique per edit): plain fields edited.
+ticket_updated = Signal()
+# ticket, actor, old_status, new_status, at, key (unique per move): the status moved.
+ticket_transitioned = Signal()
+# ticket, actor, old_priority, new_priority, at: the priority changed with a reason.
+priority_changed = Signal()
+# ticket, update: a public or internal update was posted.
+update_posted = Signal()
