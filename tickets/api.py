@@ -1,6 +1,5 @@
 """REST API for tickets (DESIGN §5)."""
 
-import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -9,12 +8,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from pim.api import TenantScopedMixin
-from pim.filters import IdFilter, InstantFilter
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
 from pim.scoping import organization_filter, visible_organizations
 
 from . import extensions, queries, services
-from .models import Kind, Priority, ResolutionType, Status, Ticket, Visibility
+from .filters import TicketFilter
+from .models import Priority, ResolutionType, Status, Ticket, Visibility
 
 
 class StrictFieldsMixin:
@@ -157,31 +156,6 @@ class AttachmentSerializer(serializers.Serializer):
         from django.urls import reverse
 
         return reverse("attachment-download", kwargs={"pk": attachment.pk})
-
-
-class TicketFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
-    kind = django_filters.MultipleChoiceFilter(choices=Kind.choices)
-    organization = IdFilter(field_name="organization_id")
-    assignee = IdFilter(field_name="assignee_id")
-    reported_after = InstantFilter(field_name="reported_at", lookup_expr="gte")
-    reported_before = InstantFilter(field_name="reported_at", lookup_expr="lt")
-    search = django_filters.CharFilter(method="filter_search", max_length=200)
-    sla_state = django_filters.ChoiceFilter(
-        choices=[(s, s) for s in ("pending", "at_risk", "met", "breached")],
-        method="filter_sla_state",
-    )
-
-    class Meta:
-        model = Ticket
-        fields = ["status", "priority", "kind", "organization", "assignee"]
-
-    def filter_sla_state(self, queryset, name, value):
-        return extensions.clock_read().filter_state(queryset, value)
-
-    def filter_search(self, queryset, name, value):
-        return queryset.filter(queries.search_filter(value)) if value.strip() else queryset
 
 
 def ticket_response(ticket, context):

@@ -5,7 +5,6 @@ ValidationErrors are put back on these forms by the views (see `apply_errors`).
 """
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
@@ -267,15 +266,6 @@ class NotResolvedForm(forms.Form):
 
 # --- list filters ---------------------------------------------------------------------------
 
-SORT_CHOICES = [
-    ("next_due", _("Next due")),
-    ("reported_at", _("Reported")),
-    ("priority", _("Priority")),
-    ("status", _("Status")),
-    ("number", _("Number")),
-]
-DIRECTION_CHOICES = [("desc", _("Descending")), ("asc", _("Ascending"))]
-
 
 class CustomerListFilterForm(forms.Form):
     state = forms.ChoiceField(
@@ -284,47 +274,3 @@ class CustomerListFilterForm(forms.Form):
         required=False,
     )
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
-
-
-class QueueFilterForm(forms.Form):
-    status = forms.MultipleChoiceField(
-        label=_("Status"),
-        choices=[("open", _("All open")), ("all", _("All statuses")), *Status.choices],
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    priority = forms.TypedChoiceField(
-        label=_("Priority"),
-        choices=[("", _("Any priority")), *Priority.choices],
-        coerce=int,
-        empty_value=None,
-        required=False,
-    )
-    kind = forms.ChoiceField(
-        label=_("Kind"), choices=[("", _("Any kind")), *Kind.choices], required=False
-    )
-    organization = forms.ModelChoiceField(
-        label=_("Organisation"),
-        queryset=Organization.objects.none(),
-        required=False,
-        empty_label=_("All organisations"),
-    )
-    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
-    dir = forms.ChoiceField(label=_("Order"), choices=DIRECTION_CHOICES, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = Organization.objects.all()
-        self.fields["assignee"].choices = [
-            ("", _("Anyone")),
-            ("mine", _("Assigned to me")),
-            ("unassigned", _("Unassigned")),
-        ] + [(str(u.pk), u.get_full_name() or u.username) for u in worker_users()]
-
-    def clean_assignee(self):
-        value = self.cleaned_data.get("assignee") or ""
-        if value and value not in ("mine", "unassigned") and not value.isdigit():
-            raise ValidationError(_("Choose a valid assignee."))
-        return value

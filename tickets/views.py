@@ -24,13 +24,13 @@ from pim.exceptions import IllegalStateChange
 from pim.permissions import staff_required
 
 from . import extensions, queries, services, workflow
+from .filters import ALL, QueueFilter, TicketFilter
 from .forms import (
     AssignForm,
     AttachmentForm,
     CustomerListFilterForm,
     NotResolvedForm,
     PriorityForm,
-    QueueFilterForm,
     ResolveForm,
     TicketCreateForm,
     TransitionForm,
@@ -73,6 +73,14 @@ def _page(request, queryset):
 
 # --- customer portal ------------------------------------------------------------------------
 
+# The customer list's "Show" choice as TicketFilter statuses: open means not closed yet (a
+# resolved ticket waits for the customer's confirmation).
+CUSTOMER_LIST_STATES = {
+    "open": [*sorted(OPEN_STATUSES), Status.RESOLVED],
+    "closed": [Status.CLOSED],
+    "all": [ALL],
+}
+
 
 @login_required
 @require_GET
@@ -81,14 +89,13 @@ def ticket_list(request):
     Provider staff reach the same page, but work from the queue."""
     form = CustomerListFilterForm(request.GET or None)
     data = _filter_data(form)
-    qs = queries.ticket_list(request.user)
     state = data.get("state") or "open"
-    if state == "open":
-        qs = qs.exclude(status=Status.CLOSED)
-    elif state == "closed":
-        qs = qs.filter(status=Status.CLOSED)
-    if data.get("q"):
-        qs = qs.filter(queries.search_filter(data["q"]))
+    filters = TicketFilter(
+        {"status": CUSTOMER_LIST_STATES[state], "search": data.get("q") or ""},
+        queryset=queries.ticket_list(request.user),
+        request=request,
+    )
+    qs = filters.qs
     page = _page(request, extensions.clock_read().list_rows(qs).order_by("-reported_at", "-pk"))
     return render(
         request,
@@ -507,32 +514,9 @@ STATUS_ORDER = Case(
 @require_GET
 def queue(request):
     """All organisations' tickets; open ones unless the status filter says otherwise."""
-    user = request.user
-    form = QueueFilterForm(request.GET or None)
-    data = _filter_data(form)
-    qs = queries.ticket_list(user)
-
-    statuses = set(data.get("status") or ["open"])
-    if "all" not in statuses:
-        wanted = set(statuses) - {"open"}
-        if "open" in statuses:
-            wanted |= set(OPEN_STATUSES)
-        qs = qs.filter(status__in=sorted(wanted))
-    if data.get("priority"):
-        qs = qs.filter(priority=data["priority"])
-    if data.get("kind"):
-        qs = qs.filter(kind=data["kind"])
-    if data.get("organization"):
-        qs = qs.filter(organization=data["organization"])
-    assignee = data.get("assignee")
-    if assignee == "mine":
-        qs = qs.filter(assignee=user)
-    elif assignee == "unassigned":
-        qs = qs.filter(assignee__isnull=True)
-    elif assignee:
-        qs = qs.filter(assignee_id=int(assignee))
-    if data.get("q"):
-        qs = qs.filter(queries.search_filter(data["q"]))
+    filters = QueueFilter(request.GET, queryset=queries.ticket_list(request.user), request=request)
+    qs = filters.qs  # invalid values are ignored (and shown on the form)
+    data = filters.sort_data
 
     sort = data.get("sort") or "reported_at"
     direction = data.get("dir") or ("asc" if sort == "priority" else "desc")
@@ -551,7 +535,13 @@ def queue(request):
         qs = qs.order_by(f"{prefix}{key}", "-reported_at" if key != "reported_at" else "-pk")
 
     page = _page(request, qs)
-    ctx = {"form": form, "page": page, "sort": sort, "dir": direction, "now": timezone.now()}
+    ctx = {
+        "form": filters.form,
+        "page": page,
+        "sort": sort,
+        "dir": direction,
+        "now": timezone.now(),
+    }
     template = "tickets/_queue_results.html" if is_htmx(request) else "tickets/queue.html"
     return render(request, template, ctx)
 

@@ -49,7 +49,7 @@ def test_customer_files_agent_resolves_customer_confirms(page, shot, acme):
     # the agent finds it in the queue, posts a public update and resolves it
     login(page, "agent")
     page.goto("/queue/")
-    page.fill("input[name=q]", number)
+    page.fill("input[name=search]", number)
     page.keyboard.press("Enter")
     page.wait_for_selector(f"a:has-text('{number}')")
     shot(page, "03-agent-queue")

@@ -560,14 +560,37 @@ def test_queue_filters(login, make_ticket, users, globex):
     assert numbers(assignee="mine") == {p4.number}
     assert numbers(assignee="unassigned") == {p1.number}
     assert numbers(assignee=users["agent"].pk) == {p4.number}
-    assert numbers(q="headset") == {p4.number}
-    assert numbers(q=p1.number) == {p1.number}
+    assert numbers(search="headset") == {p4.number}
+    assert numbers(search=p1.number) == {p1.number}
     assert numbers(status="resolved") == {done.number}
     assert numbers(status=["new", "planned_internal"]) == {p1.number, p4.number}
     assert numbers(status="all") == {p1.number, p4.number, done.number}
     assert numbers(kind="change") == set()
     # Unknown values are ignored rather than failing.
     assert client.get(reverse("queue"), {"status": "nope", "priority": "x"}).status_code == 200
+
+
+def test_queue_and_api_filter_alike(login, make_ticket, users, globex):
+    """One TicketFilter: the queue page and the API list the same tickets for the same query."""
+    p1 = make_ticket("globex.user", priority=1, title="Everything down")
+    p4 = make_ticket("acme.user", priority=4, title="Headset crackles")
+    resolve(make_ticket("acme.user", title="Done already"), users["agent"])
+    services.take(p4, users["agent"])
+    client = login("agent")
+    for params in (
+        {"status": "open"},
+        {"status": "all"},
+        {"status": "resolved"},
+        {"status": "open", "priority": 1},
+        {"status": "all", "organization": globex.pk},
+        {"status": "open", "assignee": "mine"},
+        {"status": "open", "assignee": "unassigned"},
+        {"status": "all", "search": "headset"},
+        {"status": "all", "search": p1.number},
+    ):
+        page = client.get(reverse("queue"), params).context["page"].object_list
+        api = client.get("/api/v1/tickets/", {**params, "page_size": 100}).json()["results"]
+        assert {t.number for t in page} == {t["number"] for t in api}, params
 
 
 def test_queue_sorts(login, make_ticket):
@@ -614,7 +637,7 @@ def test_user_input_is_escaped_everywhere(login, make_ticket, users):
         body = client.get(url).text
         assert XSS not in body, url
         assert XSS_ESCAPED in body, url
-    body = login("agent").get(reverse("queue"), {"q": XSS}).text
+    body = login("agent").get(reverse("queue"), {"search": XSS}).text
     assert XSS not in body
 
 

@@ -1,0 +1,154 @@
+"""One TicketFilter for every ticket list: the agent queue, the customer list and the API (after
+paperless-ngx's `documents/filters.py`). The pages add only presentation (labels, widgets, a
+default); the API takes it as its filterset. Sorting is not filtering: the queue sorts with
+`QueueFilter`'s `sort`/`dir`, the API with `?ordering=`.
+"""
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from pim.filters import IdFilter, InstantFilter, parse_id
+from pim.models import Organization
+
+from . import extensions
+from .forms import worker_users
+from .models import OPEN_STATUSES, Kind, Priority, Status, Ticket
+from .queries import search_filter
+
+OPEN, ALL = "open", "all"
+SLA_STATES = ("pending", "at_risk", "met", "breached")
+MINE, UNASSIGNED = "mine", "unassigned"
+
+
+class AssigneeField(forms.CharField):
+    """A worker's id, "mine" or "unassigned"."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value and value not in (MINE, UNASSIGNED) and parse_id(value) is None:
+            raise ValidationError(_("Choose a valid assignee."), code="invalid")
+        return value
+
+
+class AssigneeFilter(django_filters.CharFilter):
+    field_class = AssigneeField
+
+
+class TicketFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(
+        label=_("Status"),
+        choices=[(OPEN, _("All open")), (ALL, _("All statuses")), *Status.choices],
+        method="filter_status",
+        help_text=_('"open": every status before resolved; "all": no status filter.'),
+    )
+    priority = django_filters.MultipleChoiceFilter(label=_("Priority"), choices=Priority.choices)
+    kind = django_filters.MultipleChoiceFilter(label=_("Kind"), choices=Kind.choices)
+    organization = IdFilter(label=_("Organisation"), field_name="organization_id")
+    assignee = AssigneeFilter(
+        label=_("Assignee"),
+        method="filter_assignee",
+        help_text=_('A user id, "mine" or "unassigned".'),
+    )
+    reported_after = InstantFilter(field_name="reported_at", lookup_expr="gte")
+    reported_before = InstantFilter(field_name="reported_at", lookup_expr="lt")
+    search = django_filters.CharFilter(label=_("Search"), method="filter_search", max_length=200)
+    sla_state = django_filters.ChoiceFilter(
+        label=_("SLA state"), choices=[(s, s) for s in SLA_STATES], method="filter_sla_state"
+    )
+
+    class Meta:
+        model = Ticket
+        fields = ["status", "priority", "kind", "organization", "assignee"]
+
+    def filter_status(self, queryset, name, value):
+        wanted = set(value)
+        if not wanted or ALL in wanted:
+            return queryset
+        if OPEN in wanted:
+            wanted = (wanted - {OPEN}) | set(OPEN_STATUSES)
+        return queryset.filter(status__in=sorted(wanted))
+
+    def filter_assignee(self, queryset, name, value):
+        if value == MINE:
+            user = getattr(self.request, "user", None)
+            return queryset.filter(assignee=user) if user else queryset.none()
+        if value == UNASSIGNED:
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee_id=int(value)) if value else queryset
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(search_filter(value)) if value.strip() else queryset
+
+    def filter_sla_state(self, queryset, name, value):
+        return extensions.clock_read().filter_state(queryset, value)
+
+
+# --- the pages' presentation ----------------------------------------------------------------
+
+SORT_CHOICES = [
+    ("next_due", _("Next due")),
+    ("reported_at", _("Reported")),
+    ("priority", _("Priority")),
+    ("status", _("Status")),
+    ("number", _("Number")),
+]
+DIRECTION_CHOICES = [("desc", _("Descending")), ("asc", _("Ascending"))]
+
+
+class QueueSortForm(forms.Form):
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+    dir = forms.ChoiceField(label=_("Order"), choices=DIRECTION_CHOICES, required=False)
+
+
+class QueueFilter(TicketFilter):
+    """The agent queue: the same filters as single choices with the page's widgets, its sort
+    fields, and open tickets when no status is chosen."""
+
+    status = django_filters.MultipleChoiceFilter(
+        label=_("Status"),
+        choices=TicketFilter.base_filters["status"].extra["choices"],
+        method="filter_status",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    priority = django_filters.ChoiceFilter(
+        label=_("Priority"), choices=Priority.choices, empty_label=_("Any priority")
+    )
+    kind = django_filters.ChoiceFilter(
+        label=_("Kind"), choices=Kind.choices, empty_label=_("Any kind")
+    )
+    organization = django_filters.ModelChoiceFilter(
+        label=_("Organisation"),
+        queryset=Organization.objects.all(),
+        empty_label=_("All organisations"),
+    )
+
+    class Meta(TicketFilter.Meta):
+        form = QueueSortForm
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and not data.getlist("status"):
+            data = data.copy()
+            data.setlist("status", [OPEN])
+        super().__init__(data, *args, **kwargs)
+        self.form.fields["assignee"].widget = forms.Select(
+            choices=[
+                ("", _("Anyone")),
+                (MINE, _("Assigned to me")),
+                (UNASSIGNED, _("Unassigned")),
+                *((str(u.pk), u.get_full_name() or u.username) for u in worker_users()),
+            ]
+        )
+
+    def filter_queryset(self, queryset):
+        cleaned = self.form.cleaned_data
+        for name, flt in self.filters.items():  # the sort fields are not filters
+            if name in cleaned:
+                queryset = flt.filter(queryset, cleaned[name])
+        return queryset
+
+    @property
+    def sort_data(self):
+        """The valid sort fields (invalid ones are ignored, and shown on the form)."""
+        return {k: self.form.cleaned_data.get(k) for k in ("sort", "dir")} if self.is_bound else {}
