@@ -28,6 +28,7 @@ from pim.models import STAFF_ROLES, Role
 from sla import services as sla
 from sla.models import TicketSla
 from tickets.models import AuditEntry, Kind, Status, TicketUpdate, Visibility
+from tickets.services import post_update, transition
 
 from .matrix import needs_registration_escalation, users_with_roles
 from .models import Reminder
@@ -152,7 +153,6 @@ SUPPLIER_MESSAGE = gettext_noop(
 
 
 def _system_update(ticket, body):
-    from tickets.services import post_update
 
     return post_update(ticket, None, body, Visibility.PUBLIC)
 
@@ -177,8 +177,6 @@ def _follow_up(ticket, terms, now):
             _bump(reminder, now)
             sla.move_follow_up(ticket, cal.add_working_days(terms.follow_up_due_at, 3), now)
         else:
-            from tickets.services import transition
-
             notify_all(
                 [ticket.reporter],
                 ticket=ticket,
@@ -226,8 +224,6 @@ def _auto_close(ticket, now):
     at = auto_close_at(ticket)
     if at is None or at > now:
         return False
-    from tickets.services import transition
-
     days = settings.AUTO_CLOSE_WORKING_DAYS
     with translation.override(ticket.reporter.language or settings.LANGUAGE_CODE):
         note = _(

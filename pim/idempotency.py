@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from .models import IdempotencyKey
+
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=24)
 
@@ -54,8 +56,6 @@ class IdempotencyMixin:
         key = request.headers.get(HEADER)
         if request.method != "POST" or not key or not request.user.is_authenticated:
             return
-        from .models import IdempotencyKey
-
         if len(key) > 255:
             raise exceptions.ValidationError({HEADER: [_("At most 255 characters.")]})
         fingerprint = _fingerprint(request)

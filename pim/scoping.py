@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from django.db.models import Q
 from django_scopes import scope, scopes_disabled
 
-from .models import STAFF_ROLES
+from .models import STAFF_ROLES, Organization
 
 
 def organization_id_for(user):
@@ -49,8 +49,6 @@ def user_scope(user):
 
 
 def visible_organizations(user):
-    from .models import Organization
-
     if not user.is_authenticated:
         return Organization.objects.none()
     org_id = organization_id_for(user)

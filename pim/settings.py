@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "escalation",
     "intake",
     "maintenance",
+    "demo",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found as html_404
 
 from .auth import create_token, revoke_token
+from .celery import app as celery_app
 from .models import ApiToken
 from .tasks import HEARTBEAT_KEY
 
@@ -48,9 +49,7 @@ def _broker_status():
     if url.startswith(("filesystem://", "memory://")):
         return {"ok": True, "transport": url.split(":", 1)[0]}
     try:
-        from pim.celery import app
-
-        with app.connection_for_write() as conn:
+        with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return {"ok": True, "transport": conn.transport_cls}
     except Exception as exc:  # noqa: BLE001 - health checks report, never raise

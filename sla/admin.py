@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from .calendars import bump_version
 from .models import (
     Calendar,
     CalendarDate,
@@ -28,8 +29,6 @@ class CalendarAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        from .calendars import bump_version
-
         bump_version(form.instance.pk)  # a correction recomputes open tickets (recompute_sla)
 
 

@@ -402,7 +402,7 @@ class BusinessCalendar:
         """Opening intervals (start_us, end_us, date ordinal) of one local year."""
         zone = self.zone
         if self.country:
-            import holidays as holidays_lib
+            import holidays as holidays_lib  # deferred: ~0.3 s to load; 24/7 calendars skip it
 
             closed_holidays = set(
                 holidays_lib.country_holidays(self.country, subdiv=self.subdiv, years=year)

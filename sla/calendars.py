@@ -10,6 +10,7 @@ import threading
 from django.core.cache import cache
 
 from .businesstime import BusinessCalendar
+from .models import Calendar
 
 _built: dict[tuple[int, int], BusinessCalendar] = {}
 _lock = threading.Lock()
@@ -46,8 +47,6 @@ def build(calendar):
 
 
 def business_calendar(pk):
-    from .models import Calendar
-
     key = (pk, calendar_version(pk))
     found = _built.get(key)
     if found is None:

@@ -41,12 +41,6 @@ class Calendar(models.Model):
     def __str__(self):
         return self.name
 
-    def build(self):
-        """The cached BusinessCalendar for this row (rebuilt when the row or its dates change)."""
-        from .calendars import business_calendar
-
-        return business_calendar(self.pk)
-
 
 class OpeningHours(models.Model):
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="hours")

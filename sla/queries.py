@@ -1,10 +1,18 @@
 """Read paths for clocks: live clocks for pages and the API, the sla_state filter, compliance."""
 
-from django.db.models import Exists, OuterRef, Q
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from pim.scoping import organization_filter
+
 from . import services
-from .models import Clock
+from .calendars import business_calendar
+from .models import Clock, ClockEvent, PolicyTarget, Target, TicketSla
 
 
 def with_clock_data(queryset):
@@ -53,17 +61,6 @@ def filter_tickets_by_state(queryset, state, now=None):
 def compliance(user, *, since=None, until=None, organization_id=None, now=None):
     """Per month × organisation × priority × target: count, met, breached, share within target,
     average restore time against the average goal. One SQL query (plus one for the goals)."""
-    from datetime import UTC
-    from zoneinfo import ZoneInfo
-
-    from django.conf import settings
-    from django.db.models import Avg, Count
-    from django.db.models.functions import TruncMonth
-
-    from pim.scoping import organization_filter
-
-    from .models import PolicyTarget
-
     now = now or timezone.now()
     qs = Clock.objects.filter(organization_filter(user, "ticket__organization")).filter(
         ticket__sla_not_applicable=False
@@ -129,8 +126,6 @@ def live_state(clock, now):
 def with_clocks(queryset):
     """Prefetch the stored clocks (one query per page) and annotate the next running due time,
     so lists can show and sort by it."""
-    from django.db.models import Prefetch, Subquery
-
     next_due = (
         Clock.objects.filter(ticket=OuterRef("pk"), stopped_at__isnull=True, due_at__isnull=False)
         .order_by("due_at")
@@ -151,9 +146,6 @@ def next_clock(ticket):
 def clock_panel(ticket, now=None):
     """Everything the ticket page shows about the SLA: live clocks with the segments that explain
     them (counted, paused, stopped), the ledger, the terms and the follow-up deadlines."""
-    from .calendars import business_calendar
-    from .models import ClockEvent, Target, TicketSla
-
     now = now or timezone.now()
     terms = TicketSla.objects.filter(ticket=ticket).select_related("contract").first()
     if terms is None:

@@ -1,5 +1,6 @@
 """REST API for tickets (DESIGN §5)."""
 
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -153,8 +154,6 @@ class AttachmentSerializer(serializers.Serializer):
     download_url = serializers.SerializerMethodField()
 
     def get_download_url(self, attachment) -> str:
-        from django.urls import reverse
-
         return reverse("attachment-download", kwargs={"pk": attachment.pk})
 
 

@@ -4,6 +4,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -179,8 +180,6 @@ class Ticket(models.Model):
         return f"{self.number} {self.title}"
 
     def get_absolute_url(self):
-        from django.urls import reverse
-
         return reverse("ticket-detail", kwargs={"number": self.number})
 
     @property

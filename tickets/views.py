@@ -8,6 +8,7 @@ works as plain POST + redirect, and the update form also answers htmx with a par
 from functools import wraps
 from itertools import chain
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
@@ -151,8 +152,6 @@ def ticket_create(request):
 
 
 def _service_desk_phone():
-    from django.conf import settings
-
     return settings.SERVICE_DESK_PHONE
 
 

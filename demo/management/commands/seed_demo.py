@@ -14,8 +14,11 @@ from django_scopes import scopes_disabled
 
 from escalation.models import Notification, NotificationStatus
 from pim.models import Location, Membership, Organization, Role, Service, User
-from sla.models import Contract
+from sla import services as sla_services
+from sla.models import ClockEvent, Contract
 from sla.services import default_policy
+from tickets import services
+from tickets.models import AuditEntry, Status, Ticket, TicketUpdate
 
 DEMO_PASSWORD = "demo"
 
@@ -93,10 +96,6 @@ def _user(username, first, last, role, organization=None):
 
 def _backdate(ticket, reported, rng):
     """Services stamp `now`; spread a generated ticket's history over its own past instead."""
-    from sla import services as sla_services
-    from sla.models import ClockEvent
-    from tickets.models import AuditEntry, Ticket, TicketUpdate
-
     responded = reported + timedelta(minutes=rng.randint(5, 90))
     resolved = responded + timedelta(hours=rng.randint(1, 30))
     closed = resolved + timedelta(hours=rng.randint(2, 48))
@@ -140,9 +139,6 @@ class Command(BaseCommand):
     @scopes_disabled()
     @transaction.atomic
     def handle(self, *args, tickets, seed, **options):
-        from tickets import services
-        from tickets.models import Status, Ticket
-
         rng = random.Random(seed)
         staff = [_user(*s) for s in STAFF]
         agent = staff[0]
