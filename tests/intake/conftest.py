@@ -1,12 +1,21 @@
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 MESSAGES = Path(__file__).parent / "messages"
 
 
 def message_bytes(name):
     return (MESSAGES / name).read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The assertions read English reasons; without this they passed only after another test
+    had left English active (the API activates the token user's language and keeps it)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
