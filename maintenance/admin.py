@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from . import services
+from . import rules, services
 from .models import FeedToken, MaintenanceNotice, MaintenanceUpdate, Subscription
 
 WRITE_FIELDS = [
@@ -27,7 +27,7 @@ class NoticeAdminForm(forms.ModelForm):
             data.get(f) != getattr(instance, f) for f in ("kind", "starts_at", "ends_at")
         )
         try:
-            services.validate_notice(
+            rules.validate_notice(
                 data.get("kind"),
                 data.get("starts_at"),
                 data.get("ends_at"),

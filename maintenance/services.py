@@ -1,28 +1,16 @@
-"""Maintenance writes and the one validation of SPEC §8 (admin, pages and API all call these).
+"""Maintenance writes (admin, pages and API all call these); the rules of SPEC §8 they check
+live in maintenance.rules."""
 
-| kind       | how often    | allowed days                          | notice          |
-|------------|--------------|---------------------------------------|-----------------|
-| preventive | 12 per year  | Mon–Fri, not on Dutch public holidays | 7 calendar days |
-| adaptive   | as needed    | Mon–Fri, not on Dutch public holidays | 7 calendar days |
-| emergency  | as needed    | any day                               | none            |
+from datetime import timedelta
 
-Working days come from the office-hours calendar of the `sla` app (its holidays and per-date
-corrections included): a date is a working day when that calendar is open at some time that day.
-"""
-
-from datetime import datetime, time, timedelta
-
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
 from pim.exceptions import IllegalStateChange
 from pim.models import STAFF_ROLES
-from sla.calendars import business_calendar
 
 from .models import (
     TRANSITIONS,
@@ -37,180 +25,10 @@ from .models import (
     Subscription,
     hash_token,
 )
-
-NOTICE_DAYS = 7
-PREVENTIVE_PER_YEAR = 12
-RULED_KINDS = (Kind.PREVENTIVE, Kind.ADAPTIVE)
-SEARCH_DAYS = 3 * 366  # how far ahead the earliest allowed start is looked for
-DEFAULT_CALENDAR = "Kantoortijden NL"
+from .rules import check_scope, validate_notice
 
 # Fields a change of which re-announces the notice to its subscribers.
 SIGNIFICANT = ("kind", "starts_at", "ends_at", "impact", "emergency_scenario")
-
-
-# --- the calendar ----------------------------------------------------------------------------
-
-
-def office_calendar():
-    """The BusinessCalendar whose open days are the days preventive/adaptive work may happen."""
-    from sla.models import Calendar
-
-    name = getattr(settings, "MAINTENANCE_CALENDAR", DEFAULT_CALENDAR)
-    row = Calendar.objects.filter(name=name).only("pk").first()
-    if row is None:
-        from sla.services import ensure_default_calendars
-
-        row, _always = ensure_default_calendars()
-    return business_calendar(row.pk)
-
-
-def is_working_day(cal, day):
-    midnight = datetime.combine(day, time(0), tzinfo=cal.zone)
-    try:
-        return cal.next_open(midnight).date() == day
-    except ValueError:  # a calendar that is never open
-        return False
-
-
-def window_days(starts_at, ends_at, zone):
-    """The local dates a window touches (an end at midnight does not touch the next day)."""
-    first = starts_at.astimezone(zone).date()
-    last = (ends_at - timedelta(microseconds=1)).astimezone(zone).date()
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def year_bounds(year, zone):
-    return (
-        datetime(year, 1, 1, tzinfo=zone),
-        datetime(year + 1, 1, 1, tzinfo=zone),
-    )
-
-
-def preventive_count(year, zone, exclude_pk=None):
-    """Preventive windows starting in `year` (local), cancelled ones not counted."""
-    start, end = year_bounds(year, zone)
-    qs = MaintenanceNotice.objects.filter(
-        kind=Kind.PREVENTIVE, starts_at__gte=start, starts_at__lt=end
-    ).exclude(status=Status.CANCELLED)
-    if exclude_pk:
-        qs = qs.exclude(pk=exclude_pk)
-    return qs.count()
-
-
-def earliest_allowed_start(kind, *, now=None, not_before=None, span_days=0, exclude_pk=None):
-    """The earliest start (local midnight) a window of `kind` may have, on or after
-    `not_before` (a date), that satisfies every rule. `span_days`: how many days after its first
-    day the window lasts (all of them must be working days)."""
-    now = now or timezone.now()
-    if kind not in RULED_KINDS:
-        return now  # emergency: any day, without notice
-    cal = office_calendar()
-    today = now.astimezone(cal.zone).date()
-    day = today + timedelta(days=NOTICE_DAYS)
-    if not_before and not_before > day:
-        day = not_before
-    full_years = {}
-    for _step in range(SEARCH_DAYS):
-        if kind == Kind.PREVENTIVE:
-            if day.year not in full_years:
-                full_years[day.year] = (
-                    preventive_count(day.year, cal.zone, exclude_pk) >= PREVENTIVE_PER_YEAR
-                )
-            if full_years[day.year]:
-                day = day.replace(year=day.year + 1, month=1, day=1)
-                continue
-        if all(is_working_day(cal, day + timedelta(days=k)) for k in range(span_days + 1)):
-            return datetime.combine(day, time(0), tzinfo=cal.zone)
-        day += timedelta(days=1)
-    return None
-
-
-def describe_moment(moment):
-    """ "Monday 7 December 2026 00:00" in the active language and the portal's zone."""
-    if moment is None:
-        return _("not within the next three years")
-    return date_format(timezone.localtime(moment), "l j F Y H:i")
-
-
-def validate_notice(
-    kind,
-    starts_at,
-    ends_at,
-    *,
-    now=None,
-    announced_at=None,
-    exclude_pk=None,
-    cancelled=False,
-):
-    """The rules of SPEC §8. Raises ValidationError({field: [messages]}); each message names its
-    rule and the earliest allowed start.
-
-    `announced_at`: when the window was announced (an unchanged window keeps its announcement);
-    by default the window is announced now. `exclude_pk`: the notice itself, when it is changed.
-    """
-    now = now or timezone.now()
-    errors = {}
-    if starts_at is None or ends_at is None:
-        return
-    if ends_at <= starts_at:
-        errors.setdefault("ends_at", []).append(_("The window must end after it starts."))
-        raise ValidationError(errors)
-    if kind not in RULED_KINDS or cancelled:
-        return
-    cal = office_calendar()
-    zone = cal.zone
-    label = Kind(kind).label
-    days = window_days(starts_at, ends_at, zone)
-    span = len(days) - 1
-    first_day = days[0]
-
-    def earliest(not_before=None):
-        return describe_moment(
-            earliest_allowed_start(
-                kind, now=now, not_before=not_before, span_days=span, exclude_pk=exclude_pk
-            )
-        )
-
-    announced = (announced_at or now).astimezone(zone).date()
-    if (first_day - announced).days < NOTICE_DAYS:
-        errors.setdefault("starts_at", []).append(
-            _(
-                "%(kind)s maintenance must be announced at least %(days)s days ahead; the "
-                "earliest allowed start is %(earliest)s."
-            )
-            % {"kind": label, "days": NOTICE_DAYS, "earliest": earliest()}
-        )
-    closed = [d for d in days if not is_working_day(cal, d)]
-    if closed:
-        errors.setdefault("starts_at", []).append(
-            _(
-                "%(kind)s maintenance is only allowed Monday to Friday and not on Dutch public "
-                "holidays; %(day)s is not a working day. The earliest allowed start is "
-                "%(earliest)s."
-            )
-            % {
-                "kind": label,
-                "day": date_format(closed[0], "l j F Y"),
-                "earliest": earliest(not_before=first_day),
-            }
-        )
-    if kind == Kind.PREVENTIVE:
-        count = preventive_count(first_day.year, zone, exclude_pk)
-        if count >= PREVENTIVE_PER_YEAR:
-            errors.setdefault("starts_at", []).append(
-                _(
-                    "At most %(max)s preventive maintenance windows per calendar year; "
-                    "%(year)s already has %(count)s. The earliest allowed start is %(earliest)s."
-                )
-                % {
-                    "max": PREVENTIVE_PER_YEAR,
-                    "year": first_day.year,
-                    "count": count,
-                    "earliest": earliest(not_before=first_day),
-                }
-            )
-    if errors:
-        raise ValidationError(errors)
 
 
 def _lock_rules():
@@ -227,26 +45,6 @@ def _lock_rules():
 def _require_staff(actor):
     if actor is None or not actor.is_authenticated or not actor.is_provider_staff:
         raise PermissionDenied(_("Only provider staff can announce or change maintenance."))
-
-
-def _check_scope(all_organizations, organizations, services, emergency_scenario, impact):
-    errors = {}
-    org_ids = {o.pk for o in organizations}
-    if not all_organizations and not org_ids:
-        errors["organizations"] = [_("Choose the affected organisations, or all organisations.")]
-    if not all_organizations:
-        stray = [s for s in services if s.organization_id not in org_ids]
-        if stray:
-            errors["services"] = [
-                _("%(service)s is not a service of the chosen organisations.")
-                % {"service": stray[0].name}
-            ]
-    if impact != Impact.NONE and not (emergency_scenario or "").strip():
-        errors["emergency_scenario"] = [
-            _("Impact is expected: propose the emergency scenario customers can fall back on.")
-        ]
-    if errors:
-        raise ValidationError(errors)
 
 
 # --- writes ----------------------------------------------------------------------------------
@@ -273,7 +71,7 @@ def create_notice(
     _require_staff(actor)
     now = now or timezone.now()
     organizations, services = list(organizations), list(services)
-    _check_scope(all_organizations, organizations, services, emergency_scenario, impact)
+    check_scope(all_organizations, organizations, services, emergency_scenario, impact)
     with transaction.atomic():
         _lock_rules()
         validate_notice(kind, starts_at, ends_at, now=now)
@@ -331,7 +129,7 @@ def update_notice(notice, actor, *, message="", now=None, **changes):
             list(organizations) if organizations is not None else list(notice.organizations.all())
         )
         svcs = list(services) if services is not None else list(notice.services.all())
-        _check_scope(notice.all_organizations, orgs, svcs, notice.emergency_scenario, notice.impact)
+        check_scope(notice.all_organizations, orgs, svcs, notice.emergency_scenario, notice.impact)
         rescheduled = any(getattr(notice, f) != before[f] for f in ("kind", "starts_at", "ends_at"))
         validate_notice(
             notice.kind,

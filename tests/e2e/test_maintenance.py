@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from maintenance import services
+from maintenance import rules, services
 from maintenance.models import Kind, Subscription
 from pim.models import Role
 from tests.conftest import make_user
@@ -26,7 +26,7 @@ def test_contact_sees_upcoming_maintenance_in_the_month_view_and_subscribes(
 ):
     contact = make_user("acme.contact", Role.AUTHORISED_CONTACT, acme, language="nl")
     agent = make_user("agent", Role.AGENT, language="nl")
-    start = services.earliest_allowed_start(Kind.PREVENTIVE) + timedelta(hours=22)
+    start = rules.earliest_allowed_start(Kind.PREVENTIVE) + timedelta(hours=22)
     ours = services.create_notice(
         agent,
         kind=Kind.PREVENTIVE,

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from freezegun import freeze_time
 
-from maintenance import services
+from maintenance import rules, services
 from maintenance.models import Kind, MaintenanceNotice, Status
 from sla.calendars import bump_version
 from sla.models import Calendar, CalendarDate
@@ -18,13 +18,13 @@ pytestmark = pytest.mark.django_db
 
 def refused(kind, start, hours=2, **kwargs):
     with freeze_time(NOW), pytest.raises(ValidationError) as info:
-        services.validate_notice(kind, start, start + timedelta(hours=hours), **kwargs)
+        rules.validate_notice(kind, start, start + timedelta(hours=hours), **kwargs)
     return " ".join(m for msgs in info.value.message_dict.values() for m in msgs)
 
 
 def accepted(kind, start, hours=2, **kwargs):
     with freeze_time(NOW):
-        services.validate_notice(kind, start, start + timedelta(hours=hours), **kwargs)
+        rules.validate_notice(kind, start, start + timedelta(hours=hours), **kwargs)
 
 
 def test_six_days_notice_is_refused_with_the_earliest_allowed_start():
@@ -43,7 +43,7 @@ def test_adaptive_needs_the_same_notice():
 def test_earliest_allowed_start_skips_the_weekend():
     # announced Sunday 29 November: 7 days later is Sunday 6 December → Monday 7 December
     with freeze_time(at(2026, 11, 29, 12, 0)), pytest.raises(ValidationError) as info:
-        services.validate_notice(Kind.PREVENTIVE, at(2026, 12, 3, 22, 0), at(2026, 12, 3, 23, 0))
+        rules.validate_notice(Kind.PREVENTIVE, at(2026, 12, 3, 22, 0), at(2026, 12, 3, 23, 0))
     assert "the earliest allowed start is Monday 7 December 2026 00:00" in str(info.value)
 
 
@@ -88,7 +88,7 @@ def test_emergency_on_sunday_without_notice_is_accepted(make_notice):
 
 def test_the_window_must_end_after_it_starts():
     with freeze_time(NOW), pytest.raises(ValidationError) as info:
-        services.validate_notice(Kind.EMERGENCY, at(2026, 12, 8, 2), at(2026, 12, 8, 2))
+        rules.validate_notice(Kind.EMERGENCY, at(2026, 12, 8, 2), at(2026, 12, 8, 2))
     assert info.value.message_dict == {"ends_at": ["The window must end after it starts."]}
 
 
