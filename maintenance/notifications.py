@@ -1,27 +1,137 @@
-"""How maintenance notifications read (e-mail and the portal's bell).
+"""Maintenance notifications: who is told, how it is published, and how it reads.
 
-Maintenance writes its notifications into the escalation app's outbox
-(`escalation.services.notify`, ticket=None, template "maintenance_*", context {"notice", "update"});
-delivery stays there. This module words and renders those rows, always for one recipient: a
-customer reads only their own organisation's part of a notice (organisations, services).
+Publishing: `announce` and `publish` write one row per subscriber into the escalation app's
+outbox (`escalation.outbox.notify_all`, ticket=None, template "maintenance_*", context
+{"notice", "update"}) and one webhook event per affected organisation; the dedup keys make each
+happen once. Delivery stays with escalation.
 
-`install_delivery_hook()` registers this module with `escalation.delivery.register_renderer`
-for the "maintenance_*" rows; every other row stays with escalation.
+Reading: this module words and renders those rows, always for one recipient: a customer reads
+only their own organisation's part of a notice (organisations, services).
+`install_delivery_hook()` registers `message_for` and `render_email` with
+`escalation.delivery.register_renderer` for the "maintenance_*" rows; every other row stays with
+escalation.
 """
 
 import hashlib
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from .models import Kind, MaintenanceNotice, MaintenanceUpdate, Status
+from escalation import delivery
+from escalation.models import Channel, Notification
+from escalation.outbox import notify_all
+from escalation.webhooks.events import notify_webhooks
+from pim.models import STAFF_ROLES, Organization, User
+
+from .models import Event, Kind, MaintenanceNotice, MaintenanceUpdate, Status, Subscription
 
 PREFIX = "maintenance_"
+
+
+# --- who is told -----------------------------------------------------------------------------
+
+
+def affected_services(notice: MaintenanceNotice) -> dict[int, set[int]]:
+    """{organization id: set of service ids} the notice names, per organisation (an organisation
+    without listed services is affected in all its services: empty set)."""
+    by_org = {}
+    for org_id, service_id in notice.services.values_list("organization_id", "pk"):
+        by_org.setdefault(org_id, set()).add(service_id)
+    return by_org
+
+
+def subscribers(notice: MaintenanceNotice) -> list[User]:
+    """The users to tell: subscribers of an affected organisation (for an affected service, or
+    all services) who are users of that organisation, or provider staff. Never anybody else."""
+    subs = Subscription.objects.filter(user__is_active=True).select_related("user__membership")
+    if not notice.all_organizations:
+        subs = subs.filter(organization__in=notice.organizations.all())
+    subs = subs.filter(
+        Q(user__membership__organization=F("organization"))
+        | Q(user__membership__role__in=sorted(STAFF_ROLES))
+    )
+    listed = affected_services(notice)
+    users = {}
+    for sub in subs:
+        wanted = listed.get(sub.organization_id)
+        if sub.service_id is None or not wanted or sub.service_id in wanted:
+            users[sub.user_id] = sub.user
+    return [users[pk] for pk in sorted(users)]
+
+
+# --- publishing -----------------------------------------------------------------------------
+
+
+def _channels(notice):
+    if notice.kind == Kind.EMERGENCY:
+        return (Channel.EMAIL, Channel.IN_APP)
+    return (Channel.EMAIL,)
+
+
+def _webhook_data(notice):
+    """A notice as a webhook sees it: no list of the other organisations it affects."""
+    return {
+        "id": notice.pk,
+        "title": notice.title,
+        "kind": notice.kind,
+        "status": notice.status,
+        "impact": notice.impact,
+        "starts_at": notice.starts_at.isoformat(),
+        "ends_at": notice.ends_at.isoformat(),
+        "emergency_scenario": notice.emergency_scenario,
+    }
+
+
+def _webhooks(notice, event_key):
+    orgs = (
+        Organization.objects.filter(is_active=True)
+        if notice.all_organizations
+        else notice.organizations.all()
+    )
+    event = "maintenance.announced" if event_key == "announce" else "maintenance.updated"
+    data = _webhook_data(notice)
+    for org in orgs:
+        notify_webhooks(org, event, data, key=f"m{notice.pk}:{event_key}")
+
+
+def _notify(notice, event_key, template, now, context=None):
+    _webhooks(notice, event_key)
+    return notify_all(
+        subscribers(notice),
+        channels=_channels(notice),
+        ticket=None,
+        trigger=f"maintenance:{notice.pk}:{event_key}",
+        template=template,
+        context={"notice": notice.pk, **(context or {})},
+        now=now,
+    )
+
+
+def announce(notice: MaintenanceNotice, now: datetime | None = None) -> list[Notification]:
+    """The announcement to every subscriber, once per notice (the dedup key)."""
+    return _notify(notice, "announce", "maintenance_announce", now or timezone.now())
+
+
+def publish(
+    notice: MaintenanceNotice, update: MaintenanceUpdate, now: datetime | None = None
+) -> list[Notification]:
+    """A timeline entry to every subscriber, once per entry."""
+    template = (
+        "maintenance_completed"
+        if update.event == Event.STATUS and update.status == Status.COMPLETED
+        else "maintenance_update"
+    )
+    return _notify(notice, update.pk, template, now or timezone.now(), {"update": update.pk})
+
+
+# --- how it reads ---------------------------------------------------------------------------
 
 
 def is_maintenance(notification):
@@ -122,6 +232,4 @@ def render_email(notification):
 
 def install_delivery_hook():
     """Let escalation's delivery (and its bell page) word and render maintenance rows here."""
-    from escalation import delivery
-
     delivery.register_renderer(PREFIX, message_for, render_email)

@@ -5,12 +5,10 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pim.exceptions import IllegalStateChange
-from pim.models import STAFF_ROLES
 
 from .models import (
     TRANSITIONS,
@@ -18,13 +16,13 @@ from .models import (
     FeedToken,
     Impact,
     Initiator,
-    Kind,
     MaintenanceNotice,
     MaintenanceUpdate,
     Status,
     Subscription,
     hash_token,
 )
+from .notifications import announce, publish
 from .rules import check_scope, validate_notice
 
 # Fields a change of which re-announces the notice to its subscribers.
@@ -263,101 +261,3 @@ def user_for_feed_token(secret, now=None):
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         FeedToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
-
-
-# --- subscribers and notifications -------------------------------------------------------------
-
-
-def affected_services(notice):
-    """{organization id: set of service ids} the notice names, per organisation (an organisation
-    without listed services is affected in all its services: empty set)."""
-    by_org = {}
-    for org_id, service_id in notice.services.values_list("organization_id", "pk"):
-        by_org.setdefault(org_id, set()).add(service_id)
-    return by_org
-
-
-def subscribers(notice):
-    """The users to tell: subscribers of an affected organisation (for an affected service, or
-    all services) who are users of that organisation, or provider staff. Never anybody else."""
-    subs = Subscription.objects.filter(user__is_active=True).select_related("user__membership")
-    if not notice.all_organizations:
-        subs = subs.filter(organization__in=notice.organizations.all())
-    subs = subs.filter(
-        Q(user__membership__organization=F("organization"))
-        | Q(user__membership__role__in=sorted(STAFF_ROLES))
-    )
-    listed = affected_services(notice)
-    users = {}
-    for sub in subs:
-        wanted = listed.get(sub.organization_id)
-        if sub.service_id is None or not wanted or sub.service_id in wanted:
-            users[sub.user_id] = sub.user
-    return [users[pk] for pk in sorted(users)]
-
-
-def _channels(notice):
-    from escalation.models import Channel
-
-    if notice.kind == Kind.EMERGENCY:
-        return (Channel.EMAIL, Channel.IN_APP)
-    return (Channel.EMAIL,)
-
-
-def _webhook_data(notice):
-    """A notice as a webhook sees it: no list of the other organisations it affects."""
-    return {
-        "id": notice.pk,
-        "title": notice.title,
-        "kind": notice.kind,
-        "status": notice.status,
-        "impact": notice.impact,
-        "starts_at": notice.starts_at.isoformat(),
-        "ends_at": notice.ends_at.isoformat(),
-        "emergency_scenario": notice.emergency_scenario,
-    }
-
-
-def _webhooks(notice, event_key):
-    from escalation.webhooks.events import notify_webhooks
-    from pim.models import Organization
-
-    orgs = (
-        Organization.objects.filter(is_active=True)
-        if notice.all_organizations
-        else notice.organizations.all()
-    )
-    event = "maintenance.announced" if event_key == "announce" else "maintenance.updated"
-    data = _webhook_data(notice)
-    for org in orgs:
-        notify_webhooks(org, event, data, key=f"m{notice.pk}:{event_key}")
-
-
-def _notify(notice, event_key, template, now, context=None):
-    from escalation.outbox import notify_all
-
-    _webhooks(notice, event_key)
-    return notify_all(
-        subscribers(notice),
-        channels=_channels(notice),
-        ticket=None,
-        trigger=f"maintenance:{notice.pk}:{event_key}",
-        template=template,
-        context={"notice": notice.pk, **(context or {})},
-        now=now,
-    )
-
-
-def announce(notice, now=None):
-    """The announcement to every subscriber, once per notice (the dedup key)."""
-    return _notify(notice, "announce", "maintenance_announce", now or timezone.now())
-
-
-def publish(notice, update, now=None):
-    """A timeline entry to every subscriber, once per entry."""
-    template = (
-        "maintenance_completed"
-        if update.event == Event.STATUS and update.status == Status.COMPLETED
-        else "maintenance_update"
-    )
-    return _notify(notice, update.pk, template, now or timezone.now(), {"update": update.pk})

@@ -6,7 +6,7 @@ from freezegun import freeze_time
 
 from escalation import delivery
 from escalation.models import Channel, Notification
-from maintenance import services
+from maintenance import notifications, services
 from maintenance.models import Kind, Status, Subscription
 from pim.models import Role
 from tests.conftest import make_user
@@ -41,8 +41,8 @@ def test_announcement_reaches_each_subscriber_once(subscribed, make_notice, acme
     assert set(rows(notice).values_list("channel", flat=True)) == {Channel.EMAIL}
     assert set(rows(notice).values_list("template", flat=True)) == {"maintenance_announce"}
     # announcing again (a retry, a second worker) writes nothing new
-    assert services.announce(notice) == []
-    assert services.announce(notice) == []
+    assert notifications.announce(notice) == []
+    assert notifications.announce(notice) == []
     assert rows(notice).count() == 3
 
 
@@ -54,7 +54,7 @@ def test_each_update_and_the_completion_once(subscribed, make_notice, acme, user
         notice, note = services.post_status_update(notice, agent, Status.IN_PROGRESS, "Halfway")
         notice, done = services.post_status_update(notice, agent, Status.COMPLETED, "All good")
     for update in (started, note, done):
-        assert services.publish(notice, update) == []  # once, however often it is published
+        assert notifications.publish(notice, update) == []  # once, however often it is published
     assert rows(notice).count() == 4 * 3
     per_event = {}
     for trigger, user in rows(notice).values_list("trigger", "recipient__username"):
