@@ -7,11 +7,13 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from pim.api import TenantScopedMixin
 from pim.filters import IdFilter, InstantFilter, parse_id
 from pim.models import Organization, Service
+from pim.permissions import IsStaffForWrites
 from pim.scoping import organization_filter, visible_organizations
 from tickets.api import StrictFieldsMixin
 
@@ -142,15 +144,17 @@ class IdLookupMixin:
         return super().get_object()
 
 
-class IsStaffForWrites:
-    """Anybody in scope reads; only provider staff write (customers: 403, not 404)."""
+class StaffWritesNotices(IsStaffForWrites):
+    """Anybody in scope reads; only provider staff announce or change (customers: 403). A change
+    of one notice is decided after its lookup, so a notice outside the scope answers 404 first."""
 
-    @staticmethod
-    def check(request):
-        if not request.user.is_provider_staff:
-            raise exceptions.PermissionDenied(
-                "Only provider staff can announce or change maintenance."
-            )
+    message = "Only provider staff can announce or change maintenance."
+
+    def has_permission(self, request, view):
+        return view.action != "create" or super().has_permission(request, view)
+
+    def has_object_permission(self, request, view, obj):
+        return super().has_permission(request, view)
 
 
 class MaintenanceNoticeViewSet(
@@ -168,6 +172,7 @@ class MaintenanceNoticeViewSet(
     earliest allowed start."""
 
     serializer_class = NoticeSerializer
+    permission_classes = [IsAuthenticated, StaffWritesNotices]
     filterset_class = NoticeFilter
     ordering_fields = ["starts_at", "ends_at", "updated_at"]
     ordering = ["starts_at"]
@@ -176,28 +181,18 @@ class MaintenanceNoticeViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return MaintenanceNotice.objects.none()
-        return queries.notice_detail(self.request.user).select_related("initiated_by")
-
-    def create(self, request, *args, **kwargs):
-        IsStaffForWrites.check(request)
-        return super().create(request, *args, **kwargs)
-
-    def update(self, request, *args, **kwargs):
-        self.get_object()  # 404 outside the scope first
-        IsStaffForWrites.check(request)
-        return super().update(request, *args, **kwargs)
+        return queries.notice_detail(self.request.user)
 
     def perform_update(self, serializer):
         notice = serializer.save()
-        serializer.instance = self.get_queryset().get(pk=notice.pk)
+        serializer.instance = queries.get_notice_for(self.request.user, notice.pk, detail=True)
 
     @extend_schema(request=StatusUpdateSerializer, responses=NoticeSerializer)
     @action(detail=True, methods=["post"], url_path="status")
     def status_update(self, request, pk=None, **kwargs):
         """Post a timeline entry: scheduled → in_progress → completed, or → cancelled; the same
         status with a message is a progress update. Illegal changes answer 409."""
-        notice = self.get_object()
-        IsStaffForWrites.check(request)
+        notice = self.get_object()  # 404 outside the scope, then 403 for customers
         ser = StatusUpdateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         services.post_status_update(
@@ -206,7 +201,7 @@ class MaintenanceNoticeViewSet(
             ser.validated_data["status"],
             ser.validated_data.get("message", ""),
         )  # an IllegalStatusChange answers 409 (pim.api.exception_handler)
-        notice = self.get_queryset().get(pk=notice.pk)
+        notice = queries.get_notice_for(request.user, notice.pk, detail=True)
         return Response(self.get_serializer(notice).data)
 
 
@@ -262,7 +257,7 @@ class SubscriptionViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Subscription.objects.none()
-        return Subscription.objects.filter(user=self.request.user).order_by("pk")
+        return queries.own_subscriptions(self.request.user).order_by("pk")
 
     def perform_destroy(self, instance):
         services.unsubscribe(self.request.user, instance)

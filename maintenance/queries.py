@@ -4,23 +4,46 @@ import calendar as pycalendar
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from pim.models import Organization, Service
+from pim.models import Organization, Service, User
 
-from .models import MaintenanceNotice, MaintenanceUpdate, Status
+from .models import MaintenanceNotice, MaintenanceUpdate, Status, Subscription
 
 
-def notice_list(user):
+def notice_list(user: User) -> QuerySet[MaintenanceNotice]:
     """The notices `user` may see (the tenant choke point), with what pages need."""
     return MaintenanceNotice.objects.visible_to(user).prefetch_related("organizations", "services")
 
 
-def notice_detail(user):
-    return notice_list(user).prefetch_related(
-        Prefetch("updates", queryset=MaintenanceUpdate.objects.select_related("author"))
+def notice_detail(user: User) -> QuerySet[MaintenanceNotice]:
+    """As notice_list, with each notice's timeline (and its authors) and who initiated it."""
+    return (
+        notice_list(user)
+        .select_related("initiated_by")
+        .prefetch_related(
+            Prefetch("updates", queryset=MaintenanceUpdate.objects.select_related("author"))
+        )
     )
+
+
+def get_notice_for(user: User, pk: int, *, detail: bool = False) -> MaintenanceNotice:
+    """The notice `pk` if `user` may see it; Http404 otherwise, also for a notice of another
+    organisation (after healthchecks' `_get_rw_check_for_user`). Whether the user may change it
+    is the caller's question (pim.permissions). `detail`: with its timeline (notice_detail)."""
+    return get_object_or_404(notice_detail(user) if detail else notice_list(user), pk=pk)
+
+
+def own_subscriptions(user: User) -> QuerySet[Subscription]:
+    """The user's own maintenance subscriptions: nobody sees another user's."""
+    return Subscription.objects.filter(user=user).select_related("organization", "service")
+
+
+def get_subscription_for(user: User, pk: int) -> Subscription:
+    """The user's own subscription `pk`; Http404 for anybody else's."""
+    return get_object_or_404(own_subscriptions(user), pk=pk)
 
 
 def upcoming(qs, now=None):

@@ -1,9 +1,9 @@
 """Maintenance pages: list and month view, notice page with timeline, staff forms,
 subscriptions and the calendar feed.
 
-Reads go through maintenance.queries (MaintenanceNotice.objects.visible_to), writes through
-maintenance.services. A notice outside the user's scope answers 404; a visible notice a customer
-may not change answers 403.
+Reads go through maintenance.queries (`get_notice_for`: MaintenanceNotice.objects.visible_to),
+writes through maintenance.services. A notice outside the user's scope answers 404; a visible
+notice a customer may not change answers 403 (pim.permissions.require_staff).
 """
 
 from datetime import date
@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -21,23 +21,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from pim.permissions import require_staff
+
 from . import feed as ical
 from . import queries, services
 from .forms import NoticeForm, StatusUpdateForm, SubscriptionForm, apply_errors
-from .models import FeedToken, Subscription
+from .models import FeedToken
 from .notifications import scope_for
 
 PAGE_SIZE = 25
-
-
-def _staff_only(user):
-    if not user.is_provider_staff:
-        raise PermissionDenied(_("Only provider staff can announce or change maintenance."))
-
-
-def _visible_notice(request, pk, detail=False):
-    qs = queries.notice_detail(request.user) if detail else queries.notice_list(request.user)
-    return get_object_or_404(qs, pk=pk)
 
 
 def _with_scope(notices, user):
@@ -88,7 +80,7 @@ def notice_month(request):
 @login_required
 @require_GET
 def notice_detail(request, pk):
-    notice = _visible_notice(request, pk, detail=True)
+    notice = queries.get_notice_for(request.user, pk, detail=True)
     _with_scope([notice], request.user)
     status_form = None
     if request.user.is_provider_staff and notice.is_open:
@@ -102,7 +94,7 @@ def notice_detail(request, pk):
 
 @login_required
 def notice_create(request):
-    _staff_only(request.user)
+    require_staff(request.user, services.STAFF_ONLY)
     form = NoticeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -117,8 +109,8 @@ def notice_create(request):
 
 @login_required
 def notice_edit(request, pk):
-    notice = _visible_notice(request, pk)
-    _staff_only(request.user)
+    notice = queries.get_notice_for(request.user, pk)
+    require_staff(request.user, services.STAFF_ONLY)
     if not notice.is_open:
         messages.error(request, _("Completed or cancelled maintenance cannot be changed."))
         return redirect(notice)
@@ -142,8 +134,8 @@ def notice_edit(request, pk):
 @login_required
 @require_POST
 def notice_status(request, pk):
-    notice = _visible_notice(request, pk, detail=True)
-    _staff_only(request.user)
+    notice = queries.get_notice_for(request.user, pk, detail=True)
+    require_staff(request.user, services.STAFF_ONLY)
     form = StatusUpdateForm(request.POST, notice=notice)
     if form.is_valid():
         try:
@@ -169,10 +161,6 @@ def notice_status(request, pk):
 # --- subscriptions ----------------------------------------------------------------------------
 
 
-def _own_subscriptions(user):
-    return Subscription.objects.filter(user=user).select_related("organization", "service")
-
-
 @login_required
 def subscriptions(request):
     form = SubscriptionForm(request.POST or None, user=request.user)
@@ -196,14 +184,14 @@ def subscriptions(request):
     return render(
         request,
         "maintenance/subscriptions.html",
-        {"form": form, "subscriptions": _own_subscriptions(request.user)},
+        {"form": form, "subscriptions": queries.own_subscriptions(request.user)},
     )
 
 
 @login_required
 @require_POST
 def unsubscribe(request, pk):
-    subscription = get_object_or_404(_own_subscriptions(request.user), pk=pk)
+    subscription = queries.get_subscription_for(request.user, pk)
     services.unsubscribe(request.user, subscription)
     messages.success(request, _("You are unsubscribed."))
     return redirect("maintenance-subscriptions")
