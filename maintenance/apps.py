@@ -7,6 +7,7 @@ class MaintenanceConfig(AppConfig):
     verbose_name = _("Maintenance")
 
     def ready(self):
+        # Deferred: apps.py loads before the models; notifications imports them (AppConfig.ready).
         from . import notifications
 
         notifications.install_delivery_hook()
