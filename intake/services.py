@@ -36,8 +36,9 @@ from pim.models import Role, User
 from tickets import services as tickets
 from tickets.models import Channel, Kind, Status, Ticket, Visibility
 
+from .body import strip_quoted_reply
 from .models import InboundMessage, InboundStatus
-from .parsing import ParsedMessage, parse_headers_only, parse_message, strip_quoted_reply
+from .parsing import ParsedMessage, parse_headers_only, parse_message
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,10 @@
-"""intake.parsing on the real message files and on header variants."""
+"""intake.parsing (and its intake.headers and intake.body) on the real message files and on
+header variants."""
 
 import pytest
 
-from intake.parsing import (
-    decode_bytes,
-    html_to_text,
-    parse_message,
-    safe_filename,
-    strip_quoted_reply,
-)
+from intake.body import decode_bytes, html_to_text, safe_filename, strip_quoted_reply
+from intake.parsing import parse_message
 
 OWN = {"servicedesk@pim.local"}
 
