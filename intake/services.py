@@ -25,43 +25,45 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from pim.models import Role, User
+from pim.models import User
+from pim.permissions import is_customer
 from tickets import services as tickets
 from tickets.models import Channel, Kind, Status, Ticket, Visibility
 
 from .body import strip_quoted_reply
+from .filing import (
+    DEFAULT_PRIORITY,
+    accepted_uploads,
+    attach_all,
+    error_text,
+    not_kept_note,
+    skipped_note,
+    ticket_text,
+    ticket_title,
+)
 from .models import InboundMessage, InboundStatus
 from .parsing import ParsedMessage, parse_headers_only, parse_message
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PRIORITY = 3
 
 
 class UnreadableMessage(ValueError):
     """Not an RFC 5322 message at all (empty input, no header lines)."""
 
 
-def _messages(exc):
-    if isinstance(exc, ValidationError):
-        return "; ".join(exc.messages)
-    return str(exc)
-
-
-def own_addresses():
+def own_addresses() -> set[str]:
     """Our own addresses: mail from them is a loop and is ignored."""
     addresses = {settings.SERVICE_DESK_ADDRESS, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}
     return {a.lower() for a in addresses if a}
 
 
-def is_readable(raw):
+def is_readable(raw: bytes) -> bool:
     """Whether `raw` looks like a message at all (for the MTA pipe's exit code)."""
     if not raw or not raw.strip():
         return False
@@ -71,7 +73,7 @@ def is_readable(raw):
 # --- who sent it ----------------------------------------------------------------------------
 
 
-def find_sender(address):
+def find_sender(address: str) -> tuple[User | None, str]:
     """The one active user with this e-mail address (case-insensitive), or (None, reason)."""
     if not address:
         return None, _("The message has no sender address.")
@@ -87,22 +89,7 @@ def find_sender(address):
     return matches[0], ""
 
 
-def suggest_organization(address):
-    """The organisation whose customer users share the sender's mail domain, if exactly one."""
-    domain = address.rsplit("@", 1)[-1].strip().lower() if "@" in (address or "") else ""
-    if not domain:
-        return None
-    org_ids = set(
-        User.objects.filter(
-            email__iendswith=f"@{domain}",
-            is_active=True,
-            membership__role__in=[Role.CUSTOMER_USER, Role.AUTHORISED_CONTACT],
-        ).values_list("membership__organization", flat=True)[:50]
-    )
-    return org_ids.pop() if len(org_ids) == 1 else None
-
-
-def _ticket_for_reply(parsed, user):
+def _ticket_for_reply(parsed: ParsedMessage, user: User | None) -> Ticket | None:
     """The first ticket named in the subject that `user` may see; None otherwise (a number of
     a ticket the sender may not see is treated like no number: nothing is revealed)."""
     if user is None:
@@ -114,95 +101,45 @@ def _ticket_for_reply(parsed, user):
     return None
 
 
-# --- attachments ----------------------------------------------------------------------------
-
-
-def _uploads(parsed):
-    """(accepted uploads, notes on the skipped ones). Checked with the portal's own rules."""
-    accepted, skipped = [], []
-    for attachment in parsed.attachments:
-        upload = SimpleUploadedFile(attachment.filename, attachment.data, attachment.content_type)
-        try:
-            tickets.validate_upload(upload)
-        except ValidationError as exc:
-            skipped.append(f"{attachment.filename}: {_messages(exc)}")
-            continue
-        accepted.append(upload)
-    return accepted, skipped
-
-
-def _skipped_note(skipped):
-    if not skipped:
-        return ""
-    lines = "\n".join(f"- {line}" for line in skipped)
-    return "\n\n" + _("Attachments not kept:") + "\n" + lines
-
-
-def _attach_all(ticket, user, uploads, update=None):
-    names = []
-    for upload in uploads:
-        upload.seek(0)
-        tickets.add_attachment(ticket, user, upload, update=update)
-        names.append(upload.name)
-    return names
-
-
-def _attachment_summary(parsed):
-    return [
-        {"name": a.filename, "content_type": a.content_type, "size": a.size}
-        for a in parsed.attachments
-    ]
-
-
 # --- the rules ------------------------------------------------------------------------------
 
 
-def _text(parsed):
-    if parsed.body.strip():
-        return parsed.body
-    if parsed.attachments:
-        return _("(no text; see the attachments)")
-    return _("(empty message)")
-
-
-def _title(parsed):
-    title = " ".join((parsed.subject or "").split())
-    return (title or _("(no subject)"))[:200]
-
-
-def _apply_reply(message, parsed, user, ticket):
+def _apply_reply(
+    message: InboundMessage, parsed: ParsedMessage, user: User, ticket: Ticket
+) -> None:
     """A public update on `ticket` by `user`; a customer's reply while we wait for them is
     their reaction (tickets.services.add_update moves the status)."""
-    uploads, skipped = _uploads(parsed)
-    body = strip_quoted_reply(_text(parsed)) + _skipped_note(skipped)
+    uploads, skipped = accepted_uploads(parsed)
+    body = strip_quoted_reply(ticket_text(parsed)) + skipped_note(skipped)
     update = tickets.add_update(ticket, user, body, visibility=Visibility.PUBLIC)
-    _attach_all(ticket, user, uploads, update=update)
+    attach_all(ticket, user, uploads, update=update)
     message.status = InboundStatus.PROCESSED
     message.ticket = ticket
     message.reason = _("Update on %(number)s.") % {"number": ticket.number}
-    if skipped:
-        message.reason += " " + _("Not kept: %(files)s.") % {"files": "; ".join(skipped)}
+    message.reason += not_kept_note(skipped)
 
 
-def _apply_new_ticket(message, parsed, user, note=""):
-    uploads, skipped = _uploads(parsed)
-    description = _text(parsed) + _skipped_note(skipped)
+def _apply_new_ticket(
+    message: InboundMessage, parsed: ParsedMessage, user: User, note: str = ""
+) -> None:
+    """A new incident in the sender's organisation, reported by the sender."""
+    uploads, skipped = accepted_uploads(parsed)
+    description = ticket_text(parsed) + skipped_note(skipped)
     if note:
         description = f"{note}\n\n{description}"
     ticket = tickets.create_ticket(
         actor=user,
-        title=_title(parsed),
+        title=ticket_title(parsed),
         description=description,
         priority=DEFAULT_PRIORITY,
         channel=Channel.EMAIL,
         kind=Kind.INCIDENT,
     )
-    _attach_all(ticket, user, uploads)
+    attach_all(ticket, user, uploads)
     message.status = InboundStatus.PROCESSED
     message.ticket = ticket
     message.reason = _("New ticket %(number)s.") % {"number": ticket.number}
-    if skipped:
-        message.reason += " " + _("Not kept: %(files)s.") % {"files": "; ".join(skipped)}
+    message.reason += not_kept_note(skipped)
 
 
 def _hold(message, reason):
@@ -210,7 +147,7 @@ def _hold(message, reason):
     message.reason = reason
 
 
-def _route(message, parsed):
+def _route(message: InboundMessage, parsed: ParsedMessage) -> None:
     """Decide and do; raises ValidationError / PermissionDenied on a business rule."""
     if parsed.is_automatic:
         message.status = InboundStatus.IGNORED
@@ -232,7 +169,9 @@ def _route(message, parsed):
         _route_known(message, parsed, user)
 
 
-def _route_known(message, parsed, user):
+def _route_known(message: InboundMessage, parsed: ParsedMessage, user: User) -> None:
+    """A known sender: a reply to a ticket they see, else a new ticket if they are a customer
+    of an active organisation; anything else is held."""
     ticket = _ticket_for_reply(parsed, user)
     note = ""
     if ticket is not None and ticket.status == Status.CLOSED:
@@ -241,7 +180,7 @@ def _route_known(message, parsed, user):
     if ticket is not None:
         _apply_reply(message, parsed, user, ticket)
         return
-    if user.role not in (Role.CUSTOMER_USER, Role.AUTHORISED_CONTACT):
+    if not is_customer(user):
         _hold(
             message,
             _("Sent by provider staff (%(address)s) without a ticket number they can see.")
@@ -256,6 +195,13 @@ def _route_known(message, parsed, user):
 
 
 # --- storing --------------------------------------------------------------------------------
+
+
+def _attachment_summary(parsed: ParsedMessage) -> list[dict]:
+    return [
+        {"name": a.filename, "content_type": a.content_type, "size": a.size}
+        for a in parsed.attachments
+    ]
 
 
 def _existing(message_id, digest):
@@ -309,7 +255,7 @@ def _store_rejected(parsed, raw, digest, reason, *, store_raw=True):
         return _existing(parsed.message_id, digest)
 
 
-def ingest(raw):
+def ingest(raw: bytes | str) -> InboundMessage:
     """Handle one received message (bytes). Returns its InboundMessage (the existing one when
     the same message was ingested before: nothing happens twice)."""
     if isinstance(raw, str):
@@ -356,7 +302,7 @@ def ingest(raw):
             reason = _("Could not store the message.")
         except (ValidationError, PermissionDenied) as exc:
             _delete_raw(message)
-            reason = _messages(exc) or _("Refused by a business rule.")
+            reason = error_text(exc) or _("Refused by a business rule.")
         except (OperationalError, InterfaceError):
             _delete_raw(message)
             raise  # the database is unavailable: let the MTA / the poller try again later
@@ -365,91 +311,3 @@ def ingest(raw):
             _delete_raw(message)
             reason = _("Unexpected error: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
         return _store_rejected(parsed, raw, digest, reason)
-
-
-# --- triage ---------------------------------------------------------------------------------
-
-
-class TriageError(Exception):
-    pass
-
-
-def _locked_held(message_pk):
-    message = InboundMessage.objects.select_for_update().filter(pk=message_pk).first()
-    if message is None:
-        raise InboundMessage.DoesNotExist
-    if message.status != InboundStatus.HELD:
-        raise TriageError(_("This message has already been handled."))
-    return message
-
-
-def _reparse(message):
-    """The held message's files come from the stored raw message (text from the row)."""
-    if message.raw:
-        try:
-            with message.raw.open("rb") as fh:
-                return parse_message(fh.read(), own_addresses=own_addresses())
-        except OSError:
-            log.warning("intake: raw message of %s is gone; triaged without files", message.pk)
-    return ParsedMessage(body=message.body, subject=message.subject)
-
-
-@transaction.atomic
-def create_ticket_from_held(
-    message_pk, agent, *, organization, title="", priority=DEFAULT_PRIORITY
-):
-    """An agent turns a held message into a ticket for `organization`; the agent is the actor
-    (and reporter), the sender is named at the top of the description, files are attached."""
-    if not agent.is_worker:
-        raise PermissionDenied(_("Only service desk staff may do this."))
-    with scopes_disabled():
-        message = _locked_held(message_pk)
-        parsed = _reparse(message)
-        sender = (
-            f"{message.from_name} <{message.from_address}>"
-            if message.from_name
-            else message.from_address
-        )
-        note = _("E-mail from %(sender)s, received %(received)s.") % {
-            "sender": sender or "?",
-            "received": timezone.localtime(message.received_at).strftime("%d-%m-%Y %H:%M"),
-        }
-        uploads, skipped = _uploads(parsed)
-        description = f"{note}\n\n{message.body or _text(parsed)}{_skipped_note(skipped)}"
-        ticket = tickets.create_ticket(
-            actor=agent,
-            organization=organization,
-            title=(title or "").strip()[:200] or _title(parsed),
-            description=description,
-            priority=priority,
-            channel=Channel.EMAIL,
-        )
-        _attach_all(ticket, agent, uploads)
-        message.status = InboundStatus.PROCESSED
-        message.ticket = ticket
-        message.triaged_by = agent
-        message.triaged_at = timezone.now()
-        message.reason = _("Ticket %(number)s created by %(agent)s.") % {
-            "number": ticket.number,
-            "agent": agent.get_full_name() or agent.username,
-        } + (" " + _("Not kept: %(files)s.") % {"files": "; ".join(skipped)} if skipped else "")
-        message.save()
-        return message
-
-
-@transaction.atomic
-def discard_held(message_pk, agent, reason):
-    if not agent.is_worker:
-        raise PermissionDenied(_("Only service desk staff may do this."))
-    if not reason or not reason.strip():
-        raise ValidationError({"reason": _("Say why the message is discarded.")})
-    message = _locked_held(message_pk)
-    message.status = InboundStatus.IGNORED
-    message.triaged_by = agent
-    message.triaged_at = timezone.now()
-    message.reason = (
-        _("Discarded by %(agent)s: %(reason)s")
-        % {"agent": agent.get_full_name() or agent.username, "reason": reason.strip()}
-    )[:2000]
-    message.save()
-    return message

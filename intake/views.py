@@ -1,39 +1,28 @@
 """The triage page (provider staff): held e-mails become tickets or are discarded.
 
-Customers get 404 (the page does not exist for them). Actions are POST-only and go through
-intake.services, which locks the row so two agents cannot triage one message twice.
+Customers get 404 (the page does not exist for them: pim.permissions.staff_or_404). Actions are
+POST-only and go through intake.triage, which locks the row so two agents cannot triage one
+message twice.
 """
-
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import services
+from pim.permissions import staff_or_404
+
+from .filing import DEFAULT_PRIORITY
 from .forms import CreateTicketForm, DiscardForm, TriageFilterForm
 from .models import InboundMessage, InboundStatus
+from .triage import TriageError, create_ticket_from_held, discard_held, suggest_organization
 
 PAGE_SIZE = 20
-
-
-def staff_only(view):
-    """Provider staff only; everybody else gets a 404."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_provider_staff:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _back(request):
@@ -46,8 +35,8 @@ def _back(request):
 
 @login_required
 @require_GET
-@staff_only
 def triage(request):
+    staff_or_404(request.user)
     form = TriageFilterForm(request.GET or None)
     status = "held"
     if form.is_bound and form.is_valid() and form.cleaned_data.get("status"):
@@ -64,9 +53,9 @@ def triage(request):
             message.create_form = CreateTicketForm(
                 auto_id=f"id_m{message.pk}_%s",
                 initial={
-                    "organization": services.suggest_organization(message.from_address),
+                    "organization": suggest_organization(message.from_address),
                     "title": message.subject,
-                    "priority": services.DEFAULT_PRIORITY,
+                    "priority": DEFAULT_PRIORITY,
                 },
             )
             message.discard_form = DiscardForm(auto_id=f"id_d{message.pk}_%s")
@@ -85,15 +74,17 @@ def triage(request):
     )
 
 
-def _held_or_404(pk):
+def get_message_for(user, pk: int) -> InboundMessage:
+    """The inbound message `pk` for provider staff; 404 for anybody else, as for a message that
+    does not exist (after healthchecks' `_get_rw_check_for_user`)."""
+    staff_or_404(user)
     return get_object_or_404(InboundMessage, pk=pk)
 
 
 @login_required
 @require_POST
-@staff_only
 def triage_create_ticket(request, pk):
-    message = _held_or_404(pk)
+    message = get_message_for(request.user, pk)
     form = CreateTicketForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -102,14 +93,14 @@ def triage_create_ticket(request, pk):
         return _back(request)
     data = form.cleaned_data
     try:
-        message = services.create_ticket_from_held(
+        message = create_ticket_from_held(
             message.pk,
             request.user,
             organization=data["organization"],
             title=data.get("title") or "",
             priority=data["priority"],
         )
-    except (services.TriageError, PermissionDenied) as exc:
+    except (TriageError, PermissionDenied) as exc:
         messages.error(request, str(exc) or _("You may not do this."))
         return _back(request)
     except ValidationError as exc:
@@ -124,16 +115,15 @@ def triage_create_ticket(request, pk):
 
 @login_required
 @require_POST
-@staff_only
 def triage_discard(request, pk):
-    message = _held_or_404(pk)
+    message = get_message_for(request.user, pk)
     form = DiscardForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say why the message is discarded."))
         return _back(request)
     try:
-        services.discard_held(message.pk, request.user, form.cleaned_data["reason"])
-    except (services.TriageError, PermissionDenied) as exc:
+        discard_held(message.pk, request.user, form.cleaned_data["reason"])
+    except (TriageError, PermissionDenied) as exc:
         messages.error(request, str(exc) or _("You may not do this."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
