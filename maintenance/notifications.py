@@ -35,7 +35,7 @@ from .models import Event, Kind, MaintenanceNotice, MaintenanceUpdate, Status, S
 PREFIX = "maintenance_"
 
 
-# --- who is told -----------------------------------------------------------------------------
+# --- who is told ----------------------------------------------------------------------------
 
 
 def affected_services(notice: MaintenanceNotice) -> dict[int, set[int]]:

@@ -38,7 +38,7 @@ SEARCH_DAYS = 3 * 366  # how far ahead the earliest allowed start is looked for
 DEFAULT_CALENDAR = "Kantoortijden NL"
 
 
-# --- the calendar ----------------------------------------------------------------------------
+# --- the calendar ---------------------------------------------------------------------------
 
 
 def office_calendar() -> BusinessCalendar:
@@ -125,7 +125,7 @@ def describe_moment(moment: datetime | None) -> str:
     return date_format(timezone.localtime(moment), "l j F Y H:i")
 
 
-# --- the window rules ------------------------------------------------------------------------
+# --- the window rules -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -265,7 +265,7 @@ def validate_notice(
         raise ValidationError({"starts_at": problems})
 
 
-# --- the scope rules -------------------------------------------------------------------------
+# --- the scope rules ------------------------------------------------------------------------
 
 
 def organizations_problem(all_organizations: bool, org_ids: set[int]) -> str | None:

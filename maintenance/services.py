@@ -66,7 +66,7 @@ def _add_to_timeline(
     )
 
 
-# --- announcing ------------------------------------------------------------------------------
+# --- announcing -----------------------------------------------------------------------------
 
 
 def create_notice(
@@ -114,7 +114,7 @@ def create_notice(
     return notice
 
 
-# --- changing --------------------------------------------------------------------------------
+# --- changing -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,7 @@ def update_notice(
     return notice
 
 
-# --- the timeline ----------------------------------------------------------------------------
+# --- the timeline ---------------------------------------------------------------------------
 
 
 def _timeline_event(notice: MaintenanceNotice, status: Status, message: str) -> str:
@@ -281,7 +281,7 @@ def post_status_update(
     return notice, update
 
 
-# --- subscriptions ---------------------------------------------------------------------------
+# --- subscriptions --------------------------------------------------------------------------
 
 
 def subscribe(
@@ -312,7 +312,7 @@ def unsubscribe(user: User, subscription: Subscription) -> None:
     subscription.delete()
 
 
-# --- the calendar feed token -----------------------------------------------------------------
+# --- the calendar feed token ----------------------------------------------------------------
 
 
 def regenerate_feed_token(user: User) -> str:
