@@ -1,5 +1,5 @@
-"""The layering of docs/architecture.md stays true: import-linter's contract (pyproject.toml) and
-no import cycle at module level."""
+"""The layering of docs/architecture.md stays true: import-linter's contract (pyproject.toml), no
+import cycle at module level, and a reason beside every import deferred into a function."""
 
 import ast
 from pathlib import Path
@@ -104,3 +104,27 @@ def test_no_import_cycle_at_module_level():
         if module not in index:
             strongly_connect(module)
     assert cycles == []
+
+
+def _says_why(lines, lineno):
+    """A comment on the import's line, or above its block of imports."""
+    if "#" in lines[lineno - 1]:
+        return True
+    above = lineno - 2
+    while above >= 0 and (not lines[above].strip() or lines[above].lstrip().startswith(IMPORT)):
+        above -= 1
+    return above >= 0 and lines[above].lstrip().startswith("#")
+
+
+IMPORT = ("from ", "import ")
+
+
+def test_every_deferred_import_says_why():
+    """An import inside a function carries its reason (a comment on it or above its block)."""
+    silent = []
+    for module, (path, _pkg) in MODULES.items():
+        lines = path.read_text().splitlines()
+        for _target, lineno in _imports(module)[1]:
+            if not _says_why(lines, lineno):
+                silent.append(f"{path.relative_to(ROOT)}:{lineno}: {lines[lineno - 1].strip()}")
+    assert silent == []
