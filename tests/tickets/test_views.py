@@ -700,3 +700,13 @@ def test_language_switch_stores_the_choice(login, users):
     users["acme.user"].refresh_from_db()
     assert users["acme.user"].language == "nl"
     assert "Mijn tickets" in client.get(reverse("ticket-list")).text
+
+
+def test_timeline_labels_speak_the_readers_language(login, make_ticket, users):
+    """The audit labels are translated per request (not once, at import, in the default)."""
+    ticket = make_ticket("acme.user")
+    client = login("agent")
+    assert "Registered the ticket" in client.get(ticket.get_absolute_url()).text
+    users["agent"].language = "nl"
+    users["agent"].save(update_fields=["language"])
+    assert "Heeft de melding geregistreerd" in client.get(ticket.get_absolute_url()).text

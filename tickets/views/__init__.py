@@ -1,0 +1,37 @@
+"""Server-rendered pages: the customer portal, the ticket page and the agent workspace.
+
+Every read goes through tickets.queries (Ticket.objects.visible_to), every write through
+tickets.services. Objects outside the user's scope answer 404. Writes are POST-only.
+"""
+
+from .actions import (
+    ticket_assign,
+    ticket_attach,
+    ticket_confirm,
+    ticket_not_resolved,
+    ticket_priority,
+    ticket_take,
+    ticket_transition,
+    ticket_update,
+)
+from .detail import attachment_download, render_ticket_detail, ticket_action, ticket_detail
+from .portal import ticket_create, ticket_list
+from .queue import queue
+
+__all__ = [
+    "attachment_download",
+    "queue",
+    "render_ticket_detail",
+    "ticket_action",
+    "ticket_assign",
+    "ticket_attach",
+    "ticket_confirm",
+    "ticket_create",
+    "ticket_detail",
+    "ticket_list",
+    "ticket_not_resolved",
+    "ticket_priority",
+    "ticket_take",
+    "ticket_transition",
+    "ticket_update",
+]

@@ -1,0 +1,178 @@
+"""POST actions on a visible ticket: reply, attach, take, assign, priority, status, confirm.
+Each works as plain POST + redirect; the update form also answers htmx with a partial."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from .. import services
+from ..forms import (
+    AssignForm,
+    AttachmentForm,
+    NotResolvedForm,
+    PriorityForm,
+    ResolveForm,
+    TransitionForm,
+    UpdateForm,
+    apply_errors,
+)
+from ..models import (
+    Priority,
+    Status,
+)
+from .common import is_htmx
+from .detail import detail_context, get_ticket, render_ticket_detail, ticket_action
+
+
+@ticket_action
+def ticket_update(request, ticket):
+    """A reply (customer) or a progress update (staff). htmx gets the activity partial back."""
+    user = request.user
+    form = UpdateForm(request.POST, user=user)
+    saved = False
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.add_update(
+                ticket,
+                user,
+                data["body"],
+                visibility=data.get("visibility") or "public",
+                next_actions=data.get("next_actions") or "",
+                expected_resolution_at=data.get("expected_resolution_at"),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            saved = True
+    if is_htmx(request):
+        ticket = get_ticket(request, ticket.number)  # the reply may have moved the status
+        ctx = detail_context(request, ticket, update_form=None if saved else form)
+        ctx["saved"] = saved
+        return render(request, "tickets/_activity_response.html", ctx)
+    if saved:
+        messages.success(request, _("Your update has been added."))
+        return redirect(ticket)
+    return render_ticket_detail(request, ticket, update_form=form)
+
+
+@ticket_action
+def ticket_attach(request, ticket):
+    user = request.user
+    form = AttachmentForm(request.POST, request.FILES, user=user)
+    if form.is_valid():
+        try:
+            attachment = services.add_attachment(
+                ticket,
+                user,
+                form.cleaned_data["file"],
+                internal=bool(form.cleaned_data.get("internal")),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("“%(name)s” has been attached.") % {"name": attachment.original_name},
+            )
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, attachment_form=form)
+
+
+@ticket_action
+def ticket_take(request, ticket):
+    services.take(ticket, request.user)
+    messages.success(request, _("You have taken %(number)s.") % {"number": ticket.number})
+    return redirect(ticket)
+
+
+@ticket_action
+def ticket_assign(request, ticket):
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_ticket(ticket, request.user, assignee=form.cleaned_data["assignee"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The assignee has been saved."))
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, assign_form=form)
+
+
+@ticket_action
+def ticket_priority(request, ticket):
+    form = PriorityForm(request.POST, ticket=ticket)
+    if form.is_valid():
+        try:
+            services.change_priority(
+                ticket, request.user, form.cleaned_data["priority"], form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The priority is now %(priority)s.")
+                % {"priority": Priority(ticket.priority).label},
+            )
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, priority_form=form)
+
+
+@ticket_action
+def ticket_transition(request, ticket):
+    user = request.user
+    if request.POST.get("status") == Status.RESOLVED:
+        form = ResolveForm(request.POST, ticket=ticket)
+        form_name = "resolve_form"
+    else:
+        form = TransitionForm(request.POST)
+        form_name = "transition_form"
+    if form.is_valid():
+        data = form.cleaned_data
+        status = data["status"]
+        try:
+            services.transition(
+                ticket,
+                user,
+                status,
+                note=data.get("note") or "",
+                resolution=form.resolution() if status == Status.RESOLVED else None,
+                wish_date=data.get("wish_date"),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(number)s is now “%(status)s”.")
+                % {"number": ticket.number, "status": Status(status).label},
+            )
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, **{form_name: form})
+
+
+@ticket_action
+def ticket_confirm(request, ticket):
+    """The customer confirms the resolution: the ticket is closed."""
+    services.confirm_resolution(ticket, request.user)
+    messages.success(request, _("Thank you, %(number)s is closed.") % {"number": ticket.number})
+    return redirect(ticket)
+
+
+@ticket_action
+def ticket_not_resolved(request, ticket):
+    """The customer says the problem is not solved: back to the service desk."""
+    form = NotResolvedForm(request.POST)
+    if form.is_valid():
+        services.transition(
+            ticket, request.user, Status.RESPONSE_RECEIVED, note=form.cleaned_data["note"]
+        )
+        messages.success(
+            request,
+            _("We have reopened %(number)s and will contact you.") % {"number": ticket.number},
+        )
+        return redirect(ticket)
+    return render_ticket_detail(request, ticket, not_resolved_form=form)

@@ -1,0 +1,246 @@
+"""The ticket page: timeline, audit trail, the panels other apps register, and the POST-action
+decorator every ticket action goes through; attachment downloads."""
+
+from functools import wraps
+from itertools import chain
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from pim.exceptions import IllegalStateChange
+
+from .. import extensions, queries, workflow
+from ..forms import (
+    AssignForm,
+    AttachmentForm,
+    NotResolvedForm,
+    PriorityForm,
+    ResolveForm,
+    TransitionForm,
+    UpdateForm,
+)
+from ..models import (
+    Attachment,
+    Kind,
+    Priority,
+    ResolutionType,
+    Status,
+    Ticket,
+)
+from .common import is_htmx
+
+
+def get_ticket(request, number):
+    """The one lookup for ticket pages: a ticket the user may see, else 404."""
+    return get_object_or_404(queries.ticket_detail(request.user), number=number)
+
+
+# Lazy: the labels are read per request, in the reader's language.
+AUDIT_ACTIONS = {
+    "created": gettext_lazy("registered the ticket"),
+    "updated": gettext_lazy("edited the ticket"),
+    "taken": gettext_lazy("took the ticket"),
+    "transition": gettext_lazy("changed the status"),
+    "priority": gettext_lazy("changed the priority"),
+    "update": gettext_lazy("added an update"),
+    "attachment": gettext_lazy("added an attachment"),
+}
+
+
+def _field_label(name):
+    try:
+        return str(Ticket._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # keys that are not ticket fields (reason, file, visibility)
+        return {"reason": _("reason"), "file": _("file"), "visibility": _("visibility")}.get(
+            name, name
+        )
+
+
+def _display_value(name, value):
+    if value in (None, ""):
+        return "–"
+    choices = {
+        "status": Status,
+        "priority": Priority,
+        "resolution_type": ResolutionType,
+        "kind": Kind,
+    }
+    if name in choices:
+        try:
+            return str(choices[name](value).label)
+        except ValueError:
+            return str(value)
+    if name == "visibility":
+        return {"public": _("public"), "internal": _("internal")}.get(value, value)
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            dt = timezone.datetime.fromisoformat(value)
+            return timezone.localtime(dt).strftime("%d-%m-%Y %H:%M")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _audit_rows(entries):
+    rows = []
+    for entry in entries:
+        changes = []
+        for name, value in (entry.changes or {}).items():
+            if isinstance(value, list) and len(value) == 2:
+                old, new = value
+                changes.append(
+                    {
+                        "field": _field_label(name),
+                        "old": _display_value(name, old),
+                        "new": _display_value(name, new),
+                        "has_old": old not in (None, ""),
+                    }
+                )
+            else:
+                changes.append(
+                    {
+                        "field": _field_label(name),
+                        "old": None,
+                        "new": _display_value(name, value),
+                        "has_old": False,
+                    }
+                )
+        rows.append(
+            {
+                "entry": entry,
+                "label": AUDIT_ACTIONS.get(entry.action, entry.action),
+                "changes": changes,
+            }
+        )
+    return rows
+
+
+def _activity(ticket, user):
+    """The merged timeline plus the audit trail, with nothing internal for customers."""
+    updates = list(queries.updates_for(ticket, user))
+    attachments = list(queries.attachments_for(ticket, user))
+    priority_changes = list(ticket.priority_changes.select_related("changed_by"))
+    audit = list(ticket.audit_entries.select_related("actor"))
+    if not user.is_provider_staff:
+        visible = {
+            ("ticket", ticket.pk),
+            *(("ticketupdate", u.pk) for u in updates),
+            *(("attachment", a.pk) for a in attachments),
+            *(("prioritychange", p.pk) for p in priority_changes),
+        }
+        audit = [e for e in audit if (e.object_type, e.object_id) in visible]
+    audit_rows = _audit_rows(audit)
+    items = chain(
+        (
+            {"kind": "audit", "rank": 0, "at": r["entry"].at, "obj": r["entry"], "row": r}
+            for r in audit_rows
+            # Updates, attachments and priority changes have their own timeline items.
+            if r["entry"].object_type == "ticket" and r["entry"].action != "priority"
+        ),
+        ({"kind": "priority", "rank": 1, "at": p.changed_at, "obj": p} for p in priority_changes),
+        ({"kind": "update", "rank": 2, "at": u.created_at, "obj": u} for u in updates),
+        ({"kind": "attachment", "rank": 3, "at": a.created_at, "obj": a} for a in attachments),
+    )
+    timeline = sorted(items, key=lambda i: (i["at"], i["rank"]))
+    return {"timeline": timeline, "audit_rows": audit_rows}
+
+
+def detail_context(request, ticket, **forms):
+    user = request.user
+    ctx = {
+        "ticket": ticket,
+        "update_form": forms.get("update_form") or UpdateForm(user=user),
+        "attachment_form": forms.get("attachment_form") or AttachmentForm(user=user),
+        "can_write": ticket.status != Status.CLOSED,
+        "is_customer": user.is_customer,
+    }
+    if user.is_customer and ticket.status == Status.RESOLVED:
+        ctx["not_resolved_form"] = forms.get("not_resolved_form") or NotResolvedForm()
+    if user.is_worker:
+        targets = workflow.allowed_targets(ticket, user)
+        other_targets = [(t, Status(t).label) for t in targets if t != Status.RESOLVED]
+        transition_form = forms.get("transition_form")
+        if transition_form is None and other_targets:
+            transition_form = TransitionForm()
+        resolve_form = forms.get("resolve_form")
+        if resolve_form is None and Status.RESOLVED in targets:
+            resolve_form = ResolveForm(ticket=ticket)
+        ctx.update(
+            {
+                "assign_form": forms.get("assign_form")
+                or AssignForm(initial={"assignee": ticket.assignee_id}),
+                "priority_form": forms.get("priority_form")
+                or PriorityForm(ticket=ticket, initial={"priority": ticket.priority}),
+                "transition_form": transition_form,
+                "transition_targets": other_targets,
+                "resolve_form": resolve_form,
+                "can_take": ticket.is_open
+                and (ticket.assignee_id != user.pk or ticket.status == Status.NEW),
+            }
+        )
+    ctx.update(_activity(ticket, user))
+    ctx.update(extensions.detail_context(request, ticket, forms))  # sla, escalation panels
+    return ctx
+
+
+def render_ticket_detail(request, ticket, status=200, **forms):
+    """The ticket page; `forms` are bound forms to show again with their errors (by context
+    name, e.g. `update_form`, or a panel's form such as sla's `no_access_form`)."""
+    return TemplateResponse(
+        request,
+        "tickets/ticket_detail.html",
+        detail_context(request, ticket, **forms),
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def ticket_detail(request, number):
+    return render_ticket_detail(request, get_ticket(request, number))
+
+
+def ticket_action(view):
+    """POST-only action on a visible ticket. PermissionDenied and IllegalStateChange become a
+    message on the ticket page; a ValidationError is the view's to show on its form."""
+
+    @wraps(view)
+    def wrapper(request, number):
+        ticket = get_ticket(request, number)
+        try:
+            return view(request, ticket)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You may not do this."))
+        except IllegalStateChange as exc:
+            messages.error(request, exc.message)
+        if is_htmx(request):
+            # fetch() follows redirects itself; tell htmx to load the page instead.
+            return HttpResponse(headers={"HX-Redirect": ticket.get_absolute_url()})
+        return redirect(ticket)
+
+    return login_required(require_POST(wrapper))
+
+
+@login_required
+@require_GET
+def attachment_download(request, pk):
+    """Attachments are only served here: access-checked, always as a download."""
+    attachment = get_object_or_404(
+        Attachment.objects.filter(ticket__in=Ticket.objects.visible_to(request.user)), pk=pk
+    )
+    if not queries.attachments_for(attachment.ticket, request.user).filter(pk=pk).exists():
+        raise Http404  # internal attachments stay with the provider
+    response = FileResponse(
+        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
