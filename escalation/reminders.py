@@ -28,7 +28,7 @@ from pim.models import STAFF_ROLES, Role
 from sla import services as sla
 from sla.models import TicketSla
 from tickets.models import AuditEntry, Kind, Status, TicketUpdate, Visibility
-from tickets.services import post_update, transition
+from tickets.services import record_update, transition
 
 from .matrix import needs_registration_escalation, users_with_roles
 from .models import Reminder
@@ -154,7 +154,7 @@ SUPPLIER_MESSAGE = gettext_noop(
 
 def _system_update(ticket, body):
 
-    return post_update(ticket, None, body, Visibility.PUBLIC)
+    return record_update(ticket, None, body, Visibility.PUBLIC)
 
 
 def _in_language(user, message):

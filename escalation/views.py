@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scopes_disabled
 
-from pim.permissions import may_manage_webhooks
+from pim.permissions import is_admin, may_manage_webhooks, staff_required
 from tickets.models import Ticket
 
 from . import outbox, services
@@ -55,16 +55,10 @@ def ticket_escalate(request, number):
     )
 
 
-def _staff_only(user):
-    if not (user.is_authenticated and user.is_provider_staff):
-        raise Http404
-
-
-@login_required
+@staff_required
 @require_GET
 def escalation_list(request):
     """Open escalations for managers and staff, newest first, with acknowledge."""
-    _staff_only(request.user)
     show = request.GET.get("show", "open")
     qs = Escalation.objects.select_related("ticket", "ticket__organization", "acknowledged_by")
     if show != "all":
@@ -82,15 +76,14 @@ def escalation_list(request):
             "page": page,
             "show": show,
             "notified": notified,
-            "is_admin": request.user.role == "admin",
+            "is_admin": is_admin(request.user),
         },
     )
 
 
-@login_required
+@staff_required
 @require_POST
 def escalation_acknowledge(request):
-    _staff_only(request.user)
     escalation = get_object_or_404(Escalation, pk=request.POST.get("escalation") or 0)
     try:
         acknowledge(escalation, request.user)

@@ -11,8 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pim.exceptions import IllegalStateChange
-from pim.models import WORKER_ROLES
-from pim.permissions import require_worker
+from pim.permissions import is_customer, is_provider_staff, is_worker, require_worker
 
 from . import signals, workflow
 from .models import (
@@ -39,7 +38,7 @@ class IllegalTransition(IllegalStateChange):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def record_audit(ticket, actor, action, changes=None, obj=None):
+def record_audit(ticket: Ticket, actor, action: str, changes=None, obj=None) -> AuditEntry:
     return AuditEntry.objects.create(
         ticket=ticket,
         actor=actor,
@@ -61,12 +60,12 @@ def _display(value):
     return value
 
 
-def _require_can_see(ticket, user):
+def _require_can_see(ticket: Ticket, user) -> None:
     if user is not None and not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():
         raise PermissionDenied(_("You cannot act on this ticket."))
 
 
-def next_number(kind, year):
+def next_number(kind: str, year: int) -> str:
     """Hand out the next number for (kind, year) in one atomic statement.
 
     INSERT … ON CONFLICT DO UPDATE … RETURNING takes a row lock on PostgreSQL and runs under the
@@ -100,9 +99,9 @@ def _validate_org_refs(organization, service, location):
         raise ValidationError(errors)
 
 
-def _mark_responded(ticket, actor, now):
+def _mark_responded(ticket: Ticket, actor, now) -> bool:
     """The provider starts work: the response moment (SPEC §4) is the first worker action."""
-    if ticket.responded_at is None and actor is not None and actor.role in WORKER_ROLES:
+    if ticket.responded_at is None and is_worker(actor):
         ticket.responded_at = now
         signals.ticket_responded.send(Ticket, ticket=ticket, actor=actor, at=now)
         return True
@@ -112,12 +111,42 @@ def _mark_responded(ticket, actor, now):
 # --- create and edit ------------------------------------------------------------------------
 
 
+def _filed_by(actor, organization, reporter, channel):
+    """(organization, reporter, channel) of a new ticket: a customer files for themselves in
+    their own organisation (through the portal, the API or e-mail); a worker registers one for a
+    customer organisation, the reporter defaulting to the worker."""
+    if actor.is_customer:
+        if channel not in (Channel.PORTAL, Channel.API, Channel.EMAIL):
+            channel = Channel.PORTAL
+        return actor.membership.organization, actor, channel
+    if not actor.is_worker:
+        raise PermissionDenied(_("You may not file tickets."))
+    if organization is None:
+        raise ValidationError({"organization": _("Choose the customer organisation.")})
+    if reporter is None:
+        return organization, actor, channel
+    if reporter.is_customer and reporter.organization_id_or_none != organization.pk:
+        raise ValidationError({"reporter": _("The reporter belongs to another organisation.")})
+    return organization, reporter, channel
+
+
+def _validate_new_ticket(kind: str, title: str, description: str, priority) -> int:
+    """A title, a description and a priority the kind allows; returns the priority."""
+    if not title or not title.strip():
+        raise ValidationError({"title": _("A title is required.")})
+    if not description or not description.strip():
+        raise ValidationError({"description": _("Describe the problem.")})
+    priority = int(priority)
+    _validate_priority(kind, priority)
+    return priority
+
+
 @transaction.atomic
 def create_ticket(
     *,
     actor,
-    title,
-    description,
+    title: str,
+    description: str,
     organization=None,
     reporter=None,
     kind=Kind.INCIDENT,
@@ -126,32 +155,14 @@ def create_ticket(
     service=None,
     location=None,
     reported_at=None,
-):
-    """Register a ticket: number it, audit it (and, with the SLA engine, start its clocks)."""
-    if actor.is_customer:
-        organization = actor.membership.organization
-        reporter = actor
-        if channel not in (Channel.PORTAL, Channel.API, Channel.EMAIL):
-            channel = Channel.PORTAL
-    elif actor.role in WORKER_ROLES:
-        if organization is None:
-            raise ValidationError({"organization": _("Choose the customer organisation.")})
-        if reporter is None:
-            reporter = actor
-        elif reporter.is_customer and reporter.organization_id_or_none != organization.pk:
-            raise ValidationError({"reporter": _("The reporter belongs to another organisation.")})
-    else:
-        raise PermissionDenied(_("You may not file tickets."))
-    if not title or not title.strip():
-        raise ValidationError({"title": _("A title is required.")})
-    if not description or not description.strip():
-        raise ValidationError({"description": _("Describe the problem.")})
-    priority = int(priority)
-    _validate_priority(kind, priority)
+) -> Ticket:
+    """Register a ticket: number it, audit it, and tell the apps above (`ticket_created`: sla
+    starts the clocks, escalation sends the receipt), all in one transaction."""
+    organization, reporter, channel = _filed_by(actor, organization, reporter, channel)
+    priority = _validate_new_ticket(kind, title, description, priority)
     _validate_org_refs(organization, service, location)
 
-    now = timezone.now()
-    reported_at = reported_at or now
+    reported_at = reported_at or timezone.now()
     ticket = Ticket(
         number=next_number(kind, timezone.localtime(reported_at).year),
         kind=kind,
@@ -194,10 +205,10 @@ EDITABLE_BY_WORKER = EDITABLE_BY_CUSTOMER + ("assignee", "channel", "wish_date")
 
 
 @transaction.atomic
-def update_ticket(ticket, actor, **fields):
+def update_ticket(ticket: Ticket, actor, **fields) -> Ticket:
     """Edit plain fields (PATCH). Status and priority have their own services."""
     _require_can_see(ticket, actor)
-    allowed = EDITABLE_BY_WORKER if actor.role in WORKER_ROLES else EDITABLE_BY_CUSTOMER
+    allowed = EDITABLE_BY_WORKER if is_worker(actor) else EDITABLE_BY_CUSTOMER
     if actor.is_customer and ticket.status != Status.NEW:
         raise PermissionDenied(_("A ticket can only be edited while it is new; add an update."))
     refused = sorted(set(fields) - set(allowed))
@@ -206,7 +217,7 @@ def update_ticket(ticket, actor, **fields):
             _("You may not change: %(fields)s.") % {"fields": ", ".join(refused)}
         )
     assignee = fields.get("assignee")
-    if assignee is not None and assignee.role not in WORKER_ROLES:
+    if assignee is not None and not is_worker(assignee):
         raise ValidationError({"assignee": _("Only service desk staff can be assigned.")})
     for name in ("title", "description"):
         if name in fields and not (fields[name] or "").strip():
@@ -234,7 +245,7 @@ def update_ticket(ticket, actor, **fields):
 
 
 @transaction.atomic
-def change_priority(ticket, actor, priority, reason):
+def change_priority(ticket: Ticket, actor, priority: int, reason: str) -> Ticket:
     """Change the priority with a reason; kept in the history (SPEC §3.1)."""
     require_worker(actor)
     priority = int(priority)
@@ -271,7 +282,7 @@ def change_priority(ticket, actor, priority, reason):
 
 
 @transaction.atomic
-def take(ticket, actor):
+def take(ticket: Ticket, actor) -> Ticket:
     """An agent takes the ticket: assigned to them, work starts (the response moment)."""
     require_worker(actor)
     if not ticket.is_open:
@@ -297,9 +308,8 @@ def take(ticket, actor):
 RESOLUTION_FIELDS = ("resolution_type", "resolution_cause", "resolution_how")
 
 
-@transaction.atomic
-def transition(ticket, actor, status, *, note="", resolution=None, wish_date=None):
-    """Move the ticket along the state machine. `actor=None` is the system."""
+def _check_move(ticket, actor, status) -> None:
+    """The state machine knows the move and `actor` may make it (SPEC §3.2)."""
     if status not in Status.values:
         raise ValidationError({"status": _("Unknown status “%(status)s”.") % {"status": status}})
     labels = {"from": Status(ticket.status).label, "to": Status(status).label}
@@ -310,40 +320,56 @@ def transition(ticket, actor, status, *, note="", resolution=None, wish_date=Non
     if workflow.actor_class(actor) not in workflow.TRANSITIONS[(ticket.status, status)]:
         raise PermissionDenied(str(workflow.FORBIDDEN_MESSAGE % labels))
 
+
+def _apply_resolution(ticket, resolution, now, changes) -> None:
+    """Resolving: an incident needs type, cause and how (SPEC §3.4); the resolution time may be
+    given for the past, never for the future."""
+    resolution = dict(resolution or {})
+    if ticket.kind == Kind.INCIDENT:
+        missing = {
+            f: _("Required to resolve an incident.")
+            for f in RESOLUTION_FIELDS
+            if not (resolution.get(f) or "").strip()
+        }
+        if missing:
+            raise ValidationError(missing)
+    if resolution.get("resolution_type") and resolution["resolution_type"] not in (
+        ResolutionType.values
+    ):
+        raise ValidationError({"resolution_type": _("Choose temporary or definitive.")})
+    resolved_at = resolution.get("resolved_at") or now
+    if resolved_at > now:
+        raise ValidationError({"resolved_at": _("The resolution time cannot be in the future.")})
+    for field in (*RESOLUTION_FIELDS, "resolution_follow_up"):
+        if field in resolution:
+            changes[field] = [getattr(ticket, field), resolution[field]]
+            setattr(ticket, field, resolution[field])
+    ticket.resolved_at = resolved_at
+    changes["resolved_at"] = [None, resolved_at.isoformat()]
+
+
+def _apply_wish_date(ticket, wish_date, now, changes) -> None:
+    """Planned external: the work waits for the customer's wish date, which lies ahead."""
+    if wish_date is None:
+        raise ValidationError({"wish_date": _("Give the customer's wish date.")})
+    if wish_date <= now:
+        raise ValidationError({"wish_date": _("The wish date must be in the future.")})
+    ticket.wish_date = wish_date
+    changes["wish_date"] = [None, wish_date.isoformat()]
+
+
+@transaction.atomic
+def transition(
+    ticket: Ticket, actor, status: str, *, note: str = "", resolution=None, wish_date=None
+) -> Ticket:
+    """Move the ticket along the state machine. `actor=None` is the system."""
+    _check_move(ticket, actor, status)
     now = timezone.now()
     changes = {"status": [ticket.status, status]}
     if status == Status.RESOLVED:
-        resolution = dict(resolution or {})
-        if ticket.kind == Kind.INCIDENT:
-            missing = {
-                f: _("Required to resolve an incident.")
-                for f in RESOLUTION_FIELDS
-                if not (resolution.get(f) or "").strip()
-            }
-            if missing:
-                raise ValidationError(missing)
-        if resolution.get("resolution_type") and resolution["resolution_type"] not in (
-            ResolutionType.values
-        ):
-            raise ValidationError({"resolution_type": _("Choose temporary or definitive.")})
-        resolved_at = resolution.get("resolved_at") or now
-        if resolved_at > now:
-            raise ValidationError(
-                {"resolved_at": _("The resolution time cannot be in the future.")}
-            )
-        for field in (*RESOLUTION_FIELDS, "resolution_follow_up"):
-            if field in resolution:
-                changes[field] = [getattr(ticket, field), resolution[field]]
-                setattr(ticket, field, resolution[field])
-        ticket.resolved_at = resolved_at
-        changes["resolved_at"] = [None, resolved_at.isoformat()]
+        _apply_resolution(ticket, resolution, now, changes)
     if status == Status.PLANNED_EXTERNAL:
-        if wish_date is None:
-            raise ValidationError({"wish_date": _("Give the customer's wish date.")})
-        if wish_date <= now:
-            raise ValidationError({"wish_date": _("The wish date must be in the future.")})
-        ticket.wish_date = wish_date
-        changes["wish_date"] = [None, wish_date.isoformat()]
+        _apply_wish_date(ticket, wish_date, now, changes)
     if status == Status.CLOSED:
         ticket.closed_at = now
     if ticket.status == Status.RESOLVED and status != Status.CLOSED:
@@ -362,11 +388,11 @@ def transition(ticket, actor, status, *, note="", resolution=None, wish_date=Non
         key=entry.pk,
     )
     if note and note.strip():
-        post_update(ticket, actor, note, Visibility.PUBLIC)
+        record_update(ticket, actor, note, Visibility.PUBLIC)
     return ticket
 
 
-def confirm_resolution(ticket, actor):
+def confirm_resolution(ticket: Ticket, actor) -> Ticket:
     """The customer confirms the resolution: the ticket is closed (SPEC §3.2)."""
     return transition(ticket, actor, Status.CLOSED)
 
@@ -374,7 +400,16 @@ def confirm_resolution(ticket, actor):
 # --- updates and attachments ----------------------------------------------------------------
 
 
-def post_update(ticket, author, body, visibility, next_actions="", expected_resolution_at=None):
+def record_update(
+    ticket: Ticket,
+    author,
+    body: str,
+    visibility: str,
+    next_actions: str = "",
+    expected_resolution_at=None,
+) -> TicketUpdate:
+    """Write an update and its audit entry, unchecked: for the system (reminders) and for
+    callers that checked already (`add_update`, a transition's note)."""
     update = TicketUpdate.objects.create(
         ticket=ticket,
         author=author,
@@ -390,14 +425,14 @@ def post_update(ticket, author, body, visibility, next_actions="", expected_reso
 
 @transaction.atomic
 def add_update(
-    ticket,
+    ticket: Ticket,
     author,
-    body,
+    body: str,
     *,
-    visibility=Visibility.PUBLIC,
-    next_actions="",
+    visibility: str = Visibility.PUBLIC,
+    next_actions: str = "",
     expected_resolution_at=None,
-):
+) -> TicketUpdate:
     """A public or internal update. A customer's reply while we wait for them is their reaction."""
     _require_can_see(ticket, author)
     if not body or not body.strip():
@@ -406,11 +441,11 @@ def add_update(
         raise ValidationError({"visibility": _("Choose public or internal.")})
     if author.is_customer and visibility != Visibility.PUBLIC:
         raise PermissionDenied(_("Customers cannot write internal notes."))
-    if not (author.is_customer or author.role in WORKER_ROLES or author.is_provider_staff):
+    if not (is_customer(author) or is_provider_staff(author)):
         raise PermissionDenied(_("You may not add updates."))
     if ticket.status == Status.CLOSED:
         raise ValidationError({"body": _("This ticket is closed; please open a new ticket.")})
-    update = post_update(ticket, author, body, visibility, next_actions, expected_resolution_at)
+    update = record_update(ticket, author, body, visibility, next_actions, expected_resolution_at)
     if author.is_customer and ticket.status == Status.WAITING_FOR_CUSTOMER:
         transition(ticket, author, Status.RESPONSE_RECEIVED)
     elif visibility == Visibility.PUBLIC and _mark_responded(ticket, author, timezone.now()):
@@ -418,7 +453,7 @@ def add_update(
     return update
 
 
-def validate_upload(uploaded_file):
+def validate_upload(uploaded_file) -> None:
     ext = PurePath(uploaded_file.name or "").suffix.lower().lstrip(".")
     if ext not in settings.ATTACHMENT_ALLOWED_EXTENSIONS:
         raise ValidationError(
@@ -438,7 +473,9 @@ def validate_upload(uploaded_file):
 
 
 @transaction.atomic
-def add_attachment(ticket, uploaded_by, uploaded_file, *, update=None, internal=False):
+def add_attachment(
+    ticket: Ticket, uploaded_by, uploaded_file, *, update=None, internal: bool = False
+) -> Attachment:
     _require_can_see(ticket, uploaded_by)
     if uploaded_by.is_customer and internal:
         raise PermissionDenied(_("Customers cannot add internal attachments."))
