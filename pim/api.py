@@ -66,7 +66,9 @@ class TenantScopedMixin(IdempotencyMixin):
 
     def dispatch(self, request, *args, **kwargs):
         token = scope_state.set(scope_state.get())
+        language = translation.get_language()
         try:
             return super().dispatch(request, *args, **kwargs)
         finally:
             scope_state.reset(token)
+            translation.activate(language)  # the token user's language ends with the request

@@ -57,3 +57,15 @@ def test_compliance_api(users, api):
         == 400
     )
     assert api(users["director"]).get("/api/v1/sla/compliance/", {"since": "2026-01"}).json() == []
+
+
+def test_the_callers_language_ends_with_the_request(users, api):
+    """The API speaks the token user's language, and does not leave it active afterwards."""
+    from django.utils import translation
+
+    users["agent"].language = "en"
+    users["agent"].save(update_fields=["language"])
+    with translation.override("nl"):
+        response = api(users["agent"]).get("/api/v1/services/", {"organization": "x"})
+        assert response.status_code == 400
+        assert translation.get_language() == "nl"

@@ -12,8 +12,7 @@ def message_bytes(name):
 
 @pytest.fixture(autouse=True)
 def _english():
-    """The assertions read English reasons; without this they passed only after another test
-    had left English active (the API activates the token user's language and keeps it)."""
+    """The assertions read English reasons (the default language is Dutch)."""
     with translation.override("en"):
         yield
 
