@@ -160,31 +160,45 @@ def bulk_set(model, objs, fields):
         cursor.execute(sql, arrays)
 
 
-def evaluate_batch(tickets, now):
-    """The fast path: evaluate a locked batch with a constant number of queries for the clocks
-    (what `services.recompute` does per ticket, from the same pure `services.compute`), then
-    run escalation and reminders per ticket. Returns the new SLA events."""
-    ids = [t.pk for t in tickets]
-    terms = {s.ticket_id: s for s in TicketSla.objects.filter(ticket_id__in=ids)}
+@dataclass
+class _BatchData:
+    """What evaluating a batch reads, in a constant number of queries."""
+
+    terms: dict
+    ledger: dict
+    stored: dict
+    known: set
+
+
+def _load(ids) -> _BatchData:
     ledger = defaultdict(list)
     for e in ClockEvent.objects.filter(ticket_id__in=ids).order_by("at", "pk"):
         ledger[e.ticket_id].append(engine.Event(e.kind, e.at, e.until, e.data))
     stored = defaultdict(dict)
     for clock in Clock.objects.filter(ticket_id__in=ids):
         stored[clock.ticket_id][clock.target] = clock
-    known = set(
-        SlaEvent.objects.filter(ticket_id__in=ids).values_list("ticket_id", "target", "kind")
+    return _BatchData(
+        terms={s.ticket_id: s for s in TicketSla.objects.filter(ticket_id__in=ids)},
+        ledger=ledger,
+        stored=stored,
+        known=set(
+            SlaEvent.objects.filter(ticket_id__in=ids).values_list("ticket_id", "target", "kind")
+        ),
     )
 
+
+def _recompute_clocks(tickets, data: _BatchData, now):
+    """Derive every ticket's clocks from its ledger and write them in bulk; returns (results per
+    ticket, new SLA events per ticket), the events recorded."""
     changed, created, stale, new_events = [], [], [], defaultdict(list)
     results_of = {}
     for ticket in tickets:
-        sla = terms.get(ticket.pk)
+        sla = data.terms.get(ticket.pk)
         results = services.compute(
-            ticket, now, events=ledger[ticket.pk], terms=sla.terms if sla else {}
+            ticket, now, events=data.ledger[ticket.pk], terms=sla.terms if sla else {}
         )
         results_of[ticket.pk] = results
-        existing = stored[ticket.pk]
+        existing = data.stored[ticket.pk]
         for r in results:
             clock = existing.pop(r.target, None)
             if clock is None:
@@ -194,7 +208,7 @@ def evaluate_batch(tickets, now):
                 changed.append(clock)
             services.apply_result(clock, r, now)
             for kind, at in reached(r, now):
-                if (ticket.pk, r.target, kind) not in known:
+                if (ticket.pk, r.target, kind) not in data.known:
                     new_events[ticket.pk].append(
                         SlaEvent(ticket=ticket, target=r.target, kind=kind, at=min(at, now))
                     )
@@ -203,10 +217,15 @@ def evaluate_batch(tickets, now):
     Clock.objects.bulk_create(created, batch_size=1000)
     if stale:
         Clock.objects.filter(pk__in=[c.pk for c in stale]).delete()
-    events = [e for evs in new_events.values() for e in evs]
     # The rows are locked by this transaction and only the sweep records events: none conflict.
-    SlaEvent.objects.bulk_create(events, batch_size=1000, ignore_conflicts=True)
+    SlaEvent.objects.bulk_create(
+        [e for evs in new_events.values() for e in evs], batch_size=1000, ignore_conflicts=True
+    )
+    return results_of, new_events
 
+
+def _move_next_checks(tickets, terms, results_of, now):
+    """Each ticket's next check: its clocks, follow-up and PIR, and the providers' moments."""
     for ticket in tickets:
         sla = terms.get(ticket.pk)
         moments = [engine.next_check(results_of[ticket.pk], now)]
@@ -218,9 +237,19 @@ def evaluate_batch(tickets, now):
         ticket.next_sla_check_at = min(moments) if moments else None
     bulk_set(Ticket, tickets, ["next_sla_check_at"])
 
+
+def evaluate_batch(tickets, now):
+    """The fast path: evaluate a locked batch with a constant number of queries for the clocks
+    (what `services.recompute` does per ticket, from the same pure `services.compute`), then
+    tell the apps above per ticket. Returns the new SLA events."""
+    data = _load([t.pk for t in tickets])
+    results_of, new_events = _recompute_clocks(tickets, data, now)
+    _move_next_checks(tickets, data.terms, results_of, now)
     for ticket in tickets:
-        _after_evaluation(ticket, new_events.get(ticket.pk, ()), now, terms=terms.get(ticket.pk))
-    return events
+        _after_evaluation(
+            ticket, new_events.get(ticket.pk, ()), now, terms=data.terms.get(ticket.pk)
+        )
+    return [e for evs in new_events.values() for e in evs]
 
 
 def sweep(now=None, batch_size=500, max_batches=None):
