@@ -185,7 +185,7 @@ def webhook_list(request):
 @login_required
 @require_POST
 def webhook_action(request, pk, what):
-    endpoint = get_object_or_404(webhook_endpoints.endpoints_for(request.user), pk=pk)
+    endpoint = webhook_endpoints.get_endpoint_for(request.user, pk)
     if what == "test":
         if not endpoint.is_active:
             messages.error(request, _("This endpoint is disabled."))

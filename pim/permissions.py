@@ -5,7 +5,8 @@ Tenant *visibility* is not decided here but in `pim/scoping.py` (`visible_to`); 
 answer the other question: given that a user may see something, may they act on it? Objects a
 user may not see answer 404 in views; actions a user may not take raise `PermissionDenied`.
 Each app keeps one lookup helper per object kind for its views (`tickets.queries.get_ticket_for`,
-`maintenance.queries.get_notice_for`, …), after healthchecks' `_get_rw_check_for_user`.
+`maintenance.queries.get_notice_for`, `escalation.webhooks.endpoints.get_endpoint_for`,
+`intake.views.get_message_for`), after healthchecks' `_get_rw_check_for_user`.
 """
 
 from collections.abc import Callable

@@ -1,6 +1,7 @@
 """Read paths shared by the pages and the API."""
 
 from django.db.models import Prefetch, Q
+from django.shortcuts import get_object_or_404
 
 from .models import Attachment, Ticket, TicketUpdate, Visibility
 
@@ -32,6 +33,11 @@ def ticket_detail(user):
     return ticket_list(user).prefetch_related(
         Prefetch("priority_changes"),
     )
+
+
+def get_ticket_for(user, number: str) -> Ticket:
+    """The one lookup for ticket pages: a ticket `user` may see, else 404."""
+    return get_object_or_404(ticket_detail(user), number=number)
 
 
 def search_filter(term):

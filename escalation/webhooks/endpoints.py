@@ -1,6 +1,7 @@
 """Managing an organisation's webhook endpoints: the page and the API both call these."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,6 +18,11 @@ def endpoints_for(user):
     if not may_manage_webhooks(user):
         return WebhookEndpoint.objects.none()
     return WebhookEndpoint.objects.filter(organization_filter(user)).order_by("-pk")
+
+
+def get_endpoint_for(user, pk: int) -> WebhookEndpoint:
+    """The one lookup for webhook pages: an endpoint `user` may manage, else 404."""
+    return get_object_or_404(endpoints_for(user), pk=pk)
 
 
 def create_endpoint(user, url: str, event_types=None, organization=None) -> WebhookEndpoint:

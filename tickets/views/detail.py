@@ -39,8 +39,7 @@ from .common import is_htmx
 
 
 def get_ticket(request, number):
-    """The one lookup for ticket pages: a ticket the user may see, else 404."""
-    return get_object_or_404(queries.ticket_detail(request.user), number=number)
+    return queries.get_ticket_for(request.user, number)
 
 
 # Lazy: the labels are read per request, in the reader's language.
