@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import Location, Membership, Organization, Service, User
+from .security import bruteforce
 
 
 class MembershipInline(admin.StackedInline):
@@ -18,6 +20,19 @@ class UserAdmin(BaseUserAdmin):
     list_select_related = ("membership", "membership__organization")
     list_filter = ("membership__role", "membership__organization", "is_active")
     fieldsets = (*BaseUserAdmin.fieldsets, (_("Preferences"), {"fields": ("language",)}))
+    actions = ["lift_sign_in_blocks"]
+
+    @admin.action(description=_("Lift sign-in blocks (failed password counts)"))
+    def lift_sign_in_blocks(self, request, queryset):
+        users = list(queryset)
+        held = sum(bruteforce.lift(user.get_username()) for user in users)
+        names = ", ".join(user.get_username() for user in users)
+        message = ngettext(
+            "Sign-in counts cleared for %(names)s; %(count)d address was held back.",
+            "Sign-in counts cleared for %(names)s; %(count)d addresses were held back.",
+            held,
+        ) % {"names": names, "count": held}
+        self.message_user(request, message, messages.SUCCESS)
 
     @admin.display(description=_("role"))
     def role_display(self, obj):

@@ -7,17 +7,20 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import (
+    exceptions,
     generics,
     mixins,
     serializers,
     status,
-    throttling,
     viewsets,
 )
 from rest_framework.response import Response
 
 from .auth import create_token, revoke_token
 from .models import ApiToken
+from .security import bruteforce
+from .security.clientip import client_ip
+from .security.throttling import ScopedRateThrottle
 
 
 class ObtainTokenSerializer(serializers.Serializer):
@@ -50,7 +53,7 @@ class ObtainTokenView(generics.GenericAPIView):
     permission_classes = []
     serializer_class = ObtainTokenSerializer
     throttle_scope = "auth"
-    throttle_classes = [throttling.ScopedRateThrottle]
+    throttle_classes = [ScopedRateThrottle]
 
     @extend_schema(responses={200: TokenSerializer})
     def post(self, request):
@@ -62,9 +65,15 @@ class ObtainTokenView(generics.GenericAPIView):
             password=ser.validated_data["password"],
         )
         if user is None or not user.is_active:
+            wait = getattr(request._request, "sign_in_wait", 0)
+            if wait:  # pim.security.bruteforce refused before checking the password
+                throttled = exceptions.Throttled(detail=bruteforce.sign_in_wait_message(wait))
+                throttled.wait = wait
+                raise throttled
             raise serializers.ValidationError(
                 {"non_field_errors": [_("Unable to log in with these credentials.")]}
             )
+        bruteforce.sign_in_succeeded(user.get_username(), client_ip(request._request))
         _token, key = create_token(user, ser.validated_data["name"])
         return Response({"token": key})  # the DESIGN §5 contract
 

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class PimConfig(AppConfig):
     name = "pim"
     verbose_name = _("Tenancy")
+
+    def ready(self):
+        from .security import bruteforce  # noqa: F401 - connects the sign-in signal receivers

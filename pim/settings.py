@@ -111,6 +111,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 
 # --- auth ---------------------------------------------------------------------------------
+# How many reverse proxies of our own stand in front of the application. 0 (the default): the
+# client address is REMOTE_ADDR and X-Forwarded-For is ignored; n: the address the outermost of
+# our n proxies saw (the n-th entry from the right of X-Forwarded-For). Every throttle and
+# sign-in limit counts by that address (pim.security.clientip), DRF's through NUM_PROXIES.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Brute force (pim.security.bruteforce): after this many wrong passwords for one account from one
+# address (or for any accounts from one address), or password-reset requests from one address,
+# the next try waits a minute, doubling with every further failure up to an hour.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=50)
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=10)
+AUTHENTICATION_BACKENDS = [
+    "pim.security.bruteforce.BruteForceBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -276,11 +291,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pim.api.exception_handler",
-    # Throttles count in the default cache (Redis in production) and answer 429 + Retry-After.
+    # Throttles count in the default cache (Redis in production) and answer 429 + Retry-After;
+    # they count by pim.security.clientip.client_ip (TRUSTED_PROXY_COUNT, as NUM_PROXIES below).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "pim.security.throttling.AnonRateThrottle",
+        "pim.security.throttling.UserRateThrottle",
     ],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_RATE_ANON", default="60/min"),
         "user": env.str("API_RATE_USER", default="600/min"),

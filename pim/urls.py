@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -22,6 +21,7 @@ from .api_directory import (
     ServiceViewSet,
 )
 from .api_tokens import ApiTokenViewSet, ObtainTokenView
+from .security import views as security_views
 
 handler404 = "pim.views.page_not_found"
 
@@ -44,10 +44,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("language/", views.set_language, name="set-language"),
+    path("accounts/login/", security_views.LoginView.as_view(), name="login"),
     path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
+        "accounts/password_reset/",
+        security_views.PasswordResetView.as_view(),
+        name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

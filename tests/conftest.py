@@ -111,3 +111,11 @@ def api():
 def _fast_password_hasher(settings):
     """PBKDF2 at full strength costs ~0.3 s per user; tests create many users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def eager_tasks(monkeypatch):
+    """Celery tasks run in the test's thread instead of going to the broker under var/."""
+    from pim.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)

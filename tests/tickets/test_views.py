@@ -66,7 +66,7 @@ def test_login_page_shows_demo_logins_only_in_demo_mode(client, settings, db):
     assert "<code>demo</code>" not in body
 
 
-def test_password_reset_pages_render(client, db, users, mailoutbox):
+def test_password_reset_pages_render(client, db, users, mailoutbox, eager_tasks):
     assert client.get(reverse("password_reset")).status_code == 200
     response = client.post(reverse("password_reset"), {"email": "acme.user@example.com"})
     assert response.status_code == 302
