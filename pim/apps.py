@@ -7,4 +7,4 @@ class PimConfig(AppConfig):
     verbose_name = _("Tenancy")
 
     def ready(self):
-        from .security import bruteforce  # noqa: F401 - connects the sign-in signal receivers
+        from .security import bruteforce, twofactor  # noqa: F401 - connect signal receivers

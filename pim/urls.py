@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -21,6 +22,7 @@ from .api_directory import (
     ServiceViewSet,
 )
 from .api_tokens import ApiTokenViewSet, ObtainTokenView
+from .security import twofactor_views
 from .security import views as security_views
 
 handler404 = "pim.views.page_not_found"
@@ -51,9 +53,14 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    # One login page (with the brute-force limits and the second step) for the admin too.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("account/tokens/", views.tokens, name="account-tokens"),
+    path("account/two-factor/", twofactor_views.manage, name="two-factor"),
+    path("account/two-factor/verify/", twofactor_views.verify, name="two-factor-verify"),
+    path("account/two-factor/setup/", twofactor_views.setup, name="two-factor-setup"),
     path(
         "api/v1/tickets/<int:pk>/escalate/",
         TicketEscalateView.as_view(),

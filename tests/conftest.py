@@ -15,6 +15,34 @@ def _no_scope_in_test_code():
 
 
 @pytest.fixture(autouse=True)
+def _force_login_passes_the_second_step(monkeypatch):
+    """`force_login` skips the login form. For a user who needs two-factor login (provider
+    staff) it stands for the second step too, the honest way: the user gets a real confirmed
+    TOTP device (as after the set-up) and the session the key `django_otp.login` stores after
+    a correct code. Tests of the login itself go through the forms (tests/test_two_factor.py,
+    tests/e2e/)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from pim.security import twofactor
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if twofactor.is_required(user):
+            device = twofactor.authenticator(user) or TOTPDevice.objects.create(
+                user=user, name="authenticator", confirmed=True
+            )
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     """The cache (and the calendars built from it) outlive a test's rolled-back transaction."""
     from django.core.cache import cache

@@ -2,7 +2,7 @@
 
 from django.contrib.auth import views as auth_views
 
-from . import bruteforce
+from . import bruteforce, twofactor
 from .clientip import client_ip
 from .passwords import BackgroundPasswordResetForm
 
@@ -15,6 +15,7 @@ def _too_many(response, wait):
 
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+    extra_context = {"demo_totp_secret": twofactor.DEMO_TOTP_SECRET}
 
     def form_invalid(self, form):
         wait = getattr(self.request, "sign_in_wait", 0)

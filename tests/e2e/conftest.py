@@ -72,3 +72,10 @@ def shot():
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     return _shot
+
+
+def authenticator_code(key):
+    """The code an authenticator app shows now for a secret (bytes), as RFC 6238 computes it."""
+    from django_otp.oath import totp
+
+    return f"{totp(key):06d}"

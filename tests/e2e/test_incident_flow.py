@@ -3,19 +3,25 @@
 import re
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from pim.models import Role
 from tests.conftest import make_user
+from tests.e2e.conftest import authenticator_code
 from tickets.models import Status, Ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def login(page, username):
+def login(page, username, device=None):
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "demo")
     page.click("form:has(input[name=password]) button[type=submit]")
+    if device is not None:  # provider staff: the second step, a real TOTP code
+        page.wait_for_url(re.compile(r"/account/two-factor/verify/"))
+        page.fill("input[name=code]", authenticator_code(device.bin_key))
+        page.click("form:has(input[name=code]) button[type=submit]")
     page.wait_for_url(re.compile(r"/(tickets|queue)/"))
 
 
@@ -26,7 +32,8 @@ def logout(page):
 
 def test_customer_files_agent_resolves_customer_confirms(page, shot, acme):
     make_user("acme.user", Role.CUSTOMER_USER, acme, language="nl")
-    make_user("agent", Role.AGENT, language="nl")
+    agent = make_user("agent", Role.AGENT, language="nl")
+    device = TOTPDevice.objects.create(user=agent, name="phone", confirmed=True)
     title = "Telefonie op de tweede verdieping valt weg"
 
     # acme.user files a P3 incident; the P1/P2 phone notice is shown only for P1/P2
@@ -47,7 +54,7 @@ def test_customer_files_agent_resolves_customer_confirms(page, shot, acme):
     logout(page)
 
     # the agent finds it in the queue, posts a public update and resolves it
-    login(page, "agent")
+    login(page, "agent", device)
     page.goto("/queue/")
     page.fill("input[name=search]", number)
     page.keyboard.press("Enter")

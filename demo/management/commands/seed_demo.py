@@ -7,6 +7,7 @@ generated when the organisation has none yet.
 import random
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django_scopes import scopes_disabled
 
 from escalation.models import Notification, NotificationStatus
 from pim.models import Location, Membership, Organization, Role, Service, User
+from pim.security import twofactor
 from sla import services as sla_services
 from sla.models import ClockEvent, Contract
 from sla.services import default_policy
@@ -141,6 +143,9 @@ class Command(BaseCommand):
     def handle(self, *args, tickets, seed, **options):
         rng = random.Random(seed)
         staff = [_user(*s) for s in STAFF]
+        if settings.DEMO_MODE:  # staff sign in with a second factor: the documented demo secret
+            for user in staff:
+                twofactor.give_demo_authenticator(user)
         agent = staff[0]
         created_tickets = 0
         for spec in ORGANISATIONS:
@@ -223,5 +228,10 @@ class Command(BaseCommand):
                 f"Demo data ready ({created_tickets} new tickets). Logins (password '{DEMO_PASSWORD}'): "
                 "acme.user, acme.contact, globex.user, globex.contact, agent, oncall, csm, "
                 "opsmanager, director, admin"
+                + (
+                    f"; staff codes: oathtool --totp -b {twofactor.DEMO_TOTP_SECRET}"
+                    if settings.DEMO_MODE
+                    else "; staff set up two-factor login at their first login"
+                )
             )
         )
