@@ -129,6 +129,8 @@ LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", def
 PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=10)
 # Two-factor login (pim.security.twofactor): TOTP apps name the account "PIM:<username>".
 OTP_TOTP_ISSUER = "PIM"
+# Nobody reads a TOTP secret back, admins neither: the admin shows no key and no QR code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 AUTHENTICATION_BACKENDS = [
     "pim.security.bruteforce.BruteForceBackend",
     "django.contrib.auth.backends.ModelBackend",

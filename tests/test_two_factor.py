@@ -207,3 +207,16 @@ def test_no_demo_secret_outside_demo_mode(settings, db):
     call_command("seed_demo", tickets=0, verbosity=0)
     assert not TOTPDevice.objects.exists()
     assert twofactor.DEMO_TOTP_SECRET not in Client().get(reverse("login")).text
+
+
+def test_the_admin_never_shows_a_totp_secret(users, client):
+    admin = users["admin"]
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    device = enrolled(users["agent"])
+    client.force_login(admin)
+    page = client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk]))
+    assert page.status_code == 200
+    assert device.key not in page.text and twofactor.secret(device) not in page.text
+    config = reverse("admin:otp_totp_totpdevice_config", args=[device.pk])
+    assert client.get(config).status_code == 403

@@ -16,6 +16,7 @@ requests the server runs at once.
 """
 
 import hashlib
+import logging
 import math
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from django.utils.translation import ngettext
 from .clientip import client_ip
 
 MAX_ADDRESSES_PER_ACCOUNT = 100
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,13 @@ def sign_in_failed(username, address):
         for stale in oldest:
             del accounts[stale]
     cache.set(key, accounts, max(LOGIN_ACCOUNT.timeout(r) for r in accounts.values()))
-    _count(LOGIN_ADDRESS, address, now)
+    address_record = _count(LOGIN_ADDRESS, address, now)
+    wait = max(LOGIN_ACCOUNT.wait(accounts[address], now), LOGIN_ADDRESS.wait(address_record, now))
+    if wait:
+        log.warning(
+            "sign-in held back %ss for account %r from %s after %d failures (%d from the address)",
+            wait, username, address, accounts[address][0], address_record[0],
+        )  # fmt: skip
 
 
 def sign_in_succeeded(username, address):
@@ -201,6 +209,7 @@ def _count(limit, address, now):
     key = _address_key(limit, address)
     record = limit.counted(cache.get(key), now)
     cache.set(key, record, limit.timeout(record))
+    return record
 
 
 def password_reset_wait(address):
