@@ -2,6 +2,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from .security.passwords import send_reset_mail
+
 HEARTBEAT_KEY = "pim:beat-heartbeat"
 
 
@@ -14,6 +16,4 @@ def heartbeat():
 @shared_task(ignore_result=True)
 def send_password_reset(email):
     """The password-reset page's mail, sent in the background (pim.security.passwords)."""
-    from .security.passwords import send_reset_mail
-
     send_reset_mail(email)

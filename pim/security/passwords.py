@@ -25,7 +25,7 @@ class BackgroundPasswordResetForm(PasswordResetForm):
     belonging to an account."""
 
     def save(self, **kwargs):
-        from pim import tasks
+        from pim import tasks  # deferred: pim.tasks imports this module for the worker
 
         try:
             tasks.send_password_reset.apply_async((self.cleaned_data["email"],), retry=False)
