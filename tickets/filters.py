@@ -132,6 +132,8 @@ class QueueFilter(TicketFilter):
             data = data.copy()
             data.setlist("status", [OPEN])
         super().__init__(data, *args, **kwargs)
+        for field in self.form.fields.values():
+            field.help_text = ""  # the API's notes; the page's choices say it
         self.form.fields["assignee"].widget = forms.Select(
             choices=[
                 ("", _("Anyone")),
