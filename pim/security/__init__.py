@@ -1,1 +1,1 @@
-"""Sign-in security: the client address, brute-force limits and two-factor login."""
+"""Security: the client address, brute-force limits, two-factor login and response headers."""

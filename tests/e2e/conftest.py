@@ -2,6 +2,9 @@
 
 On a newcomer's machine without Chromium the browser tests skip with a one-line reason; under
 CI=true a missing browser fails the run instead.
+
+Every page a browser test visits is watched for Content-Security-Policy violations (the
+`securitypolicyviolation` event and Chromium's console report); a test that saw one fails.
 """
 
 import os
@@ -35,8 +38,32 @@ def chromium_path():
     return path
 
 
+# Runs in every document before its own scripts: reports each CSP violation to the test.
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.pimCspViolation({
+    page: document.location.href, directive: e.violatedDirective, blocked: e.blockedURI,
+    source: e.sourceFile, line: e.lineNumber, sample: e.sample,
+  });
+});
+"""
+
+
+def _is_csp_console_message(message):
+    text = message.text
+    return message.type in ("error", "warning") and (
+        "Content Security Policy" in text or "Content-Security-Policy" in text
+    )
+
+
 @pytest.fixture
-def page(chromium_path, live_server, monkeypatch):
+def csp_violations():
+    """What the browser reported against the Content-Security-Policy during the test."""
+    return []
+
+
+@pytest.fixture
+def page(chromium_path, live_server, monkeypatch, csp_violations):
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the test still uses the ORM.
@@ -58,10 +85,21 @@ def page(chromium_path, live_server, monkeypatch):
         )
         context = browser.new_context(base_url=live_server.url, locale="nl-NL")
         context.set_default_timeout(15_000)
+        context.expose_function("pimCspViolation", lambda v: csp_violations.append(v))
+        context.add_init_script(CSP_WATCH)
         page = context.new_page()
+        page.on(
+            "console",
+            lambda m: (
+                csp_violations.append({"console": m.text, "page": page.url})
+                if _is_csp_console_message(m)
+                else None
+            ),
+        )
         yield page
         context.close()
         browser.close()
+    assert csp_violations == [], "Content-Security-Policy violations in the browser"
 
 
 @pytest.fixture
