@@ -7,4 +7,5 @@ class PimConfig(AppConfig):
     verbose_name = _("Tenancy")
 
     def ready(self):
+        from . import checks  # noqa: F401 - registers the deployment checks
         from .security import bruteforce, twofactor  # noqa: F401 - connect signal receivers

@@ -177,7 +177,9 @@ STORAGES = {
         )
     },
 }
-WHITENOISE_USE_FINDERS = True
+# Production serves what collectstatic put in STATIC_ROOT (hashed names, compressed, cached
+# for ever); pim.E001 in `check --deploy` reports a release without it. With DEBUG, WhiteNoise
+# finds the files in place (its default WHITENOISE_USE_FINDERS = DEBUG).
 WHITENOISE_MANIFEST_STRICT = False
 
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)

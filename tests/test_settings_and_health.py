@@ -1,9 +1,8 @@
-"""Settings (DESIGN §6): health check, production `check --deploy`, SQLite WAL + IMMEDIATE."""
+"""Settings (DESIGN §6): health check, SQLite WAL + IMMEDIATE, request size limit.
 
-import os
-import secrets
-import subprocess
-import sys
+`check --deploy` is tested on a real release in tests/test_production.py.
+"""
+
 import threading
 from pathlib import Path
 
@@ -46,60 +45,6 @@ def test_healthz_is_503_when_the_broker_is_down(settings, monkeypatch):
     assert data["broker"]["error"]  # the exception's class name, no connection details
     assert "127.0.0.1" not in response.content.decode()
     assert data["database"]["ok"] is True
-
-
-def test_check_deploy_passes_with_production_environment(tmp_path):
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "HTTPS": "true",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "ALLOWED_HOSTS": "pim.example.com",
-        "EMAIL_URL": "smtp://relay.example.com:587/?tls=True",
-        "PIM_VAR_DIR": str(tmp_path / "var"),
-    }
-    env.pop("DEMO_MODE", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
-
-
-@pytest.mark.parametrize(
-    ("overrides", "expected"),
-    [
-        ({"DEBUG": "true", "HTTPS": "false", "SECRET_KEY": "short"}, "security.W018"),
-        ({"EMAIL_URL": "consolemail://"}, "mail.E001"),  # production must name a mail relay
-    ],
-)
-def test_check_deploy_catches_an_insecure_setup(tmp_path, overrides, expected):
-    """The control for the test above: the same check does fail on development settings."""
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "HTTPS": "true",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "ALLOWED_HOSTS": "pim.example.com",
-        "EMAIL_URL": "smtp://relay.example.com:587/?tls=True",
-        "PIM_VAR_DIR": str(tmp_path / "var"),
-        **overrides,
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode != 0
-    assert expected in result.stderr + result.stdout
 
 
 sqlite_only = pytest.mark.skipif(
