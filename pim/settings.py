@@ -9,6 +9,7 @@ to production parts.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "escalation",
     "intake",
     "maintenance",
+    "privacy",
     "demo",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -292,6 +294,16 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 NOTIFICATION_STALE_CLAIM_SECONDS = env.int("NOTIFICATION_STALE_CLAIM_SECONDS", default=300)
 # Absolute links in e-mails (acknowledge, ticket page).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- personal data (privacy app) -------------------------------------------------------------
+# A closed ticket's personal data (and e-mail that never became a ticket) is anonymised this
+# many days after it closed (was received); beat checks daily at 03:30.
+PERSONAL_DATA_RETENTION_DAYS = env.int("PERSONAL_DATA_RETENTION_DAYS", default=730)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.anonymise_expired",
+    "schedule": crontab(hour=3, minute=30),
+    "options": {"expires": 3600},
+}
 
 if IMAP_URL:
     CELERY_BEAT_SCHEDULE["intake-poll-imap"] = {

@@ -7,7 +7,7 @@ from pathlib import Path
 from importlinter.cli import EXIT_STATUS_SUCCESS, lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("pim", "tickets", "sla", "escalation", "maintenance", "intake", "demo")
+APPS = ("pim", "tickets", "sla", "escalation", "maintenance", "intake", "privacy", "demo")
 
 
 def _modules():
