@@ -13,12 +13,13 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from pim import inputs
 from pim.api import Conflict, Pagination, TenantScopedMixin
-from pim.filters import MAX_ID
+from pim.filters import MAX_ID, parse_id
 from pim.models import Organization
+from pim.parsers import JSONParser
 from pim.permissions import may_manage_webhooks
 from tickets.models import Ticket
 
@@ -53,7 +54,7 @@ class EscalationSerializer(serializers.ModelSerializer):
 
 
 class EscalateSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=5000)
+    reason = serializers.CharField(max_length=inputs.ESCALATION_REASON_MAX)
 
 
 class AcknowledgeSerializer(serializers.Serializer):
@@ -99,8 +100,11 @@ class EscalationViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.Gener
             qs = qs.filter(acknowledged_at__isnull=True)
         if params.get("level"):
             qs = qs.filter(level=params["level"])
-        if params.get("ticket", "").isdigit():
-            qs = qs.filter(ticket_id=int(params["ticket"]))
+        if params.get("ticket"):
+            ticket_id = parse_id(params["ticket"])
+            if ticket_id is None:
+                raise exceptions.ValidationError({"ticket": ["A ticket id: a whole number."]})
+            qs = qs.filter(ticket_id=ticket_id)
         return qs.select_related("ticket", "raised_by", "acknowledged_by").order_by(
             "-raised_at", "-pk"
         )

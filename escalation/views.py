@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scopes_disabled
 
+from pim.filters import parse_id
 from pim.permissions import is_admin, may_manage_webhooks, staff_required
+from pim.refusals import input_refused
 from tickets.models import Ticket
 
 from . import outbox, services
@@ -84,7 +86,10 @@ def escalation_list(request):
 @staff_required
 @require_POST
 def escalation_acknowledge(request):
-    escalation = get_object_or_404(Escalation, pk=request.POST.get("escalation") or 0)
+    escalation_id = parse_id(request.POST.get("escalation"))
+    if escalation_id is None:
+        return input_refused(request, _("That is not a valid escalation."))
+    escalation = get_object_or_404(Escalation, pk=escalation_id)
     try:
         acknowledge(escalation, request.user)
     except PermissionDenied as exc:
@@ -141,8 +146,10 @@ def notification_list(request):
 @login_required
 @require_POST
 def notifications_read(request):
-    ids = [int(i) for i in request.POST.getlist("notification") if str(i).isdigit()] or None
-    outbox.mark_read(request.user, ids)
+    ids = [parse_id(value) for value in request.POST.getlist("notification")]
+    if None in ids:
+        return input_refused(request, _("That is not a valid notification."))
+    outbox.mark_read(request.user, ids or None)
     return redirect("notification-list")
 
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pim import inputs
 from pim.models import Organization
 from tickets.forms import INCIDENT_PRIORITY_CHOICES
 
@@ -21,7 +22,7 @@ class CreateTicketForm(forms.Form):
         queryset=Organization.objects.filter(is_active=True),
         empty_label=_("Choose the organisation"),
     )
-    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    title = forms.CharField(label=_("Title"), max_length=inputs.TITLE_MAX, required=False)
     priority = forms.TypedChoiceField(
         label=_("Priority"), choices=INCIDENT_PRIORITY_CHOICES, coerce=int, initial=3
     )
@@ -30,6 +31,6 @@ class CreateTicketForm(forms.Form):
 class DiscardForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"),
-        max_length=500,
+        max_length=inputs.SHORT_NOTE_MAX,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. spam, sent to us by mistake")}),
     )

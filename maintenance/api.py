@@ -10,8 +10,10 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from pim import inputs
 from pim.api import TenantScopedMixin
 from pim.filters import IdFilter, InstantFilter, parse_id
+from pim.inputs import DateTimeApiField
 from pim.models import Organization, Service
 from pim.permissions import IsStaffForWrites
 from pim.scoping import organization_filter, visible_organizations
@@ -65,6 +67,8 @@ class NoticeSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         many=True, queryset=Service.objects.all(), required=False
     )
     initiated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    starts_at = DateTimeApiField()
+    ends_at = DateTimeApiField()
     status = MaintenanceStatusField(read_only=True)
     updates = MaintenanceUpdateSerializer(many=True, read_only=True)
 
@@ -79,6 +83,10 @@ class NoticeSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = [
             "id", "status", "sequence", "announced_at", "created_at", "updated_at",
         ]  # fmt: skip
+        extra_kwargs = {
+            "description": {"max_length": inputs.DESCRIPTION_MAX},
+            "emergency_scenario": {"max_length": inputs.MAINTENANCE_TEXT_MAX},
+        }
 
     def to_representation(self, notice):
         data = super().to_representation(notice)
@@ -114,7 +122,9 @@ class NoticeSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 class StatusUpdateSerializer(serializers.Serializer):
     status = MaintenanceStatusField()
-    message = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    message = serializers.CharField(
+        required=False, allow_blank=True, max_length=inputs.MAINTENANCE_TEXT_MAX
+    )
 
 
 class NoticeFilter(django_filters.FilterSet):

@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pim import inputs
+from pim.inputs import DateTimeFormField
 from pim.models import Organization, Service
 from pim.scoping import organization_filter, visible_organizations
 from tickets.forms import DateTimeLocalInput, apply_errors
@@ -19,9 +21,12 @@ class ServiceChoiceField(forms.ModelMultipleChoiceField):
 
 class NoticeForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices, initial=Kind.PREVENTIVE)
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=inputs.TITLE_MAX)
     description = forms.CharField(
-        label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+        label=_("Description"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=inputs.DESCRIPTION_MAX,
     )
     all_organizations = forms.BooleanField(label=_("All organisations"), required=False)
     organizations = forms.ModelMultipleChoiceField(
@@ -39,13 +44,14 @@ class NoticeForm(forms.Form):
         help_text=_("Empty: all services of the chosen organisations."),
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
-    starts_at = forms.DateTimeField(label=_("Window start"), widget=DateTimeLocalInput())
-    ends_at = forms.DateTimeField(label=_("Window end"), widget=DateTimeLocalInput())
+    starts_at = DateTimeFormField(label=_("Window start"), widget=DateTimeLocalInput())
+    ends_at = DateTimeFormField(label=_("Window end"), widget=DateTimeLocalInput())
     impact = forms.ChoiceField(label=_("Expected impact"), choices=Impact.choices)
     emergency_scenario = forms.CharField(
         label=_("Proposed emergency scenario"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
+        max_length=inputs.MAINTENANCE_TEXT_MAX,
         help_text=_("Required when impact is expected."),
     )
     initiator = forms.ChoiceField(
@@ -55,6 +61,7 @@ class NoticeForm(forms.Form):
         label=_("Note for subscribers"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
+        max_length=inputs.MAINTENANCE_TEXT_MAX,
         help_text=_("Shown on the timeline and e-mailed with the change."),
     )
 
@@ -89,7 +96,7 @@ class StatusUpdateForm(forms.Form):
         label=_("Message for subscribers"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        max_length=5000,
+        max_length=inputs.MAINTENANCE_TEXT_MAX,
     )
 
     def __init__(self, *args, notice=None, **kwargs):

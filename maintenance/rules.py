@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
+from pim.inputs import validate_instants
 from pim.models import Organization, Service
 from sla.businesstime import BusinessCalendar
 from sla.calendars import business_calendar
@@ -247,6 +248,7 @@ def validate_notice(
     """
     if starts_at is None or ends_at is None:
         return
+    validate_instants(starts_at=starts_at, ends_at=ends_at)
     require_end_after_start(starts_at, ends_at)
     if kind not in RULED_KINDS or cancelled:
         return

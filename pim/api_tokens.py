@@ -17,6 +17,7 @@ from rest_framework import (
 from rest_framework.response import Response
 
 from .auth import create_token, revoke_token
+from .inputs import PASSWORD_MAX
 from .models import ApiToken
 from .security import bruteforce
 from .security.clientip import client_ip
@@ -24,8 +25,10 @@ from .security.throttling import ScopedRateThrottle
 
 
 class ObtainTokenSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False, max_length=PASSWORD_MAX
+    )
     name = serializers.CharField(required=False, max_length=100, default="API")
 
 

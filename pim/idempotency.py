@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from .inputs import has_control_characters
 from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -58,6 +59,8 @@ class IdempotencyMixin:
             return
         if len(key) > 255:
             raise exceptions.ValidationError({HEADER: [_("At most 255 characters.")]})
+        if has_control_characters(key, path=True):
+            raise exceptions.ValidationError({HEADER: [_("No control characters.")]})
         fingerprint = _fingerprint(request)
         IdempotencyKey.objects.filter(created_at__lt=timezone.now() - KEEP_FOR).delete()
         try:

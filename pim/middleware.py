@@ -1,8 +1,9 @@
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from . import inputs
+from .refusals import input_refused, too_large_message
 from .scoping import user_scope
 
 
@@ -31,8 +32,14 @@ class TenantScopeMiddleware:
             return self.get_response(request)
 
 
+def _is_multipart(request):
+    return request.content_type == "multipart/form-data"
+
+
 class RequestSizeLimitMiddleware:
-    """Refuse bodies larger than any upload we accept (413) before anything reads them."""
+    """Refuse bodies larger than we accept (413) before anything reads them: an upload up to
+    MAX_REQUEST_BYTES, any other body (JSON, a form) up to DATA_UPLOAD_MAX_MEMORY_SIZE. JSON
+    under /api/, the portal's page elsewhere. (Nothing before it in MIDDLEWARE reads the body.)"""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -43,11 +50,53 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         limit = settings.MAX_REQUEST_BYTES
+        if not _is_multipart(request) and settings.DATA_UPLOAD_MAX_MEMORY_SIZE is not None:
+            limit = min(limit, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         if length > limit:
-            message = _("The request is too large (limit %(limit)s MB).") % {
-                "limit": limit // (1024 * 1024)
-            }
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message}, status=413)
-            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+            return input_refused(request, too_large_message(limit), status=413)
         return self.get_response(request)
+
+
+class InputBoundaryMiddleware:
+    """No control characters in the path, the query string or a form's fields (urlencoded or
+    multipart POST): a clear 400 before any view, form or database sees them (pim/inputs.py).
+    Bodies the API parses itself (JSON, a PATCH form) are checked by pim.parsers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = self.problem(request)
+        if problem is not None:
+            return input_refused(request, problem)
+        return self.get_response(request)
+
+    @staticmethod
+    def problem(request):
+        if inputs.has_control_characters(request.path_info, path=True):
+            return inputs.control_character_message(_("The address"))
+        found = _in_querydict(request.GET, _("The parameter “%(name)s”"))
+        if found:
+            return found
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            found = _in_querydict(request.POST, _("The field “%(name)s”"))
+            if found:
+                return found
+            for name, upload in request.FILES.items():
+                if inputs.has_control_characters(name) or inputs.has_control_characters(
+                    upload.name or ""
+                ):
+                    return inputs.control_character_message(_("The name of an uploaded file"))
+        return None
+
+
+def _in_querydict(data, label):
+    for name, values in data.lists():
+        if inputs.has_control_characters(name):
+            return inputs.control_character_message(_("A field name"))
+        if any(inputs.has_control_characters(value) for value in values):
+            return inputs.control_character_message(label % {"name": name})
+    return None

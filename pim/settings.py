@@ -61,7 +61,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "pim.security.headers.PermissionsPolicyMiddleware",
-    "pim.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -74,6 +73,10 @@ MIDDLEWARE = [
     "pim.middleware.TenantScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The input boundary (pim/inputs.py): last, so a refusal is a page in the user's layout and
+    # language; nothing above reads the body or looks anything up by the path.
+    "pim.middleware.RequestSizeLimitMiddleware",
+    "pim.middleware.InputBoundaryMiddleware",
 ]
 
 ROOT_URLCONF = "pim.urls"
@@ -322,6 +325,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
+    ],
+    # JSON depth and control characters are checked before a view sees the data (pim/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "pim.parsers.JSONParser",
+        "pim.parsers.FormParser",
+        "pim.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "pim.api.Pagination",
     "PAGE_SIZE": 25,

@@ -25,6 +25,7 @@ from .api_tokens import ApiTokenViewSet, ObtainTokenView
 from .security import twofactor_views
 from .security import views as security_views
 
+handler400 = "pim.views.bad_request"
 handler404 = "pim.views.page_not_found"
 
 router = DefaultRouter()

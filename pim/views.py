@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import connection
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +15,9 @@ from django.views.defaults import page_not_found as html_404
 
 from .auth import create_token, revoke_token
 from .celery import app as celery_app
+from .filters import parse_id
 from .models import ApiToken
+from .refusals import input_refused, too_large_message
 from .tasks import HEARTBEAT_KEY
 
 
@@ -82,10 +84,10 @@ def tokens(request):
     new_key, error = None, None
     if request.method == "POST":
         if "revoke" in request.POST:
-            revoke = request.POST.get("revoke", "")
-            token = get_object_or_404(
-                ApiToken, pk=int(revoke) if revoke.isdigit() else 0, user=request.user
-            )
+            token_id = parse_id(request.POST.get("revoke"))
+            if token_id is None:
+                return input_refused(request, _("That is not a valid token."))
+            token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
             revoke_token(token, request.user)
             messages.success(request, _("Token “%(name)s” was revoked.") % {"name": token.name})
             return redirect("account-tokens")
@@ -110,3 +112,14 @@ def page_not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": _("Not found.")}, status=404)
     return html_404(request, exception)
+
+
+def bad_request(request, exception=None):
+    """400 for what Django itself refuses (too many fields, a malformed multipart body, a body
+    over DATA_UPLOAD_MAX_MEMORY_SIZE, which is a 413): JSON under /api/, the portal's page
+    elsewhere."""
+    if isinstance(exception, RequestDataTooBig):
+        return input_refused(
+            request, too_large_message(settings.DATA_UPLOAD_MAX_MEMORY_SIZE), status=413
+        )
+    return input_refused(request, _("The request could not be understood."))

@@ -14,8 +14,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pim import inputs
 from pim.api import TenantScopedMixin
 from pim.api_directory import ORGANIZATION_PARAM, organization_param
+from pim.inputs import DateTimeApiField
 from tickets import queries as ticket_queries
 from tickets.api import TicketSerializer, ticket_response
 from tickets.models import Ticket
@@ -25,9 +27,9 @@ from .queries import compliance
 
 
 class NoAccessSerializer(serializers.Serializer):
-    start_at = serializers.DateTimeField()
-    end_at = serializers.DateTimeField()
-    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    start_at = DateTimeApiField()
+    end_at = DateTimeApiField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=inputs.SHORT_NOTE_MAX)
 
 
 class SlaNotApplicableSerializer(serializers.Serializer):

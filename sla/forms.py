@@ -1,13 +1,41 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pim import inputs
+from pim.models import Organization
 from tickets.forms import DateTimeLocalInput
 
 
+class MonthField(forms.Field):
+    """A month as YYYY-MM (the value of an <input type="month">), within the supported range."""
+
+    def to_python(self, value):
+        value = value.strip() if isinstance(value, str) else value
+        if value in self.empty_values:
+            return None
+        month = inputs.parse_month(value)
+        if month is None:
+            raise forms.ValidationError(inputs.month_message(), code="invalid")
+        return month
+
+
+class ComplianceFilterForm(forms.Form):
+    """The filters of the compliance page; an invalid value is shown on the page (400)."""
+
+    since = MonthField(label=_("From month"), required=False)
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.none(), required=False
+    )
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+
+
 class NoAccessForm(forms.Form):
-    start_at = forms.DateTimeField(label=_("No access from"), widget=DateTimeLocalInput)
-    end_at = forms.DateTimeField(label=_("until"), widget=DateTimeLocalInput)
-    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    start_at = inputs.DateTimeFormField(label=_("No access from"), widget=DateTimeLocalInput)
+    end_at = inputs.DateTimeFormField(label=_("until"), widget=DateTimeLocalInput)
+    note = forms.CharField(label=_("Note"), required=False, max_length=inputs.SHORT_NOTE_MAX)
 
 
 class SlaNotApplicableForm(forms.Form):

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pim.inputs import validate_instants
 from pim.permissions import require_worker
 from tickets.models import Status, Ticket
 from tickets.services import record_audit
@@ -324,6 +325,7 @@ def record_no_access(ticket: Ticket, actor, start_at, end_at, note: str = "") ->
     now = timezone.now()
     if start_at is None or end_at is None:
         raise ValidationError({"end_at": _("Give the start and the end of the interval.")})
+    validate_instants(start_at=start_at, end_at=end_at)
     if end_at <= start_at:
         raise ValidationError({"end_at": _("The end must lie after the start.")})
     if end_at > now:

@@ -13,16 +13,8 @@ from tickets.forms import apply_errors
 from tickets.views import render_ticket_detail, ticket_action
 
 from . import services
-from .forms import NoAccessForm, SlaNotApplicableForm
+from .forms import ComplianceFilterForm, NoAccessForm, SlaNotApplicableForm
 from .queries import compliance
-
-
-def _month_start(value, default):
-    try:
-        year, month = (int(p) for p in value.split("-")[:2])
-        return date(year, month, 1)
-    except (AttributeError, ValueError):
-        return default
 
 
 @login_required
@@ -33,12 +25,12 @@ def compliance_page(request):
         raise Http404
     today = timezone.localdate()
     default_since = date(today.year - (today.month <= 3), (today.month - 4) % 12 + 1, 1)
-    since = _month_start(request.GET.get("since"), default_since)
     organizations = visible_organizations(user)
-    org_id = request.GET.get("organization")
-    org_id = int(org_id) if org_id and org_id.isdigit() else None
-    if org_id and not organizations.filter(pk=org_id).exists():
-        org_id = None
+    form = ComplianceFilterForm(request.GET or None, organizations=organizations)
+    valid = form.is_valid() if form.is_bound else True
+    data = form.cleaned_data if form.is_bound else {}
+    since = data.get("since") or default_since
+    org_id = data["organization"].pk if data.get("organization") else None
     rows = compliance(
         user,
         since=timezone.make_aware(timezone.datetime.combine(since, timezone.datetime.min.time())),
@@ -52,7 +44,9 @@ def compliance_page(request):
             "since": since,
             "organizations": organizations if user.is_provider_staff else None,
             "organization_id": org_id,
+            "form": form,
         },
+        status=200 if valid else 400,
     )
 
 

@@ -74,7 +74,8 @@ def test_token_page_create_and_revoke(users, client):
     client.post(reverse("account-tokens"), {"revoke": str(token.pk)})
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert client.post(reverse("account-tokens"), {"revoke": "x"}).status_code == 404
+    assert client.post(reverse("account-tokens"), {"revoke": "x"}).status_code == 400
+    assert client.post(reverse("account-tokens"), {"revoke": str(token.pk + 1)}).status_code == 404
 
 
 def test_rate_limit_answers_429_with_retry_after(users, settings):

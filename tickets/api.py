@@ -5,11 +5,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from pim import inputs
 from pim.api import TenantScopedMixin
+from pim.inputs import DateTimeApiField
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
+from pim.parsers import FormParser, JSONParser, MultiPartParser
 from pim.scoping import organization_filter, visible_organizations
 
 from . import extensions, queries, services
@@ -77,6 +79,7 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "resolution_follow_up", "sla_not_applicable", "sla_not_applicable_reason",
             "updated_at",
         ]  # fmt: skip
+        extra_kwargs = {"description": {"max_length": inputs.DESCRIPTION_MAX}}
 
     def get_fields(self):
         fields = super().get_fields()
@@ -118,27 +121,37 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 class TransitionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-    wish_date = serializers.DateTimeField(required=False)
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=inputs.UPDATE_BODY_MAX
+    )
+    wish_date = DateTimeApiField(required=False)
     resolution_type = serializers.ChoiceField(choices=ResolutionType.choices, required=False)
-    resolution_cause = serializers.CharField(required=False, allow_blank=True)
-    resolution_how = serializers.CharField(required=False, allow_blank=True)
-    resolution_follow_up = serializers.CharField(required=False, allow_blank=True)
-    resolved_at = serializers.DateTimeField(required=False)
+    resolution_cause = serializers.CharField(
+        required=False, allow_blank=True, max_length=inputs.RESOLUTION_TEXT_MAX
+    )
+    resolution_how = serializers.CharField(
+        required=False, allow_blank=True, max_length=inputs.RESOLUTION_TEXT_MAX
+    )
+    resolution_follow_up = serializers.CharField(
+        required=False, allow_blank=True, max_length=inputs.RESOLUTION_TEXT_MAX
+    )
+    resolved_at = DateTimeApiField(required=False)
 
 
 class PrioritySerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices)
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=inputs.REASON_MAX)
 
 
 class UpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     author = serializers.CharField(source="author.username", read_only=True, default=None)
     visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
-    body = serializers.CharField(max_length=20000)
-    next_actions = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    expected_resolution_at = serializers.DateTimeField(required=False, allow_null=True)
+    body = serializers.CharField(max_length=inputs.UPDATE_BODY_MAX)
+    next_actions = serializers.CharField(
+        required=False, allow_blank=True, max_length=inputs.NEXT_ACTIONS_MAX
+    )
+    expected_resolution_at = DateTimeApiField(required=False, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
 
 

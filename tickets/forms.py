@@ -7,6 +7,8 @@ ValidationErrors are put back on these forms by the views (see `apply_errors`).
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pim import inputs
+from pim.inputs import DateTimeFormField
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
 
 from .models import (
@@ -69,10 +71,11 @@ class TicketCreateForm(forms.Form):
         initial=Channel.PHONE,
         required=False,
     )
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=inputs.TITLE_MAX)
     description = forms.CharField(
         label=_("Description"),
         widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=inputs.DESCRIPTION_MAX,
         help_text=_("What happens, since when, who is affected, and what you already tried."),
     )
     priority = forms.TypedChoiceField(
@@ -117,7 +120,9 @@ class UpdateForm(forms.Form):
     """A reply (customers) or a progress update (staff, public or internal)."""
 
     body = forms.CharField(
-        label=_("Message"), widget=forms.Textarea(attrs={"rows": 4}), max_length=20000
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=inputs.UPDATE_BODY_MAX,
     )
     visibility = forms.ChoiceField(
         label=_("Visibility"),
@@ -129,9 +134,9 @@ class UpdateForm(forms.Form):
         label=_("Next actions"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        max_length=5000,
+        max_length=inputs.NEXT_ACTIONS_MAX,
     )
-    expected_resolution_at = forms.DateTimeField(
+    expected_resolution_at = DateTimeFormField(
         label=_("Expected resolution"), widget=DateTimeLocalInput, required=False
     )
 
@@ -171,7 +176,7 @@ class AssignForm(forms.Form):
 class PriorityForm(forms.Form):
     priority = forms.TypedChoiceField(label=_("New priority"), choices=Priority.choices, coerce=int)
     reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=inputs.REASON_MAX
     )
 
     def __init__(self, *args, ticket, **kwargs):
@@ -188,10 +193,10 @@ class TransitionForm(forms.Form):
         label=_("Note to the customer"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        max_length=20000,
+        max_length=inputs.UPDATE_BODY_MAX,
         help_text=_("Optional; posted as a public update."),
     )
-    wish_date = forms.DateTimeField(
+    wish_date = DateTimeFormField(
         label=_("Wish date"),
         widget=DateTimeLocalInput,
         required=False,
@@ -202,7 +207,7 @@ class TransitionForm(forms.Form):
 class ResolveForm(forms.Form):
     """Resolve a ticket; an incident records how (SPEC §3.2, seed §4.9)."""
 
-    status = forms.CharField(widget=forms.HiddenInput, initial=Status.RESOLVED)
+    status = forms.CharField(widget=forms.HiddenInput, initial=Status.RESOLVED, max_length=30)
     resolution_type = forms.ChoiceField(
         label=_("Resolution"),
         choices=ResolutionType.choices,
@@ -210,20 +215,27 @@ class ResolveForm(forms.Form):
         required=False,
     )
     resolution_cause = forms.CharField(
-        label=_("Cause"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=_("Cause"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=inputs.RESOLUTION_TEXT_MAX,
     )
     resolution_how = forms.CharField(
-        label=_("How it was fixed"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=_("How it was fixed"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=inputs.RESOLUTION_TEXT_MAX,
     )
     resolution_follow_up = forms.CharField(
         label=_("Follow-up actions"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
+        max_length=inputs.RESOLUTION_TEXT_MAX,
         help_text=_(
             "For a temporary fix: what remains to be done, and when it becomes definitive."
         ),
     )
-    resolved_at = forms.DateTimeField(
+    resolved_at = DateTimeFormField(
         label=_("Resolved at"),
         widget=DateTimeLocalInput,
         required=False,
@@ -233,7 +245,7 @@ class ResolveForm(forms.Form):
         label=_("Note to the customer"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        max_length=20000,
+        max_length=inputs.UPDATE_BODY_MAX,
     )
 
     def __init__(self, *args, ticket, **kwargs):
@@ -260,7 +272,7 @@ class NotResolvedForm(forms.Form):
         label=_("What is still wrong?"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        max_length=20000,
+        max_length=inputs.UPDATE_BODY_MAX,
     )
 
 
@@ -273,4 +285,4 @@ class CustomerListFilterForm(forms.Form):
         choices=[("open", _("Open")), ("closed", _("Closed")), ("all", _("All"))],
         required=False,
     )
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    q = forms.CharField(label=_("Search"), required=False, max_length=inputs.SEARCH_MAX)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pim.exceptions import IllegalStateChange
+from pim.inputs import validate_instants
 from pim.permissions import is_customer, is_provider_staff, is_worker, require_worker
 
 from . import signals, workflow
@@ -222,6 +223,8 @@ def update_ticket(ticket: Ticket, actor, **fields) -> Ticket:
     for name in ("title", "description"):
         if name in fields and not (fields[name] or "").strip():
             raise ValidationError({name: _("This field may not be empty.")})
+    if "wish_date" in fields:
+        validate_instants(wish_date=fields["wish_date"])
     _validate_org_refs(
         ticket.organization,
         fields.get("service", ticket.service),
@@ -364,6 +367,7 @@ def transition(
 ) -> Ticket:
     """Move the ticket along the state machine. `actor=None` is the system."""
     _check_move(ticket, actor, status)
+    validate_instants(resolved_at=(resolution or {}).get("resolved_at"), wish_date=wish_date)
     now = timezone.now()
     changes = {"status": [ticket.status, status]}
     if status == Status.RESOLVED:
@@ -445,6 +449,7 @@ def add_update(
         raise PermissionDenied(_("You may not add updates."))
     if ticket.status == Status.CLOSED:
         raise ValidationError({"body": _("This ticket is closed; please open a new ticket.")})
+    validate_instants(expected_resolution_at=expected_resolution_at)
     update = record_update(ticket, author, body, visibility, next_actions, expected_resolution_at)
     if author.is_customer and ticket.status == Status.WAITING_FOR_CUSTOMER:
         transition(ticket, author, Status.RESPONSE_RECEIVED)

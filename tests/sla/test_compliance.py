@@ -79,7 +79,7 @@ def test_compliance_page_access(contracts, users, client):
     client.force_login(users["opsmanager"])
     page = client.get(reverse("sla-compliance"), {"since": "2026-01"})
     assert "Globex Logistics" in page.content.decode()
-    assert (
-        client.get(reverse("sla-compliance"), {"since": "garbage", "organization": "x"}).status_code
-        == 200
-    )
+    # invalid filters are shown on the page as form errors (400), not silently ignored
+    page = client.get(reverse("sla-compliance"), {"since": "garbage", "organization": "x"})
+    assert page.status_code == 400
+    assert set(page.context["form"].errors) == {"since", "organization"}
