@@ -9,13 +9,13 @@ import hashlib
 import json
 from datetime import timedelta
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http.request import RawPostDataException
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from .inputs import has_control_characters
 from .models import IdempotencyKey
@@ -97,6 +97,8 @@ class IdempotencyMixin:
                 record.delete()  # nothing happened that a retry could duplicate
             else:
                 record.status_code = response.status_code
-                record.response = json.dumps(getattr(response, "data", None), cls=DjangoJSONEncoder)
+                # DRF's encoder, as the renderer uses: a replay is the same JSON, to the
+                # microsecond (DjangoJSONEncoder cuts datetimes to milliseconds).
+                record.response = json.dumps(getattr(response, "data", None), cls=JSONEncoder)
                 record.save(update_fields=["status_code", "response"])
         return response

@@ -5,6 +5,9 @@ field messages, 401/403 without data, 404 outside the caller's scope, 409, 413, 
 the same shape everywhere, so they are added here once.
 """
 
+from django.utils import translation
+from drf_spectacular.views import SpectacularAPIView
+
 ERROR_SCHEMA = {
     "type": "object",
     "description": "`detail` for general errors, or a list of messages per field.",
@@ -53,3 +56,12 @@ def add_error_responses(result, generator, request, public):
                     }
                 )
     return result
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema, in English (the API's language) whatever the portal's language; the
+    `lang` parameter still asks for another."""
+
+    def _get_schema_response(self, request):
+        with translation.override(request.GET.get("lang") or "en"):
+            return super()._get_schema_response(request)

@@ -1,10 +1,27 @@
 """Shared fixtures: two customer organisations, a user for every role, a ticket factory."""
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
 from pim.models import Location, Membership, Organization, Role, Service, User
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _throttle_timer_reads_the_clock():
+    """DRF's `SimpleRateThrottle.timer = time.time` captures the function when the module is
+    first imported. If that happens inside a freezegun block (the first API request of a run
+    may well be frozen), the timer is freezegun's fake_time, a plain function that then binds
+    as a method: `fake_time() takes 0 positional arguments but 1 was given`, depending on the
+    order of the tests. Import it here, outside any frozen time, with a timer that reads the
+    clock (real or frozen) at each call."""
+    from rest_framework import throttling
+
+    throttling.SimpleRateThrottle.timer = staticmethod(lambda: time.time())
+    yield
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +57,27 @@ def _force_login_passes_the_second_step(monkeypatch):
             session.save()
 
     monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
+def _test_logins_outlive_time_travel(monkeypatch, _force_login_passes_the_second_step):
+    """`Client.force_login` makes a session that expires SESSION_COOKIE_AGE (8 hours) after the
+    wall clock. A test that logs in and then travels with freezegun, or the other way round,
+    would be sent to the login page or not depending on today's date. A test login lasts until
+    the end of the supported time instead; a real login through the login form
+    (tests/test_asvs.py::test_session_expires_after_a_working_day) keeps the production
+    timeout."""
+    from django.test import Client
+
+    force_login = Client.force_login  # with the second step of two-factor login
+
+    def lasting_force_login(self, user, backend=None):
+        force_login(self, user, backend)
+        session = self.session
+        session.set_expiry(datetime(9000, 1, 1, tzinfo=UTC))
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", lasting_force_login)
 
 
 @pytest.fixture(autouse=True)

@@ -33,10 +33,28 @@ schema = _load_schema()
 
 @pytest.fixture(autouse=True)
 def _data(db, users, make_ticket, settings):
-    """A few tickets in both organisations; throttles out of the fuzzer's way."""
+    """A few tickets in both organisations, with escalations in the states whose fields are
+    null (raised by the system, not acknowledged) and not (raised by a contact, acknowledged),
+    so the responses are checked against the schema with both; throttles out of the way."""
+    from django.utils import timezone
+
+    from escalation.models import Escalation
+
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
-    make_ticket("acme.user")
+    acme = make_ticket("acme.user")
     make_ticket("globex.user")
+    now = timezone.now()
+    Escalation.objects.create(ticket=acme, level="low", trigger="response_breached", raised_at=now)
+    Escalation.objects.create(
+        ticket=acme,
+        level="middle",
+        trigger="customer",
+        reason="Nobody called back",
+        raised_by=users["acme.contact"],
+        raised_at=now,
+        acknowledged_by=users["csm"],
+        acknowledged_at=now,
+    )
 
 
 @pytest.fixture(autouse=True)

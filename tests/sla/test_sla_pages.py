@@ -106,8 +106,11 @@ def test_agent_records_no_access_and_not_applicable(contracts, users, client):
     ticket.refresh_from_db()
     assert ticket.sla_not_applicable and ticket.sla_not_applicable_reason
     # customers cannot use these forms
-    client.force_login(users["acme.user"])
-    client.post(url, {"start_at": "2026-11-25T12:00", "end_at": "2026-11-25T13:00"})
+    with freeze_time(at(2026, 11, 25, 14, 10)):
+        client.force_login(users["acme.user"])
+        refused = client.post(url, {"start_at": "2026-11-25T12:00", "end_at": "2026-11-25T13:00"})
+        assert refused.status_code in (302, 403, 404)
+        assert reverse("login") not in refused.get("Location", "")
     assert Clock.objects.get(ticket=ticket, target="restore").due_at == at(2026, 11, 26, 9, 0)
 
 
