@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from pim.permissions import require_staff
+from pim.refusals import input_refused
 
 from . import feed as ical
 from . import queries, services
@@ -218,7 +219,7 @@ def feed_settings(request):
                 messages.success(request, _("The calendar feed URL has been revoked."))
             return redirect("maintenance-feed-settings")
         else:
-            return HttpResponse(status=400)
+            return input_refused(request, _("Choose to make a new feed URL or to revoke it."))
     token = FeedToken.objects.filter(user=request.user).first()
     return render(request, "maintenance/feed_settings.html", {"token": token, "new_url": new_url})
 

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from . import lookups
+
 
 class PimConfig(AppConfig):
     name = "pim"
@@ -9,3 +11,5 @@ class PimConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401 - registers the deployment checks
         from .security import bruteforce, twofactor  # noqa: F401 - connect signal receivers
+
+        lookups.register()

@@ -147,7 +147,8 @@ class SlaPolicy(models.Model):
         return self.name
 
     def clean(self):
-        if not 0 < float(self.at_risk_share) < 1:
+        # A field the form already refused is None here: no second error, no TypeError.
+        if self.at_risk_share is not None and not 0 < float(self.at_risk_share) < 1:
             raise ValidationError({"at_risk_share": _("Give a share between 0 and 1.")})
 
 
@@ -224,7 +225,7 @@ class Contract(models.Model):
         return f"{self.organization} ({self.get_service_window_display()}, {self.valid_from})"
 
     def clean(self):
-        if self.valid_to and self.valid_to < self.valid_from:
+        if self.valid_to and self.valid_from and self.valid_to < self.valid_from:
             raise ValidationError({"valid_to": _("The end lies before the start.")})
 
 

@@ -579,3 +579,55 @@ def test_every_serializer_field_is_bounded(users, rf):
                 ):
                     problems.append(f"{where}: use pim.inputs.DateTimeApiField")
     assert not problems, "\n".join(problems)
+
+
+# --- integers beyond any column ----------------------------------------------------------------
+
+
+def test_in_lookup_with_an_integer_beyond_any_column(users, make_ticket):
+    """What a ModelMultipleChoiceField builds from a posted "10**30": no OverflowError (SQLite)
+    or DataError (PostgreSQL), the value simply matches nothing."""
+    from pim.models import Organization
+
+    ticket = make_ticket()
+    huge = 10**30
+    assert list(Ticket.objects.filter(pk__in=[huge])) == []
+    assert list(Ticket.objects.filter(pk__in=[huge, ticket.pk])) == [ticket]
+    assert Ticket.objects.exclude(pk__in=[huge]).count() == 1
+    assert Organization.objects.filter(pk__in=[-huge]).count() == 0
+
+
+def test_multiple_choice_fields_refuse_huge_ids(users):
+    response = login(users, "agent").post(
+        reverse("maintenance-create"),
+        {
+            "kind": "preventive",
+            "title": "Core switch",
+            "organizations": [str(10**30)],
+            "services": ["1e300"],
+            "starts_at": "2026-12-08T22:00",
+            "ends_at": "2026-12-09T00:00",
+            "impact": "none",
+            "initiator": "provider",
+        },
+    )
+    assert_form_error(response, "organizations", "Select a valid choice")
+
+
+def test_an_unknown_feed_action_is_a_page_not_a_bare_400(users):
+    response = login(users, "acme.user").post(
+        reverse("maintenance-feed-settings"), {"action": "explode"}
+    )
+    assert_page_error(response, "revoke")
+
+
+def test_html_in_text_is_shown_as_text(users, make_ticket):
+    """No HTML is accepted as markup: what a customer types is escaped on every page."""
+    ticket = make_ticket()
+    client = login(users, "acme.user")
+    client.post(
+        reverse("ticket-update", args=[ticket.number]), {"body": "<script>alert(1)</script>"}
+    )
+    page = client.get(reverse("ticket-detail", args=[ticket.number])).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)</script>" not in page
