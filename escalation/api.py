@@ -42,9 +42,7 @@ class EscalationSerializer(serializers.ModelSerializer):
     ticket = serializers.IntegerField(source="ticket_id", read_only=True)
     number = serializers.CharField(source="ticket.number", read_only=True)
     # null: raised by the system (a clock trigger); not acknowledged yet
-    raised_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
+    raised_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     acknowledged_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
