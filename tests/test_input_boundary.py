@@ -631,3 +631,11 @@ def test_html_in_text_is_shown_as_text(users, make_ticket):
     page = client.get(reverse("ticket-detail", args=[ticket.number])).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)</script>" not in page
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
+def test_language_switch_redirects_only_within_the_portal(users, target):
+    response = login(users, "acme.user").post(
+        reverse("set-language"), {"language": "nl", "next": target}
+    )
+    assert response.status_code == 302 and response["Location"] == "/"
