@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from pim.inputs import parse_priorities
 from pim.models import Role
 from tickets.models import Ticket, TicketChildManager
 
@@ -114,6 +115,12 @@ class Trigger(models.Model):
 
     def __str__(self):
         return self.code
+
+    def clean(self):
+        try:
+            parse_priorities(self.priorities)
+        except ValidationError as exc:
+            raise ValidationError({"priorities": exc.messages}) from None
 
     def applies_to(self, ticket):
         wanted = {int(p) for p in self.priorities.split(",") if p.strip()}

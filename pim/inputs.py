@@ -155,6 +155,25 @@ class DateTimeApiField(serializers.DateTimeField):
         return parsed
 
 
+# --- lists of priorities (admin settings) --------------------------------------------------------
+
+
+def parse_priorities(value):
+    """The priorities of a comma-separated list such as "1,2" (1..5), or a ValidationError: the
+    SLA and escalation code reads these settings with int()."""
+    numbers = set()
+    for part in (value or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not (part.isascii() and part.isdigit() and 1 <= int(part) <= 5):
+            raise ValidationError(
+                _("Give priorities from 1 to 5, separated by commas (e.g. 1,2)."), code="invalid"
+            )
+        numbers.add(int(part))
+    return numbers
+
+
 # --- JSON depth ---------------------------------------------------------------------------------
 JSON_MAX_DEPTH = 32
 # A string: possessive, so no backtracking, and it always matches (an unterminated string, even

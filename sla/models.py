@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from pim.inputs import parse_priorities
 from pim.models import Organization
 from tickets.models import Ticket, TicketChildManager
 
@@ -150,6 +151,10 @@ class SlaPolicy(models.Model):
         # A field the form already refused is None here: no second error, no TypeError.
         if self.at_risk_share is not None and not 0 < float(self.at_risk_share) < 1:
             raise ValidationError({"at_risk_share": _("Give a share between 0 and 1.")})
+        try:
+            parse_priorities(self.always_priorities)
+        except ValidationError as exc:
+            raise ValidationError({"always_priorities": exc.messages}) from None
 
 
 class Unit(models.TextChoices):

@@ -639,3 +639,28 @@ def test_language_switch_redirects_only_within_the_portal(users, target):
         reverse("set-language"), {"language": "nl", "next": target}
     )
     assert response.status_code == 302 and response["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    "url, field",
+    [
+        ("/admin/escalation/trigger/add/", "priorities"),
+        ("/admin/sla/slapolicy/add/", "always_priorities"),
+    ],
+)
+@pytest.mark.parametrize("value", ["1,²", "1,abc", "0", "6", "1;2"])
+def test_admin_priority_lists_are_checked(users, url, field, value):
+    """The SLA and escalation code reads these settings with int(): '²' saved here would break
+    every ticket later, far from the input."""
+    admin = users["admin"]
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client = login(users, "admin")
+    response = client.post(url, {field: value})
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+
+
+def test_parse_priorities():
+    assert inputs.parse_priorities("1, 2,") == {1, 2}
+    assert inputs.parse_priorities("") == set()
