@@ -2,12 +2,13 @@
 
 import calendar as pycalendar
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from pim.inputs import parse_month as parse_month_value
 from pim.models import Organization, Service, User
 
 from .models import MaintenanceNotice, MaintenanceUpdate, Status, Subscription
@@ -76,14 +77,10 @@ def month_grid(qs, year, month):
 def parse_month(value, today=None):
     """(year, month) from "2026-12"; today's month when missing or invalid."""
     today = today or timezone.localdate()
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
-        date(year, month, 1)
-    except (TypeError, ValueError):
+    first = parse_month_value(value)
+    if first is None:
         return today.year, today.month
-    if not 1900 <= year <= 9998:
-        return today.year, today.month
-    return year, month
+    return first.year, first.month
 
 
 # --- availability ---------------------------------------------------------------------------

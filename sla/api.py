@@ -4,7 +4,7 @@
 ahead of the ticket router (like escalation's `…/escalate/`), so sla owns its API.
 """
 
-from datetime import date, datetime
+from datetime import datetime
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -108,13 +108,10 @@ class ComplianceView(TenantScopedMixin, APIView):
         since = request.query_params.get("since")
         start = None
         if since:
-            try:
-                year, month = (int(p) for p in since.split("-"))
-                start = timezone.make_aware(
-                    datetime.combine(date(year, month, 1), datetime.min.time())
-                )
-            except (ValueError, OverflowError):
-                raise exceptions.ValidationError({"since": ["Use YYYY-MM."]}) from None
+            month = inputs.parse_month(since)
+            if month is None:
+                raise exceptions.ValidationError({"since": [inputs.month_message()]})
+            start = timezone.make_aware(datetime.combine(month, datetime.min.time()))
         org = request.query_params.get("organization", "")
         org_id = organization_param(org) if org else None
         rows = compliance(user, since=start, organization_id=org_id)

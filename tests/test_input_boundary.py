@@ -664,3 +664,9 @@ def test_admin_priority_lists_are_checked(users, url, field, value):
 def test_parse_priorities():
     assert inputs.parse_priorities("1, 2,") == {1, 2}
     assert inputs.parse_priorities("") == set()
+
+
+@pytest.mark.parametrize("since", ["0001-01", "9999-12", "٢٠٢٦-١٢", "2026-13", "2026-1"])
+def test_compliance_api_refuses_impossible_months(users, since):
+    response = login(users, "csm").get(f"/api/v1/sla/compliance/?since={since}")
+    assert_json_error(response, field="since")
