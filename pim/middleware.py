@@ -32,6 +32,24 @@ class TenantScopeMiddleware:
             return self.get_response(request)
 
 
+class CookieBoundaryMiddleware:
+    """Drop cookies whose value holds a control character before the session and CSRF
+    middleware read them: Django decodes octal escapes in a quoted cookie ("\\000" is NUL),
+    and a NUL session key made PostgreSQL fail the session lookup (500). No browser sends such
+    a cookie; without it the request is simply not logged in."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        for name, value in list(request.COOKIES.items()):
+            if inputs.has_control_characters(name, path=True) or inputs.has_control_characters(
+                value, path=True
+            ):
+                del request.COOKIES[name]
+        return self.get_response(request)
+
+
 def _is_multipart(request):
     return request.content_type == "multipart/form-data"
 

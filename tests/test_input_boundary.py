@@ -670,3 +670,16 @@ def test_parse_priorities():
 def test_compliance_api_refuses_impossible_months(users, since):
     response = login(users, "csm").get(f"/api/v1/sla/compliance/?since={since}")
     assert_json_error(response, field="since")
+
+
+def test_a_session_cookie_with_nul_is_not_a_session(users):
+    """Django decodes octal escapes in quoted cookies: "\\000" reaches the session lookup as NUL
+    (PostgreSQL: DataError). Such a cookie is dropped: the visitor is simply not logged in."""
+    from django.conf import settings
+
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = "abcdefgh\x00ijklmnop"
+    response = client.get("/tickets/")
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+    raw = Client(headers={"Cookie": f'{settings.SESSION_COOKIE_NAME}="abcdefgh\\000ijkl"'})
+    assert raw.get("/tickets/").status_code == 302
