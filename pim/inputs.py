@@ -72,16 +72,6 @@ def control_character_message(where):
     return _("%(where)s contains a control character; remove it and try again.") % {"where": where}
 
 
-def validate_text(value):
-    """For text a form or serializer field takes (the middleware and parser already refuse it;
-    this keeps a field honest when it is used elsewhere)."""
-    if isinstance(value, str) and has_control_characters(value):
-        raise ValidationError(
-            _("This text contains a control character; remove it and try again."),
-            code="control_character",
-        )
-
-
 # --- instants -----------------------------------------------------------------------------------
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
