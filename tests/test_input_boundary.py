@@ -459,8 +459,7 @@ def test_every_text_field_has_a_length_limit():
 
     missing = []
     for model in apps.get_models():
-        if model._meta.app_label not in {"pim", "tickets", "sla", "escalation", "intake",
-                                         "maintenance"}:  # fmt: skip
+        if model._meta.app_label not in project_apps():
             continue
         for field in model._meta.get_fields():
             if isinstance(field, models.TextField):
@@ -486,7 +485,21 @@ def test_the_api_and_the_page_forms_enforce_the_text_limits(users, make_ticket, 
 
 # --- every field of every form and serializer -----------------------------------------------------
 
-PROJECT_APPS = ("pim", "tickets", "sla", "escalation", "intake", "maintenance")
+
+def project_apps():
+    """The project's own apps (those in this repository), so a new app is checked too."""
+    from pathlib import Path
+
+    from django.apps import apps
+    from django.conf import settings
+
+    base = Path(settings.BASE_DIR).resolve()
+    return {
+        config.label
+        for config in apps.get_app_configs()
+        if Path(config.path).resolve().is_relative_to(base)
+        and ".venv" not in Path(config.path).parts
+    }
 
 
 def _project_classes(base):
@@ -494,7 +507,7 @@ def _project_classes(base):
     import importlib
     import pkgutil
 
-    for app in PROJECT_APPS:
+    for app in sorted(project_apps()):
         package = importlib.import_module(app)
         for module in pkgutil.iter_modules(package.__path__):
             if module.name in ("forms", "api") or module.name.startswith("api_"):
@@ -509,7 +522,7 @@ def _project_classes(base):
         (
             c
             for c in seen
-            if c.__module__.split(".")[0] in PROJECT_APPS
+            if c.__module__.split(".")[0] in project_apps()
             # The Django admin (provider admins only) builds its own fields; its bodies are
             # bounded by DATA_UPLOAD_MAX_MEMORY_SIZE and its dates by the services' checks.
             and not c.__module__.endswith(".admin")
