@@ -320,7 +320,12 @@ def test_no_page_answers_a_server_error(users, org_b, settings, caplog, monkeypa
                 continue
             page_forms = forms_of(response, url)
             names = QUERY_NAMES + [n for f in page_forms if f.method == "get" for n, *_ in f.fields]
-            if response.status_code == 200 and route.regex not in swept_queries and not is_admin:
+            if (
+                response.status_code == 200
+                and route.regex not in swept_queries
+                and not is_admin
+                and "format" not in route.kwargs  # the same view as the route without .json
+            ):
                 # The first role that can read the route sweeps its query names: every name
                 # meets every value over the rounds.
                 swept_queries.add(route.regex)
