@@ -129,6 +129,18 @@ def _anonymise_inbound(message):
     message.save()
 
 
+def _scrub_reasons(rows, person, stand_in):
+    """Rows with a person and a free-text `reason`: a customer's person becomes `stand_in` and
+    their reason is removed; staff keep theirs with addresses and numbers masked."""
+    for row in rows.select_related(f"{person}__membership"):
+        if is_customer(getattr(row, person)):
+            setattr(row, person, stand_in)
+            row.reason = removed_text() if row.reason else ""
+        else:
+            row.reason = mask(row.reason)
+        row.save(update_fields=[person, "reason"])
+
+
 def anonymise_ticket(ticket, event, now):
     """Remove one closed ticket's personal data (see the module docstring)."""
     placeholder = placeholder_for(ticket.organization)
@@ -143,24 +155,8 @@ def anonymise_ticket(ticket, event, now):
     for attachment in Attachment.objects.filter(ticket=ticket):
         _delete_file_after_commit(attachment.file.name)
         attachment.delete()
-    for change in PriorityChange.objects.filter(ticket=ticket).select_related(
-        "changed_by__membership"
-    ):
-        if is_customer(change.changed_by):
-            change.changed_by = placeholder
-            change.reason = removed_text() if change.reason else ""
-        else:
-            change.reason = mask(change.reason)
-        change.save(update_fields=["changed_by", "reason"])
-    for escalation in Escalation.objects.filter(ticket=ticket).select_related(
-        "raised_by__membership"
-    ):
-        if is_customer(escalation.raised_by):
-            escalation.raised_by = None
-            escalation.reason = removed_text() if escalation.reason else ""
-        else:
-            escalation.reason = mask(escalation.reason)
-        escalation.save(update_fields=["raised_by", "reason"])
+    _scrub_reasons(PriorityChange.objects.filter(ticket=ticket), "changed_by", placeholder)
+    _scrub_reasons(Escalation.objects.filter(ticket=ticket), "raised_by", None)
     for entry in AuditEntry.objects.filter(ticket=ticket).select_related("actor__membership"):
         entry.changes = _mask_changes(entry.changes or {})
         if is_customer(entry.actor):
