@@ -1,10 +1,11 @@
 """Read paths for clocks: live clocks for pages and the API, the sla_state filter, compliance."""
 
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -14,23 +15,56 @@ from . import services
 from .calendars import business_calendar
 from .models import Clock, ClockEvent, PolicyTarget, Target, TicketSla
 
+TARGET_ORDER = {t: i for i, t in enumerate(Target.values)}
+
 
 def with_clock_data(queryset):
-    """Prefetch what live clocks need (terms and ledger): two queries for any number of rows."""
-    return queryset.select_related("sla_terms").prefetch_related("clock_events")
+    """Prefetch the stored clocks the API's `sla` field reads: one query for any number of rows,
+    no ledger replay (the Clock rows are the ledger's derived snapshot). A write clears the
+    prefetch cache (`ticket_response`), so the field then reads the rows afresh."""
+    return queryset.prefetch_related(Prefetch("clocks", queryset=Clock.objects.order_by("pk")))
+
+
+@dataclass(frozen=True)
+class LiveClock:
+    target: str
+    due_at: datetime | None
+    paused: bool
+    state: str
+    used_seconds: int
 
 
 def live_clocks(ticket, now=None):
-    """The clocks of a ticket as of now, from its ledger (pages and API agree by construction)."""
-    try:
-        terms = ticket.sla_terms.terms
-    except ticket._meta.model.sla_terms.RelatedObjectDoesNotExist:
-        return []
-    events = [
-        services.engine.Event(e.kind, e.at, e.until, e.data)
-        for e in sorted(ticket.clock_events.all(), key=lambda e: (e.at, e.pk))
+    """The clocks of a ticket as of now, from its stored Clock rows: the state and the business
+    time used move on from the last recompute by themselves (`live_state`, `live_used`)."""
+    now = now or timezone.now()
+    calendars = {}
+
+    def calendar(pk):
+        if pk not in calendars:
+            calendars[pk] = business_calendar(pk)
+        return calendars[pk]
+
+    return [
+        LiveClock(
+            c.target,
+            timezone.localtime(c.due_at) if c.due_at else None,
+            c.paused,
+            live_state(c, now),
+            live_used(c, now, calendar),
+        )
+        for c in sorted(ticket.clocks.all(), key=lambda c: TARGET_ORDER.get(c.target, 99))
     ]
-    return services.compute(ticket, now, events=events, terms=terms)
+
+
+def live_used(clock, now, calendar=business_calendar):
+    """Business seconds a stored clock has used by `now`: what it had at its last recompute,
+    plus the business time since then while it runs."""
+    running = clock.started_at is not None and clock.stopped_at is None and not clock.paused
+    if not running or now <= clock.computed_at:
+        return clock.used_seconds
+    elapsed = calendar(clock.calendar_id).elapsed(clock.computed_at, now)
+    return clock.used_seconds + int(elapsed.total_seconds())
 
 
 def state_q(state, now=None):
@@ -124,14 +158,9 @@ def live_state(clock, now):
 
 
 def with_clocks(queryset):
-    """Prefetch the stored clocks (one query per page) and annotate the next running due time,
-    so lists can show and sort by it."""
-    next_due = (
-        Clock.objects.filter(ticket=OuterRef("pk"), stopped_at__isnull=True, due_at__isnull=False)
-        .order_by("due_at")
-        .values("due_at")[:1]
-    )
-    return queryset.annotate(next_due_at=Subquery(next_due)).prefetch_related(
+    """Prefetch the stored clocks (one query per page) for the lists' countdowns; lists sort by
+    the ticket's `next_due_at` summary column."""
+    return queryset.prefetch_related(
         Prefetch("clocks", queryset=Clock.objects.order_by("due_at", "pk"), to_attr="clock_list")
     )
 

@@ -7,7 +7,8 @@ ticket's SLA (an interval without access, "SLA not applicable") are here too.
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -212,6 +213,32 @@ def apply_result(clock, result, now):
     clock.computed_at = now
 
 
+# The worst state first: a ticket's `sla_state` is the worst of its clocks' states.
+STATE_RANK = {"met": 0, "pending": 1, "at_risk": 2, "breached": 3}
+SUMMARY_FIELDS = ("next_due_at", "sla_state")
+
+
+def summary(clocks):
+    """The ticket's SLA summary from its clocks (engine results or Clock rows), as a dict of the
+    Ticket columns: `next_due_at`, the earliest due time of the live clocks (running, not
+    paused), and `sla_state`, the worst state (breached > at_risk > pending > met; '' if none)."""
+    live = [c.due_at for c in clocks if c.stopped_at is None and not c.paused and c.due_at]
+    return {
+        "next_due_at": min(live) if live else None,
+        "sla_state": max((c.state for c in clocks), key=STATE_RANK.__getitem__, default=""),
+    }
+
+
+def next_check_at(ticket, results, sla, now, exclude=()):
+    """The next moment the sweep must look at the ticket: its clocks, follow-up and PIR
+    deadlines and the providers' moments (escalation)."""
+    moments = [m for m in (engine.next_check(results, now),) if m]
+    if sla is not None:
+        moments += [m for m in (sla.follow_up_due_at, sla.pir_due_at) if m and m > now]
+    moments += extra_check_moments(ticket, now, exclude=exclude)
+    return min(moments) if moments else None
+
+
 @transaction.atomic
 def recompute(ticket, now=None):
     """Store the clocks derived from the ledger and move `next_sla_check_at` on."""
@@ -225,14 +252,38 @@ def recompute(ticket, now=None):
         clock.save()
     for stale in existing.values():
         stale.delete()
-    moments = [m for m in (engine.next_check(results, now),) if m]
-    if sla is not None:
-        moments += [m for m in (sla.follow_up_due_at, sla.pir_due_at) if m and m > now]
-    moments += extra_check_moments(ticket, now)
-    next_at = min(moments) if moments else None
-    type(ticket).objects.filter(pk=ticket.pk).update(next_sla_check_at=next_at)
-    ticket.next_sla_check_at = next_at
+    write_summary(ticket, results, next_check_at(ticket, results, sla, now))
     return results
+
+
+def write_summary(ticket, results, next_at):
+    """Store the ticket's summary columns and next check (one UPDATE) and mirror them on the
+    instance, so a later save() of it does not write stale values back."""
+    columns = {"next_sla_check_at": next_at, **summary(results)}
+    type(ticket).objects.filter(pk=ticket.pk).update(**columns)
+    for name, value in columns.items():
+        setattr(ticket, name, value)
+
+
+def rebuild_summaries(ticket_model=None, clock_model=None):
+    """Rebuild every ticket's summary columns from its stored clocks in one UPDATE (the data
+    migration passes its historical models; `recompute_sla` calls it after recomputing)."""
+    ticket_model = ticket_model or Ticket
+    clock_model = clock_model or Clock
+    clocks = clock_model.objects.filter(ticket=OuterRef("pk"))
+    live = (
+        clocks.filter(stopped_at__isnull=True, paused=False, due_at__isnull=False)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    rank = Case(
+        *(When(state=state, then=Value(r)) for state, r in STATE_RANK.items()),
+        default=Value(-1),
+    )
+    worst = clocks.annotate(rank=rank).order_by("-rank").values("state")[:1]
+    return ticket_model.objects.update(
+        next_due_at=Subquery(live), sla_state=Coalesce(Subquery(worst), Value(""))
+    )
 
 
 def recompute_open(calendar_ids=None, *, progress=None):

@@ -225,17 +225,17 @@ def _recompute_clocks(tickets, data: _BatchData, now):
 
 
 def _move_next_checks(tickets, terms, results_of, now):
-    """Each ticket's next check: its clocks, follow-up and PIR, and the providers' moments."""
+    """Each ticket's next check (its clocks, follow-up and PIR, the providers' moments) and its
+    SLA summary columns, in one bulk UPDATE."""
     for ticket in tickets:
-        sla = terms.get(ticket.pk)
-        moments = [engine.next_check(results_of[ticket.pk], now)]
-        if sla is not None:
-            moments += [m for m in (sla.follow_up_due_at, sla.pir_due_at) if m and m > now]
+        results = results_of[ticket.pk]
         # Every event reached is recorded above, so the "unrecorded events" check is moot.
-        moments += services.extra_check_moments(ticket, now, exclude=(unrecorded_events_check,))
-        moments = [m for m in moments if m]
-        ticket.next_sla_check_at = min(moments) if moments else None
-    bulk_set(Ticket, tickets, ["next_sla_check_at"])
+        ticket.next_sla_check_at = services.next_check_at(
+            ticket, results, terms.get(ticket.pk), now, exclude=(unrecorded_events_check,)
+        )
+        for name, value in services.summary(results).items():
+            setattr(ticket, name, value)
+    bulk_set(Ticket, tickets, ["next_sla_check_at", *services.SUMMARY_FIELDS])
 
 
 def evaluate_batch(tickets, now):

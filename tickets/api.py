@@ -172,7 +172,7 @@ class AttachmentSerializer(serializers.Serializer):
 
 def ticket_response(ticket, context):
     """The ticket as the API shows it, after a write (also for actions other apps own)."""
-    # the prefetched ledger is stale after a write: let the sla field read it afresh
+    # the prefetched clocks are stale after a write: let the sla field read them afresh
     ticket._prefetched_objects_cache = {}
     return Response(TicketSerializer(ticket, context=context).data)
 

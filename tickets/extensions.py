@@ -17,7 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 class ClockRead:
     """What tickets may ask of the SLA clocks."""
 
-    # queryset -> queryset with what a list row's countdown needs (annotates `next_due_at`)
+    # queryset -> queryset with what a list row's countdown needs (lists sort by the ticket's
+    # `next_due_at` summary column, which sla keeps)
     list_rows: Callable
     # queryset -> queryset with what the API's `sla` field needs, in a constant number of queries
     api_rows: Callable

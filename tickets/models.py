@@ -155,6 +155,10 @@ class Ticket(models.Model):
     sla_not_applicable = models.BooleanField(_("SLA not applicable"), default=False)
     sla_not_applicable_reason = models.CharField(_("reason"), max_length=300, blank=True)
     next_sla_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The SLA summary (written by sla whenever a clock changes; lists read these columns):
+    # the most urgent live due time (running, unpaused clocks) and the worst clock state.
+    next_due_at = models.DateTimeField(_("next due"), null=True, blank=True, editable=False)
+    sla_state = models.CharField(_("SLA state"), max_length=8, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

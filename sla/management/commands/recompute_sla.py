@@ -1,11 +1,12 @@
-"""Recompute the clocks of open tickets after a policy or calendar correction."""
+"""Recompute the clocks of open tickets after a policy or calendar correction, then rebuild
+every ticket's SLA summary columns (`next_due_at`, `sla_state`) from the stored clocks."""
 
 import sys
 
 from django.core.management.base import BaseCommand
 from django_scopes import scopes_disabled
 
-from sla.services import recompute_open
+from sla.services import rebuild_summaries, recompute_open
 
 
 class Command(BaseCommand):
@@ -30,4 +31,6 @@ class Command(BaseCommand):
 
         with scopes_disabled():
             total = recompute_open(calendar, progress=progress)
+            summaries = rebuild_summaries()
         out.write(self.style.SUCCESS(f"Recomputed {total} open tickets."))
+        out.write(self.style.SUCCESS(f"Rebuilt the SLA summary of {summaries} tickets."))
