@@ -36,7 +36,7 @@ def acknowledge(escalation, user, now=None):
         now = now or timezone.now()
         with transaction.atomic():
             updated = Escalation.objects.filter(
-                pk=escalation.pk, acknowledged_at__isnull=True
+                pk=escalation.pk, acknowledged_at__isnull=True, closed_at__isnull=True
             ).update(acknowledged_at=now, acknowledged_by=user, next_deputy_at=None)
             if updated:
                 record_audit(

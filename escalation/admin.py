@@ -33,12 +33,14 @@ class TriggerAdmin(admin.ModelAdmin):
 
 @admin.register(Escalation)
 class EscalationAdmin(admin.ModelAdmin):
-    list_display = ["ticket", "level", "trigger", "raised_at", "tier", "acknowledged_by"]
+    list_display = ["ticket", "level", "trigger", "raised_at", "tier", "acknowledged_by",
+                    "closed_at"]  # fmt: skip
     list_filter = ["level", "trigger"]
     search_fields = ["ticket__number"]
     raw_id_fields = ["ticket", "raised_by", "acknowledged_by"]
     readonly_fields = ["ticket", "level", "trigger", "reason", "raised_by", "raised_at", "tier",
-                       "next_deputy_at", "acknowledged_by", "acknowledged_at"]  # fmt: skip
+                       "next_deputy_at", "acknowledged_by", "acknowledged_at",
+                       "closed_at"]  # fmt: skip
 
     def has_add_permission(self, request):
         return False  # raised by the triggers and by customers, through the services

@@ -51,7 +51,7 @@ class EscalationSerializer(serializers.ModelSerializer):
         model = Escalation
         fields = [
             "id", "ticket", "number", "level", "trigger", "reason", "raised_by", "raised_at",
-            "tier", "acknowledged_by", "acknowledged_at",
+            "tier", "acknowledged_by", "acknowledged_at", "closed_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -99,8 +99,8 @@ class EscalationViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.Gener
         if not user.is_provider_staff:
             qs = qs.filter(trigger=CUSTOMER_TRIGGER)
         params = self.request.query_params
-        if params.get("open") in ("1", "true"):
-            qs = qs.filter(acknowledged_at__isnull=True)
+        if params.get("open") in ("1", "true"):  # its ticket is not resolved or closed yet
+            qs = qs.filter(closed_at__isnull=True)
         if params.get("level"):
             qs = qs.filter(level=params["level"])
         if params.get("ticket"):

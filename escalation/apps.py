@@ -12,8 +12,9 @@ class EscalationConfig(AppConfig):
         from sla.services import register_next_check
         from sla.sweep import register_sweep_context
 
-        from . import extensions, matrix, receivers, reminders  # noqa: F401
+        from . import closing, extensions, matrix, receivers, reminders  # noqa: F401
 
         register_next_check(reminders.next_check)
         register_sweep_context(matrix.triggers_cached)
         extensions.register()
+        closing.install_renderer()

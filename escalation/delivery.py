@@ -86,11 +86,15 @@ def _texts():
     return {rule: (_(subject), _(body)) for rule, (subject, body) in REMINDER_TEXT.items()}
 
 
-def trigger_label(code):
-    """Why an escalation was raised, for people: "Response breached", "Customer escalation"."""
+def trigger_label(code, triggers=None):
+    """Why an escalation was raised, for people: "Response breached", "Customer escalation".
+    `triggers` ({code: Trigger}) spares a query per call on a list."""
     if code.startswith("customer"):
         return _("customer escalation")
-    trigger = Trigger.objects.filter(code=code).first()
+    if triggers is not None:
+        trigger = triggers.get(code)
+    else:
+        trigger = Trigger.objects.filter(code=code).first()
     if trigger is None:
         return code
     if trigger.event == TriggerEvent.REGISTERED:
@@ -171,9 +175,15 @@ def message_for(notification):
 def render_email(notification):
     if renderer := _renderer(notification):
         return renderer[1](notification)
+    return compose_email(notification, message_for)
+
+
+def compose_email(notification, message_for_fn):
+    """The e-mail of a ticket notification worded by `message_for_fn`, in the recipient's
+    language (email/notification.txt and .html)."""
     recipient = notification.recipient
     with translation.override(recipient.language or settings.LANGUAGE_CODE):
-        subject, body, extra = message_for(notification)
+        subject, body, extra = message_for_fn(notification)
         ticket = notification.ticket
         context = {
             "notification": notification,
@@ -216,6 +226,17 @@ def claim(notification_id, now):
     )
 
 
+def _escalation_closed_before_delivery(notification) -> bool:
+    """An escalation e-mail whose ticket was resolved or closed before it went out (a late
+    relay after an outage): there is nothing left to save, so it is not sent."""
+    escalation = notification.escalation
+    return (
+        notification.template == "escalation"
+        and escalation is not None
+        and escalation.closed_at is not None
+    )
+
+
 def deliver(notification_id, now=None):
     """Send one notification if nobody else has; True when this call sent it."""
     now = now or timezone.now()
@@ -225,6 +246,11 @@ def deliver(notification_id, now=None):
         notification = Notification.objects.select_related("recipient", "ticket", "escalation").get(
             pk=notification_id
         )
+        if _escalation_closed_before_delivery(notification):
+            Notification.objects.filter(pk=notification_id).update(
+                status=NotificationStatus.SKIPPED, claimed_at=None
+            )
+            return False
         if notification.channel == Channel.WEBHOOK:
             return transport.send(notification, now)
         try:

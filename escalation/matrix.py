@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -96,14 +97,23 @@ def active_triggers(event, target=None):
 # --- raising --------------------------------------------------------------------------------
 
 
+def _existing(ticket, level, trigger):
+    """The escalation a new one would duplicate: the open one at `level` (at most one open per
+    level, SPEC §5), or the one this clock or registration trigger raised before."""
+    same = Q(level=level, closed_at__isnull=True)
+    if trigger != CUSTOMER_TRIGGER:
+        same |= Q(trigger=trigger)
+    return Escalation.objects.filter(same, ticket=ticket).order_by("closed_at", "pk").first()
+
+
 def raise_escalation(ticket, level, trigger, *, at=None, reason="", raised_by=None):
     """Raise an escalation and notify the level's owner. Clock and registration triggers raise
-    once per ticket (a second call returns the first); returns (escalation, created)."""
+    once per ticket, and a level that is open already is not raised again (a second call returns
+    the existing one); returns (escalation, created)."""
     at = at or timezone.now()
-    if trigger != CUSTOMER_TRIGGER:
-        existing = Escalation.objects.filter(ticket=ticket, trigger=trigger).first()
-        if existing is not None:
-            return existing, False
+    existing = _existing(ticket, level, trigger)
+    if existing is not None:
+        return existing, False
     row = matrix_row(level)
     try:
         with transaction.atomic():
@@ -118,7 +128,7 @@ def raise_escalation(ticket, level, trigger, *, at=None, reason="", raised_by=No
                 next_deputy_at=at + deputy_delay(row),
             )
     except IntegrityError:  # a concurrent evaluation raised it first
-        return Escalation.objects.get(ticket=ticket, trigger=trigger), False
+        return _existing(ticket, level, trigger), False
     notify_tier(escalation, 0, row, now=at)
     webhook_events.escalation_raised(escalation)
     record_audit(
@@ -132,7 +142,10 @@ def raise_escalation(ticket, level, trigger, *, at=None, reason="", raised_by=No
 
 
 def fire(ticket, event, *, target="", at=None):
-    """Raise what the active triggers of `event` (and `target`) ask for."""
+    """Raise what the active triggers of `event` (and `target`) ask for. A resolved or closed
+    ticket raises nothing: escalations are about what can still be saved."""
+    if not ticket.is_open:
+        return []
     raised = []
     for trigger in active_triggers(event, target or ""):
         if trigger.applies_to(ticket):
@@ -143,15 +156,17 @@ def fire(ticket, event, *, target="", at=None):
 
 
 def needs_registration_escalation(ticket) -> bool:
-    """A ticket (re)classified so that a registration trigger applies, not yet escalated."""
+    """A ticket (re)classified so that a registration trigger applies, not yet escalated by it
+    (nor covered by an open escalation at the trigger's level)."""
     if not ticket.is_open:
         return False
-    codes = [
-        t.code for t in active_triggers(TriggerEvent.REGISTERED) if t.applies_to(ticket)
-    ]  # fmt: skip
-    if not codes:
+    triggers = [t for t in active_triggers(TriggerEvent.REGISTERED) if t.applies_to(ticket)]
+    if not triggers:
         return False
-    return Escalation.objects.filter(ticket=ticket, trigger__in=codes).count() < len(codes)
+    rows = Escalation.objects.filter(ticket=ticket).values_list("trigger", "level", "closed_at")
+    raised = {code for code, _level, _closed in rows}
+    open_levels = {level for _code, level, closed in rows if closed is None}
+    return any(t.code not in raised and t.level not in open_levels for t in triggers)
 
 
 # --- deputies -------------------------------------------------------------------------------
@@ -163,7 +178,7 @@ def fallback_to_deputies(now=None, batch_size: int = 500) -> int:
     moved = 0
     with scopes_disabled(), transaction.atomic():
         qs = Escalation.objects.filter(
-            next_deputy_at__lte=now, acknowledged_at__isnull=True
+            next_deputy_at__lte=now, acknowledged_at__isnull=True, closed_at__isnull=True
         ).order_by("next_deputy_at")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True, of=("self",))

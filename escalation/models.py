@@ -156,6 +156,8 @@ class Escalation(models.Model):
         verbose_name=_("acknowledged by"),
     )
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    # Set when the ticket is resolved or closed: nothing is left to save, no deputy is called.
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     objects = TicketChildManager()
 
@@ -170,7 +172,13 @@ class Escalation(models.Model):
                 fields=["ticket", "trigger"],
                 condition=~models.Q(trigger="customer"),
                 name="one_escalation_per_trigger",
-            )
+            ),
+            # A ticket has at most one open escalation per level (SPEC §5).
+            models.UniqueConstraint(
+                fields=["ticket", "level"],
+                condition=models.Q(closed_at__isnull=True),
+                name="one_open_escalation_per_level",
+            ),
         ]
         indexes = [
             models.Index(
@@ -185,7 +193,8 @@ class Escalation(models.Model):
 
     @property
     def is_open(self):
-        return self.acknowledged_at is None
+        """Open until its ticket is resolved or closed (acknowledged or not)."""
+        return self.closed_at is None
 
     def get_tier_display(self):
         return [_("Owner"), _("1st deputy"), _("2nd deputy")][self.tier]
@@ -202,6 +211,8 @@ class NotificationStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Not sent on purpose: an escalation e-mail whose escalation closed before delivery.
+    SKIPPED = "skipped", _("Skipped")
 
 
 class Notification(models.Model):

@@ -5,16 +5,18 @@ these receivers write the notifications, escalations and webhook messages that f
 the sender's transaction (the outbox delivers them after commit).
 """
 
+from django.db.models import Max
 from django.dispatch import receiver
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from sla import services as sla_services
 from sla import signals as sla_signals
+from sla.models import ClockEvent
 from tickets import signals as ticket_signals
-from tickets.models import Ticket, Visibility
+from tickets.models import Status, Ticket, Visibility
 
-from . import matrix, reminders
+from . import closing, matrix, reminders
 from .models import TriggerEvent
 from .outbox import notify_all
 from .webhooks import events as webhook_events
@@ -54,6 +56,11 @@ def update_posted(sender, ticket, update, **kwargs):
 @receiver(ticket_signals.ticket_transitioned, sender=Ticket, dispatch_uid="escalation.status")
 def ticket_transitioned(sender, ticket, old_status, new_status, key, **kwargs):
     webhook_events.ticket_transitioned(ticket, old_status, new_status, key)
+    if new_status in (Status.RESOLVED, Status.CLOSED):
+        with scopes_disabled():
+            closing.close_open_escalations(
+                ticket, actor=kwargs.get("actor"), status=new_status, at=kwargs.get("at")
+            )
 
 
 @receiver(sla_signals.sla_event_reached, sender=Ticket, dispatch_uid="escalation.sla_event")
@@ -62,8 +69,22 @@ def sla_event_reached(sender, ticket, event, now, **kwargs):
     escalation is raised (and its deputy time counted) from now, the event keeps its moment."""
     if ticket.sla_not_applicable or event.kind not in (TriggerEvent.AT_RISK, TriggerEvent.BREACHED):
         return
+    if is_history(ticket, event):
+        return  # recorded as an SLA event only: nothing left to save, nobody to alarm
     webhook_events.sla_event(ticket, event)
     matrix.fire(ticket, event.kind, target=event.target, at=now or event.at)
+
+
+def is_history(ticket, event) -> bool:
+    """An SLA event that tells the past: the ticket is resolved or closed, or the clock was at
+    risk or breached before the ticket's last resolution or closure (a sweep running late over
+    a reopened ticket's history)."""
+    if not ticket.is_open:
+        return True
+    last_end = ClockEvent.objects.filter(
+        ticket=ticket, kind__in=[ClockEvent.Kind.RESOLVED, ClockEvent.Kind.CLOSED]
+    ).aggregate(at=Max("at"))["at"]
+    return last_end is not None and event.at <= last_end
 
 
 @receiver(sla_signals.ticket_evaluated, sender=Ticket, dispatch_uid="escalation.evaluated")

@@ -39,7 +39,7 @@ def escalate_by_customer(ticket, user, reason: str, now=None) -> Escalation:
         raise ValidationError({"reason": _("This ticket is closed; please open a new ticket.")})
     now = now or timezone.now()
     with transaction.atomic(), scopes_disabled():
-        escalation, _created = raise_escalation(
+        escalation, created = raise_escalation(
             ticket,
             _customer_level(ticket),
             CUSTOMER_TRIGGER,
@@ -47,6 +47,11 @@ def escalate_by_customer(ticket, user, reason: str, now=None) -> Escalation:
             reason=reason[:5000],
             raised_by=user,
         )
+    if not created:  # the highest level is open already (at most one open per level)
+        raise ValidationError(
+            {"reason": _("This ticket is escalated to the highest level already; our management "
+                         "is on it.")}
+        )  # fmt: skip
     return escalation
 
 

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -20,9 +21,9 @@ from tickets.models import Ticket
 
 from . import outbox, services
 from .acknowledge import acknowledge, read_acknowledge_token
-from .delivery import message_for
+from .delivery import message_for, trigger_label
 from .forms import EscalateForm
-from .models import Channel, Escalation, Notification, WebhookDelivery
+from .models import LEVEL_ORDER, Channel, Escalation, Notification, Trigger, WebhookDelivery
 from .webhooks import endpoints as webhook_endpoints
 from .webhooks import events as webhook_events
 
@@ -57,25 +58,66 @@ def ticket_escalate(request, number):
     )
 
 
+def _level_rank():
+    return Case(
+        *(When(level=level, then=Value(rank)) for rank, level in enumerate(LEVEL_ORDER)),
+        output_field=IntegerField(),
+    )
+
+
+def _person(user):
+    return user.get_full_name() or user.username
+
+
 @staff_required
 @require_GET
 def escalation_list(request):
-    """Open escalations for managers and staff, newest first, with acknowledge."""
+    """Open escalations for managers and staff: one row per ticket with its highest open level,
+    the trigger in words and who has it by name; `?show=all` lists every escalation."""
     show = request.GET.get("show", "open")
     qs = Escalation.objects.select_related("ticket", "ticket__organization", "acknowledged_by")
-    if show != "all":
-        qs = qs.filter(acknowledged_at__isnull=True)
-    page = Paginator(qs.order_by("-raised_at", "-pk"), 25).get_page(request.GET.get("page"))
-    notified = set(
-        Notification.objects.filter(
-            recipient=request.user, escalation__in=[e.pk for e in page]
-        ).values_list("escalation_id", flat=True)
-    )
+    if show == "all":
+        qs = qs.order_by("-raised_at", "-pk")
+    else:
+        highest = (
+            Escalation.objects.filter(ticket=OuterRef("ticket"), closed_at__isnull=True)
+            .annotate(rank=_level_rank())
+            .order_by("-rank", "-raised_at", "-pk")
+            .values("pk")[:1]
+        )
+        qs = (
+            qs.filter(closed_at__isnull=True, pk=Subquery(highest))
+            .annotate(rank=_level_rank())
+            .order_by("-rank", "-raised_at", "-pk")
+        )
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    # Who each escalation went to, per tier (the in-app row is written for every recipient).
+    sent = Notification.objects.filter(
+        escalation__in=[e.pk for e in page], channel=Channel.IN_APP, template="escalation"
+    ).select_related("recipient")
+    with_names, notified = {}, set()
+    for n in sent:
+        if n.recipient_id == request.user.pk:
+            notified.add(n.escalation_id)
+        with_names.setdefault((n.escalation_id, n.context.get("tier", 0)), []).append(
+            _person(n.recipient)
+        )
+    triggers = {t.code: t for t in Trigger.objects.all()}
+    rows = [
+        {
+            "e": e,
+            "why": trigger_label(e.trigger, triggers),
+            "with": ", ".join(sorted(with_names.get((e.pk, e.tier), []))),
+            "acknowledged_by": _person(e.acknowledged_by) if e.acknowledged_by else "",
+        }
+        for e in page
+    ]
     return render(
         request,
         "escalation/escalation_list.html",
         {
             "page": page,
+            "rows": rows,
             "show": show,
             "notified": notified,
             "is_admin": is_admin(request.user),

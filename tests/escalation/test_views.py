@@ -3,8 +3,14 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from freezegun import freeze_time
 
 from escalation.models import Escalation, Notification
+from tickets import services
+
+from .conftest import at
+
+RESOLUTION = {"resolution_type": "definitive", "resolution_cause": "Card", "resolution_how": "Swap"}
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +82,12 @@ def test_manager_page_lists_open_escalations_and_acknowledges(file_ticket, users
     assert "acknowledged" in response.text
     esc.refresh_from_db()
     assert esc.acknowledged_by == users["oncall"]
+    # Acknowledged, it stays on the list (still open) with who took it, until the ticket is
+    # resolved or closed.
+    assert "acknowledged by oncall" in client.get(reverse("escalation-list")).text
+    with freeze_time(at(2026, 11, 25, 11, 0)):
+        services.take(ticket, users["oncall"])
+        services.transition(ticket, users["oncall"], "resolved", resolution=RESOLUTION)
     assert ticket.number not in client.get(reverse("escalation-list")).text
     assert ticket.number in client.get(reverse("escalation-list") + "?show=all").text
     assert login(users, "globex.contact").get(reverse("escalation-list")).status_code == 404
