@@ -16,7 +16,7 @@ from pim.scoping import organization_filter, visible_organizations
 
 from . import extensions, queries, services
 from .filters import TicketFilter
-from .models import Priority, ResolutionType, Status, Ticket, Visibility
+from .models import Channel, Priority, ResolutionType, Status, Ticket, Visibility
 
 
 class StrictFieldsMixin:
@@ -32,6 +32,16 @@ class StrictFieldsMixin:
                     {name: ["This field is read-only or unknown."] for name in refused}
                 )
         return super().validate(attrs)
+
+
+# What a customer may not write, with the reason (StrictFieldsMixin's generic answer otherwise).
+CUSTOMER_REFUSALS = {
+    "channel": "The channel is recorded by PIM: a ticket filed through the API has channel "
+    "api. Only service desk staff record another channel.",
+    "reporter": "You file tickets for yourself; only service desk staff register a ticket "
+    "for a caller.",
+    "detected_at": "Only service desk staff and monitoring integrations give a detection time.",
+}
 
 
 class SlaClockSerializer(serializers.Serializer):
@@ -57,7 +67,19 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         allow_null=True,
         required=False,
     )
-    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reporter = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(membership__isnull=False),
+        required=False,
+        help_text="Username of the caller the ticket is registered for (service desk staff "
+        "only; a person of the ticket's organisation). Defaults to the caller of the API.",
+    )
+    detected_at = DateTimeApiField(
+        write_only=True,
+        required=False,
+        help_text="Channel monitoring: when the monitoring detected the incident; the response "
+        "clock starts there (SPEC §4). Service desk staff only; not in the future.",
+    )
     priority = serializers.ChoiceField(choices=Priority.choices, default=3)
     resolution_type = serializers.ChoiceField(
         choices=ResolutionType.choices, allow_blank=True, read_only=True
@@ -72,9 +94,10 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "reported_at", "responded_at", "resolved_at", "closed_at",
             "resolution_type", "resolution_cause", "resolution_how", "resolution_follow_up",
             "sla_not_applicable", "sla_not_applicable_reason", "sla", "updated_at",
+            "detected_at",
         ]  # fmt: skip
         read_only_fields = [
-            "id", "number", "status", "reporter", "reported_at", "responded_at", "resolved_at",
+            "id", "number", "status", "reported_at", "responded_at", "resolved_at",
             "closed_at", "resolution_type", "resolution_cause", "resolution_how",
             "resolution_follow_up", "sla_not_applicable", "sla_not_applicable_reason",
             "updated_at",
@@ -91,12 +114,28 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         fields["service"].queryset = Service.objects.filter(organization_filter(user))
         fields["location"].queryset = Location.objects.filter(organization_filter(user))
         if not user.is_worker:
-            for name in ("assignee", "channel", "organization"):
+            for name in ("assignee", "channel", "organization", "reporter", "detected_at"):
                 fields[name].read_only = True
         if self.instance is not None:
-            for name in ("kind", "organization", "priority"):
+            for name in ("kind", "organization", "priority", "reporter", "detected_at"):
                 fields[name].read_only = True  # priority changes need a reason: …/priority/
         return fields
+
+    def validate(self, attrs):
+        initial = getattr(self, "initial_data", None)
+        user = getattr(self.context.get("request"), "user", None)
+        if hasattr(initial, "keys") and user is not None and not user.is_worker:
+            refused = {
+                name: [message] for name, message in CUSTOMER_REFUSALS.items() if name in initial
+            }
+            if refused:
+                raise serializers.ValidationError(refused)
+        attrs = super().validate(attrs)
+        if "detected_at" in attrs and attrs.get("channel") != Channel.MONITORING:
+            raise serializers.ValidationError(
+                {"detected_at": ["Only a ticket with channel monitoring has a detection time."]}
+            )
+        return attrs
 
     @extend_schema_field(SlaClockSerializer(many=True))
     def get_sla(self, ticket):
@@ -113,7 +152,15 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def create(self, validated_data):
         user = self.context["request"].user
+        validated_data.setdefault("channel", Channel.API)  # the API records itself
+        if "detected_at" in validated_data:
+            validated_data["reported_at"] = validated_data.pop("detected_at")
         return services.create_ticket(actor=user, **validated_data)
+
+    def validate_detected_at(self, value):
+        if value > timezone.now():
+            raise serializers.ValidationError("The moment of detection cannot be in the future.")
+        return value
 
     def update(self, instance, validated_data):
         return services.update_ticket(instance, self.context["request"].user, **validated_data)

@@ -5,11 +5,14 @@ ValidationErrors are put back on these forms by the views (see `apply_errors`).
 """
 
 from django import forms
+from django.conf import settings
+from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from pim import inputs
 from pim.inputs import DateTimeFormField
-from pim.models import WORKER_ROLES, Location, Organization, Service, User
+from pim.models import CUSTOMER_ROLES, WORKER_ROLES, Location, Organization, Service, User
 
 from .models import (
     INCIDENT_PRIORITIES,
@@ -20,6 +23,9 @@ from .models import (
     Status,
     Visibility,
 )
+
+# How a caller reached the service desk when an agent registers the ticket for them.
+CALLER_CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.CHAT)
 
 INCIDENT_PRIORITY_CHOICES = [(p, lbl) for p, lbl in Priority.choices if p in INCIDENT_PRIORITIES]
 
@@ -56,8 +62,45 @@ class UserChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.username
 
 
+def callers_of(organization_id, search=""):
+    """The people a ticket can be registered for: active customers of the organisation,
+    optionally narrowed by a search on name, username or e-mail address."""
+    qs = User.objects.filter(
+        membership__organization_id=organization_id,
+        membership__role__in=sorted(CUSTOMER_ROLES),
+        is_active=True,
+    )
+    for word in (search or "").split()[:5]:
+        qs = qs.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(username__icontains=word)
+            | Q(email__icontains=word)
+        )
+    return qs.order_by("first_name", "last_name", "username").only(
+        "pk", "username", "first_name", "last_name", "email"
+    )
+
+
+class CallerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        name = obj.get_full_name() or obj.username
+        return f"{name} ({obj.email})" if obj.email else name
+
+
+class CallerLookupForm(forms.Form):
+    """The GET half of registering for a caller: the organisation chosen so far and a search
+    for the caller; the create form narrows its callers, services and locations to them."""
+
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.filter(is_active=True), required=False
+    )
+    caller_q = forms.CharField(required=False, max_length=inputs.SEARCH_MAX)
+
+
 class TicketCreateForm(forms.Form):
-    """File an incident (customers) or register one for a customer (service desk staff)."""
+    """File an incident (customers) or register one for a caller of a customer organisation
+    (service desk staff: organisation first, then the caller, or a new contact)."""
 
     organization = forms.ModelChoiceField(
         label=_("Organisation"),
@@ -65,9 +108,29 @@ class TicketCreateForm(forms.Form):
         required=False,
         empty_label=_("— choose —"),
     )
+    caller_q = forms.CharField(
+        label=_("Find the caller"),
+        required=False,
+        max_length=inputs.SEARCH_MAX,
+        help_text=_("Part of the name or e-mail address."),
+    )
+    caller = CallerChoiceField(
+        label=_("Caller"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("— a new contact (below) —"),
+        help_text=_("The person who reports: they get the ticket number and follow the ticket."),
+    )
+    new_first_name = forms.CharField(label=_("First name"), required=False, max_length=150)
+    new_last_name = forms.CharField(label=_("Last name"), required=False, max_length=150)
+    new_email = forms.EmailField(label=_("E-mail address"), required=False)
+    new_phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    new_language = forms.ChoiceField(
+        label=_("Language"), choices=settings.LANGUAGES, initial="nl", required=False
+    )
     channel = forms.ChoiceField(
         label=_("Channel"),
-        choices=[c for c in Channel.choices if c[0] != Channel.API],
+        choices=[c for c in Channel.choices if c[0] in CALLER_CHANNELS],
         initial=Channel.PHONE,
         required=False,
     )
@@ -98,22 +161,81 @@ class TicketCreateForm(forms.Form):
         empty_label=_("— not specified —"),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    CALLER_FIELDS = ("caller_q", "caller", "new_first_name", "new_last_name", "new_email",
+                     "new_phone", "new_language", "channel")  # fmt: skip
+
+    def __init__(self, *args, user, organization=None, caller_q="", **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         if user.is_customer:
             org_id = user.organization_id_or_none
-            del self.fields["organization"]
-            del self.fields["channel"]
+            for name in ("organization", *self.CALLER_FIELDS):
+                del self.fields[name]
             self.fields["service"].queryset = Service.objects.filter(organization_id=org_id)
             self.fields["location"].queryset = Location.objects.filter(organization_id=org_id)
-        else:
-            self.fields["organization"].required = True
-            self.fields["organization"].queryset = Organization.objects.filter(is_active=True)
-            self.fields["service"].queryset = Service.objects.select_related("organization")
-            self.fields["location"].queryset = Location.objects.select_related("organization")
-            self.fields["service"].label_from_instance = lambda o: f"{o.organization} – {o}"
-            self.fields["location"].label_from_instance = lambda o: f"{o.organization} – {o}"
+            return
+        self.fields["description"].help_text = _(
+            "In the caller's words: what happens, since when, who is affected, what they tried."
+        )
+        self.fields["organization"].required = True
+        self.fields["organization"].queryset = Organization.objects.filter(is_active=True)
+        # htmx: choosing the organisation reloads the caller fieldset for it
+        self.fields["organization"].widget.attrs.update(
+            {
+                "hx-get": reverse("ticket-create"),
+                "hx-trigger": "change",
+                "hx-include": "#id_organization, #id_caller_q",
+                "hx-target": "#caller-fields",
+                "hx-select": "#caller-fields",
+                "hx-swap": "outerHTML",
+            }
+        )
+        org_id = organization.pk if organization is not None else self._posted_organization()
+        self.organization_id = org_id
+        # callers, services and locations follow the chosen organisation (none before)
+        self.fields["caller"].queryset = (
+            callers_of(org_id, "" if self.is_bound else caller_q) if org_id else User.objects.none()
+        )
+        self.fields["service"].queryset = Service.objects.filter(organization_id=org_id)
+        self.fields["location"].queryset = Location.objects.filter(organization_id=org_id)
+
+    def _posted_organization(self):
+        if not self.is_bound:
+            return None
+        raw = self.data.get("organization") or ""
+        if not (isinstance(raw, str) and raw.isascii() and raw.isdigit()):
+            return None
+        pk = int(raw)
+        return pk if 0 < pk <= inputs.MAX_ID else None
+
+    def clean(self):
+        data = super().clean()
+        if self.user.is_customer or data.get("caller") is not None:
+            return data
+        new = {n: (data.get(n) or "").strip() for n in ("new_first_name", "new_last_name")}
+        if not (new["new_first_name"] or new["new_last_name"]):
+            self.add_error(
+                "caller",
+                _("Choose the caller, or fill in the new contact's name and e-mail address."),
+            )
+        elif not data.get("new_email"):
+            self.add_error(
+                "new_email", _("The new contact needs an e-mail address for the ticket number.")
+            )
+        return data
+
+    def new_contact(self):
+        """The new contact's details, or None when an existing caller was chosen."""
+        data = self.cleaned_data
+        if self.user.is_customer or data.get("caller") is not None:
+            return None
+        return {
+            "first_name": data["new_first_name"].strip(),
+            "last_name": data["new_last_name"].strip(),
+            "email": data["new_email"],
+            "phone": data["new_phone"].strip(),
+            "language": data.get("new_language") or "nl",
+        }
 
 
 class UpdateForm(forms.Form):

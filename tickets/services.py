@@ -1,17 +1,20 @@
 """Every write on tickets that carries a business rule. Views, the API, tasks and the admin call
 these functions; none of them saves a Ticket by itself."""
 
+import secrets
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pim.exceptions import IllegalStateChange
 from pim.inputs import validate_instants
+from pim.models import Membership, Role, User
 from pim.permissions import is_customer, is_provider_staff, is_worker, require_worker
 
 from . import signals, workflow
@@ -112,23 +115,88 @@ def _mark_responded(ticket: Ticket, actor, now) -> bool:
 # --- create and edit ------------------------------------------------------------------------
 
 
+# The channels a worker may record for a ticket they register (the portal and the API record
+# themselves: a customer's portal ticket is `portal`, anything filed through the API `api`).
+WORKER_CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.CHAT, Channel.MONITORING, Channel.API)
+
+
 def _filed_by(actor, organization, reporter, channel):
     """(organization, reporter, channel) of a new ticket: a customer files for themselves in
     their own organisation (through the portal, the API or e-mail); a worker registers one for a
-    customer organisation, the reporter defaulting to the worker."""
+    customer organisation, for a caller of that organisation (the reporter) or, without one,
+    with themselves as the reporter (monitoring, integrations, e-mail triage)."""
     if actor.is_customer:
-        if channel not in (Channel.PORTAL, Channel.API, Channel.EMAIL):
+        if channel not in (Channel.PORTAL, Channel.API, Channel.EMAIL):  # also None
             channel = Channel.PORTAL
+        if reporter is not None and reporter.pk != actor.pk:
+            raise PermissionDenied(_("Customers file tickets for themselves."))
         return actor.membership.organization, actor, channel
     if not actor.is_worker:
         raise PermissionDenied(_("You may not file tickets."))
     if organization is None:
         raise ValidationError({"organization": _("Choose the customer organisation.")})
+    if channel is None:
+        channel = Channel.PHONE  # the service desk registers what was phoned in
+    if channel not in WORKER_CHANNELS:
+        raise ValidationError(
+            {
+                "channel": _("Choose how the ticket came in: %(channels)s.")
+                % {"channels": ", ".join(str(Channel(c).label) for c in WORKER_CHANNELS)}
+            }
+        )
     if reporter is None:
         return organization, actor, channel
-    if reporter.is_customer and reporter.organization_id_or_none != organization.pk:
-        raise ValidationError({"reporter": _("The reporter belongs to another organisation.")})
+    if not reporter.is_customer or reporter.organization_id_or_none != organization.pk:
+        raise ValidationError(
+            {
+                "reporter": _(
+                    "%(person)s is not a person of %(organisation)s: choose a caller of the "
+                    "ticket's organisation."
+                )
+                % {"person": reporter.username, "organisation": organization}
+            }
+        )
+    if not reporter.is_active:
+        raise ValidationError({"reporter": _("This person's account is no longer active.")})
     return organization, reporter, channel
+
+
+@transaction.atomic
+def add_contact(
+    actor, organization, *, first_name, last_name, email, phone="", language="nl"
+) -> User:
+    """A caller the service desk does not know yet becomes a customer user of `organization`
+    (registered while they are on the phone). They get an unguessable password: "Forgot your
+    password?" lets them sign in to follow their ticket."""
+    require_worker(actor)
+    email = (email or "").strip()
+    if not email:
+        raise ValidationError({"new_email": _("The new contact needs an e-mail address.")})
+    if not (first_name or last_name):
+        raise ValidationError({"new_first_name": _("Give the new contact's name.")})
+    existing = User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email)).first()
+    if existing is not None:
+        raise ValidationError(
+            {
+                "new_email": _(
+                    "%(email)s already has an account (%(name)s): choose them as the caller."
+                )
+                % {"email": email, "name": existing.get_full_name() or existing.username}
+            }
+        )
+    user = User(
+        username=email.lower()[:150],
+        email=email,
+        first_name=first_name[:150],
+        last_name=last_name[:150],
+        language=language if language in dict(settings.LANGUAGES) else "nl",
+    )
+    user.set_password(secrets.token_urlsafe(32))
+    user.save()
+    Membership.objects.create(
+        user=user, organization=organization, role=Role.CUSTOMER_USER, phone=phone[:40]
+    )
+    return user
 
 
 def _validate_new_ticket(kind: str, title: str, description: str, priority) -> int:
@@ -152,7 +220,7 @@ def create_ticket(
     reporter=None,
     kind=Kind.INCIDENT,
     priority=3,
-    channel=Channel.PORTAL,
+    channel=None,
     service=None,
     location=None,
     reported_at=None,
@@ -163,6 +231,8 @@ def create_ticket(
     priority = _validate_new_ticket(kind, title, description, priority)
     _validate_org_refs(organization, service, location)
 
+    detected = reported_at is not None
+    validate_instants(reported_at=reported_at)
     reported_at = reported_at or timezone.now()
     ticket = Ticket(
         number=next_number(kind, timezone.localtime(reported_at).year),
@@ -194,7 +264,10 @@ def create_ticket(
             "number": [None, ticket.number],
             "status": [None, ticket.status],
             "priority": [None, priority],
-        },
+            "channel": [None, channel],
+            "reporter": [None, _display(reporter)],
+        }
+        | ({"reported_at": [None, reported_at.isoformat()]} if detected else {}),
     )
     # sla starts the clocks; escalation writes the receipt and raises registration triggers
     signals.ticket_created.send(Ticket, ticket=ticket, actor=actor)

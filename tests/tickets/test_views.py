@@ -175,11 +175,12 @@ def test_managers_cannot_file_tickets(login):
     assert login("csm").get(reverse("ticket-create")).status_code == 403
 
 
-def test_agent_registers_a_phoned_in_ticket(login, acme):
+def test_agent_registers_a_phoned_in_ticket(login, acme, users):
     response = login("agent").post(
         reverse("ticket-create"),
         {
             "organization": acme.pk,
+            "caller": users["acme.user"].pk,
             "channel": "phone",
             "title": "Called in",
             "description": "By phone",

@@ -29,6 +29,7 @@ from ..forms import (
 )
 from ..models import (
     Attachment,
+    Channel,
     Kind,
     Priority,
     ResolutionType,
@@ -71,6 +72,7 @@ def _display_value(name, value):
         "priority": Priority,
         "resolution_type": ResolutionType,
         "kind": Kind,
+        "channel": Channel,
     }
     if name in choices:
         try:

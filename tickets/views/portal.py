@@ -4,20 +4,25 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from pim.inputs import DESCRIPTION_MAX, TITLE_MAX
+
 from .. import extensions, queries, services
 from ..filters import ALL, TicketFilter
 from ..forms import (
+    CallerLookupForm,
     CustomerListFilterForm,
     TicketCreateForm,
     apply_errors,
 )
 from ..models import (
     OPEN_STATUSES,
+    Channel,
     Kind,
     Priority,
     Status,
@@ -63,42 +68,103 @@ def ticket_list(request):
 
 @login_required
 def ticket_create(request):
+    """Customers file an incident; service desk workers register one for a caller: the
+    organisation first, then the caller (found by name or e-mail, or added on the fly), the
+    channel. A GET carrying the organisation (htmx, or the button without JS) narrows the
+    callers, services and locations to it."""
     user = request.user
     if not (user.is_customer or user.is_worker):
         raise PermissionDenied(_("You may not file tickets."))
-    form = TicketCreateForm(request.POST or None, user=user)
+    if request.method == "POST":
+        form = TicketCreateForm(request.POST, user=user)
+    else:
+        form = _lookup_form(request, user)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        kwargs = {
-            "title": data["title"],
-            "description": data["description"],
-            "priority": data["priority"],
-            "service": data.get("service"),
-            "location": data.get("location"),
-            "kind": Kind.INCIDENT,
-        }
-        if not user.is_customer:
-            kwargs["organization"] = data["organization"]
-            kwargs["channel"] = data.get("channel") or "phone"
         try:
-            ticket = services.create_ticket(actor=user, **kwargs)
+            ticket = _create(user, form)
         except ValidationError as exc:
             apply_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc) or _("You may not file tickets."))
         else:
-            messages.success(
-                request,
-                _("Your report has been registered as %(number)s.") % {"number": ticket.number},
-            )
-            if ticket.priority in (Priority.P1, Priority.P2) and user.is_customer:
-                messages.warning(
-                    request,
-                    _("P1/P2: please call us as well on %(phone)s, quoting %(number)s.")
-                    % {"phone": _service_desk_phone(), "number": ticket.number},
-                )
+            _registered_messages(request, user, ticket)
             return redirect(ticket)
     return render(request, "tickets/ticket_form.html", {"form": form})
+
+
+LIMITS = {"title": TITLE_MAX, "description": DESCRIPTION_MAX, "priority": 2, "channel": 16}
+
+
+def _lookup_form(request, user):
+    if user.is_customer:
+        return TicketCreateForm(user=user)
+    lookup = CallerLookupForm(request.GET)
+    lookup.is_valid()
+    data = getattr(lookup, "cleaned_data", {})
+    organization = data.get("organization")
+    initial = {}
+    if organization is not None:
+        initial = {"organization": organization.pk, "caller_q": data.get("caller_q") or ""}
+        # without JS the lookup is a GET of the whole form: keep what was typed
+        initial |= {
+            name: request.GET[name][: LIMITS[name]]
+            for name in LIMITS
+            if isinstance(request.GET.get(name), str)
+        }
+    return TicketCreateForm(
+        user=user,
+        organization=organization,
+        caller_q=data.get("caller_q") or "",
+        initial=initial,
+    )
+
+
+@transaction.atomic
+def _create(user, form):
+    data = form.cleaned_data
+    kwargs = {
+        "title": data["title"],
+        "description": data["description"],
+        "priority": data["priority"],
+        "service": data.get("service"),
+        "location": data.get("location"),
+        "kind": Kind.INCIDENT,
+    }
+    if not user.is_customer:
+        contact = form.new_contact()
+        kwargs["organization"] = data["organization"]
+        kwargs["channel"] = data.get("channel") or Channel.PHONE
+        kwargs["reporter"] = (
+            services.add_contact(user, data["organization"], **contact)
+            if contact is not None
+            else data["caller"]
+        )
+    return services.create_ticket(actor=user, **kwargs)
+
+
+def _registered_messages(request, user, ticket):
+    if user.is_customer:
+        messages.success(
+            request,
+            _("Your report has been registered as %(number)s.") % {"number": ticket.number},
+        )
+    else:
+        reporter = ticket.reporter
+        messages.success(
+            request,
+            _("Registered as %(number)s for %(caller)s; the ticket number goes to %(email)s.")
+            % {
+                "number": ticket.number,
+                "caller": reporter.get_full_name() or reporter.username,
+                "email": reporter.email or "–",
+            },
+        )
+    if ticket.priority in (Priority.P1, Priority.P2) and user.is_customer:
+        messages.warning(
+            request,
+            _("P1/P2: please call us as well on %(phone)s, quoting %(number)s.")
+            % {"phone": _service_desk_phone(), "number": ticket.number},
+        )
 
 
 def _service_desk_phone():
