@@ -227,6 +227,8 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="PIM Servicedesk <servicedesk@pim.local>"
 )
 SERVICE_DESK_PHONE = env.str("SERVICE_DESK_PHONE", default="+31 88 123 4567")
+# The on-call service (storingsdienst): P1/P2 outside office hours for 24/7 contracts (SPEC §2).
+ONCALL_PHONE = env.str("ONCALL_PHONE", default="+31 88 123 4599")
 
 # --- e-mail intake (intake app) -------------------------------------------------------------
 # Mail to this address becomes tickets; mail *from* it is ignored (no loops).

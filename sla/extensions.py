@@ -3,7 +3,7 @@
 from pim.permissions import is_worker
 from tickets import extensions
 
-from . import queries
+from . import notice, queries
 from .forms import NoAccessForm, SlaNotApplicableForm
 
 CLOCK_READ = extensions.ClockRead(
@@ -26,3 +26,4 @@ def ticket_page_context(request, ticket, forms):
 def register():
     extensions.register_clock_read(CLOCK_READ)
     extensions.register_detail_context(ticket_page_context)
+    extensions.register_urgent_notice(notice.urgent_phone_notice)

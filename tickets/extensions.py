@@ -5,6 +5,7 @@ without tickets importing them (docs/architecture.md).
   lists, the ticket page and the API read SLA clocks only through `clock_read()`.
 - Ticket page panels: `sla` (clock panel and its agent forms) and `escalation` (escalations,
   the escalate button) register a context hook; `render_ticket_detail` merges what they return.
+- The P1/P2 phone notice: `sla` says what it tells a customer now (their contract, the clock).
 """
 
 from collections.abc import Callable
@@ -30,6 +31,7 @@ class ClockRead:
 
 _clock_read: ClockRead | None = None
 _detail_hooks: list[Callable] = []
+_urgent_notice: Callable | None = None
 
 
 def register_clock_read(read: ClockRead) -> None:
@@ -56,3 +58,16 @@ def detail_context(request, ticket, forms: dict) -> dict:
     for hook in _detail_hooks:
         context.update(hook(request, ticket, forms))
     return context
+
+
+def register_urgent_notice(provider: Callable) -> None:
+    """`provider(organization_id, now)` says what the P1/P2 phone notice tells a customer of
+    that organisation now (sla reads the contract and the calendars)."""
+    global _urgent_notice
+    _urgent_notice = provider
+
+
+def urgent_notice(organization_id, now=None) -> dict:
+    if _urgent_notice is None:
+        return {"mode": "call"}
+    return _urgent_notice(organization_id, now)

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -89,7 +90,10 @@ def ticket_create(request):
         else:
             _registered_messages(request, user, ticket)
             return redirect(ticket)
-    return render(request, "tickets/ticket_form.html", {"form": form})
+    context = {"form": form}
+    if user.is_customer:
+        context["phone_notice"] = extensions.urgent_notice(user.organization_id_or_none)
+    return render(request, "tickets/ticket_form.html", context)
 
 
 LIMITS = {"title": TITLE_MAX, "description": DESCRIPTION_MAX, "priority": 2, "channel": 16}
@@ -160,11 +164,45 @@ def _registered_messages(request, user, ticket):
             },
         )
     if ticket.priority in (Priority.P1, Priority.P2) and user.is_customer:
-        messages.warning(
-            request,
-            _("P1/P2: please call us as well on %(phone)s, quoting %(number)s.")
-            % {"phone": _service_desk_phone(), "number": ticket.number},
+        messages.warning(request, _urgent_message(ticket))
+
+
+def _when(instant):
+    return date_format(timezone.localtime(instant), "l j F H:i")
+
+
+def _urgent_message(ticket):
+    """What a customer who filed a P1/P2 does now: call us (office hours), call the on-call
+    service (24/7 contract), or nothing until the next opening, with the response promised."""
+    now = timezone.now()
+    notice = extensions.urgent_notice(ticket.organization_id, now)
+    if notice["mode"] == "oncall":
+        return _(
+            "P1/P2 outside office hours: please call our on-call service as well on %(phone)s, "
+            "quoting %(number)s."
+        ) % {"phone": notice["phone"], "number": ticket.number}
+    if notice["mode"] == "closed":
+        due = next(
+            (
+                c.due_at
+                for c in extensions.clock_read().clocks(ticket, now)
+                if c.target == "response" and c.due_at
+            ),
+            notice["response_due"].get(ticket.priority),
         )
+        return _(
+            "Our phone is staffed in office hours only; it opens again %(opening)s. Under your "
+            "office-hours contract we respond to %(number)s by %(due)s. No need to call before "
+            "then."
+        ) % {
+            "opening": _when(notice["next_open"]),
+            "number": ticket.number,
+            "due": _when(due) if due else "–",
+        }
+    return _("P1/P2: please call us as well on %(phone)s, quoting %(number)s.") % {
+        "phone": _service_desk_phone(),
+        "number": ticket.number,
+    }
 
 
 def _service_desk_phone():
