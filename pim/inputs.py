@@ -44,6 +44,7 @@ TEXT_LIMITS = {
     "tickets.Ticket.resolution_cause": RESOLUTION_TEXT_MAX,
     "tickets.Ticket.resolution_how": RESOLUTION_TEXT_MAX,
     "tickets.Ticket.resolution_follow_up": RESOLUTION_TEXT_MAX,
+    "tickets.Ticket.workaround_text": RESOLUTION_TEXT_MAX,
     "tickets.TicketUpdate.body": UPDATE_BODY_MAX,
     "tickets.TicketUpdate.next_actions": NEXT_ACTIONS_MAX,
     "tickets.PriorityChange.reason": REASON_MAX,

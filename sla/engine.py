@@ -4,9 +4,9 @@
 and terms always give the same due times; `now` only decides the live state and time used.
 
 Ledger events (sorted by time): registered, responded, paused (until?), resumed, no_access
-(at..until), resolved (data.resolution_type), reopened, closed, priority (data.priority),
-calendar. A clock counts business time on its calendar from its start, minus pauses, no-access
-intervals and the periods in which it was stopped.
+(at..until), workaround (stops restore), resolved (data.resolution_type), reopened, closed,
+priority (data.priority), calendar. A clock counts business time on its calendar from its
+start, minus pauses, no-access intervals and the periods in which it was stopped.
 """
 
 from __future__ import annotations
@@ -72,7 +72,10 @@ def _stop_intervals(events, target):
     for e in events:
         stops = (
             (target in (RESPONSE, PICKUP) and e.kind == "responded")
-            or (target == RESTORE and e.kind == "resolved")
+            # A workaround restores the service (SPEC §4: the emergency scenario) ...
+            or (target == RESTORE and e.kind in ("resolved", "workaround"))
+            # ... the definitive fix resolves it. ("temporary" resolutions are the history of
+            # before the workaround action: they never stopped the resolution clock.)
             or (
                 target == RESOLUTION
                 and e.kind == "resolved"

@@ -288,6 +288,7 @@ class ClockEvent(models.Model):
         CLOSED = "closed", _("Closed")
         PRIORITY = "priority", _("Priority changed")
         CALENDAR = "calendar", _("Calendar corrected")
+        WORKAROUND = "workaround", _("Workaround in place")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="clock_events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

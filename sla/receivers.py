@@ -9,6 +9,7 @@ from tickets import signals
 from tickets.models import Ticket
 
 from . import services
+from .models import ClockEvent
 
 
 @receiver(signals.ticket_created, sender=Ticket, dispatch_uid="sla.start")
@@ -24,6 +25,11 @@ def record_response(sender, ticket, actor, at, **kwargs):
 @receiver(signals.priority_changed, sender=Ticket, dispatch_uid="sla.priority")
 def record_priority(sender, ticket, actor, new_priority, at, **kwargs):
     services.on_priority_change(ticket, new_priority, actor, at)
+
+
+@receiver(signals.workaround_recorded, sender=Ticket, dispatch_uid="sla.workaround")
+def record_workaround(sender, ticket, actor, at, **kwargs):
+    services.record(ticket, ClockEvent.Kind.WORKAROUND, at=at, actor=actor)
 
 
 @receiver(signals.ticket_transitioned, sender=Ticket, dispatch_uid="sla.status")

@@ -16,7 +16,15 @@ from pim.scoping import organization_filter, visible_organizations
 
 from . import extensions, queries, services
 from .filters import TicketFilter
-from .models import Channel, Priority, ResolutionType, Status, Ticket, Visibility
+from .models import (
+    WORKAROUND_STATUSES,
+    Channel,
+    Priority,
+    ResolutionType,
+    Status,
+    Ticket,
+    Visibility,
+)
 
 
 class StrictFieldsMixin:
@@ -93,14 +101,15 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "organization", "service", "location", "reporter", "assignee",
             "reported_at", "responded_at", "resolved_at", "closed_at",
             "resolution_type", "resolution_cause", "resolution_how", "resolution_follow_up",
+            "workaround_at", "workaround_text",
             "sla_not_applicable", "sla_not_applicable_reason", "sla", "updated_at",
             "detected_at",
         ]  # fmt: skip
         read_only_fields = [
             "id", "number", "status", "reported_at", "responded_at", "resolved_at",
             "closed_at", "resolution_type", "resolution_cause", "resolution_how",
-            "resolution_follow_up", "sla_not_applicable", "sla_not_applicable_reason",
-            "updated_at",
+            "resolution_follow_up", "workaround_at", "workaround_text", "sla_not_applicable",
+            "sla_not_applicable_reason", "updated_at",
         ]  # fmt: skip
         extra_kwargs = {"description": {"max_length": inputs.DESCRIPTION_MAX}}
 
@@ -164,6 +173,14 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         return services.update_ticket(instance, self.context["request"].user, **validated_data)
+
+
+class WorkaroundSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=inputs.RESOLUTION_TEXT_MAX)
+    status = serializers.ChoiceField(
+        choices=[(s.value, s.label) for s in WORKAROUND_STATUSES],
+        help_text="The status the ticket continues in while the definitive fix is awaited.",
+    )
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -273,6 +290,20 @@ class TicketViewSet(
             note=data.get("note", ""),
             resolution=resolution,
             wish_date=data.get("wish_date"),
+        )
+        return self._ticket_response(ticket)
+
+    @extend_schema(request=WorkaroundSerializer, responses=TicketSerializer)
+    @action(detail=True, methods=["post"])
+    def workaround(self, request, pk=None, **kwargs):
+        """A workaround is in place: the restore clock stops, the ticket stays open (planned
+        internal or waiting for supplier) and the customer is told; resolve it later with the
+        definitive fix."""
+        ticket = self.get_object()
+        ser = WorkaroundSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        ticket = services.record_workaround(
+            ticket, request.user, ser.validated_data["text"], ser.validated_data["status"]
         )
         return self._ticket_response(ticket)
 

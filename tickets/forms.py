@@ -16,6 +16,7 @@ from pim.models import CUSTOMER_ROLES, WORKER_ROLES, Location, Organization, Ser
 
 from .models import (
     INCIDENT_PRIORITIES,
+    WORKAROUND_STATUSES,
     Channel,
     Kind,
     Priority,
@@ -326,15 +327,41 @@ class TransitionForm(forms.Form):
     )
 
 
+WORKAROUND_IS_NOT_A_RESOLUTION = _(
+    "A workaround does not resolve a ticket: record it with “Record a workaround”, which keeps "
+    "the ticket open, and resolve the ticket with the definitive fix."
+)
+
+
+class WorkaroundForm(forms.Form):
+    """A workaround is in place: the restore clock stops, the ticket stays open."""
+
+    text = forms.CharField(
+        label=_("Workaround"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=inputs.RESOLUTION_TEXT_MAX,
+        help_text=_("What works for now; the customer reads it as an update."),
+    )
+    status = forms.ChoiceField(
+        label=_("Continue in"),
+        choices=[(s.value, s.label) for s in WORKAROUND_STATUSES],
+        initial=Status.PLANNED_INTERNAL,
+    )
+
+
 class ResolveForm(forms.Form):
-    """Resolve a ticket; an incident records how (SPEC §3.2, seed §4.9)."""
+    """Resolve a ticket with the definitive fix; an incident records how (SPEC §3.2, seed
+    §4.9). A workaround is an action of its own (WorkaroundForm): it does not resolve."""
 
     status = forms.CharField(widget=forms.HiddenInput, initial=Status.RESOLVED, max_length=30)
     resolution_type = forms.ChoiceField(
         label=_("Resolution"),
-        choices=ResolutionType.choices,
+        choices=[(ResolutionType.DEFINITIVE.value, ResolutionType.DEFINITIVE.label)],
+        initial=ResolutionType.DEFINITIVE,
         widget=forms.RadioSelect,
         required=False,
+        # The only other value, "temporary", is the workaround action now.
+        error_messages={"invalid_choice": WORKAROUND_IS_NOT_A_RESOLUTION},
     )
     resolution_cause = forms.CharField(
         label=_("Cause"),
@@ -353,9 +380,7 @@ class ResolveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         max_length=inputs.RESOLUTION_TEXT_MAX,
-        help_text=_(
-            "For a temporary fix: what remains to be done, and when it becomes definitive."
-        ),
+        help_text=_("What remains to be done after the fix, if anything."),
     )
     resolved_at = DateTimeFormField(
         label=_("Resolved at"),

@@ -40,6 +40,8 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = frozenset(Status) - {Status.RESOLVED, Status.CLOSED}
+# The statuses a ticket with a workaround in place continues in (services.record_workaround).
+WORKAROUND_STATUSES = (Status.PLANNED_INTERNAL, Status.WAITING_FOR_SUPPLIER)
 
 
 class Priority(models.IntegerChoices):
@@ -151,6 +153,10 @@ class Ticket(models.Model):
     resolution_cause = models.TextField(_("cause"), blank=True)
     resolution_how = models.TextField(_("how it was fixed"), blank=True)
     resolution_follow_up = models.TextField(_("follow-up actions"), blank=True)
+    # A workaround (SPEC §4: restore, the emergency scenario) stops the restore clock; the
+    # ticket stays open until the definitive fix resolves it.
+    workaround_at = models.DateTimeField(_("workaround in place since"), null=True, blank=True)
+    workaround_text = models.TextField(_("workaround"), blank=True)
     # SLA (filled by the SLA engine).
     sla_not_applicable = models.BooleanField(_("SLA not applicable"), default=False)
     sla_not_applicable_reason = models.CharField(_("reason"), max_length=300, blank=True)
@@ -193,6 +199,11 @@ class Ticket(models.Model):
     @property
     def is_incident(self):
         return self.kind == Kind.INCIDENT
+
+    @property
+    def workaround_in_place(self):
+        """A workaround runs while the definitive fix is awaited (an open ticket)."""
+        return self.workaround_at is not None and self.is_open
 
 
 class TicketSequence(models.Model):

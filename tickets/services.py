@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from pim.exceptions import IllegalStateChange
 from pim.inputs import validate_instants
@@ -21,6 +22,7 @@ from . import signals, workflow
 from .models import (
     INCIDENT_PRIORITIES,
     KIND_PREFIX,
+    WORKAROUND_STATUSES,
     Attachment,
     AuditEntry,
     Channel,
@@ -382,6 +384,11 @@ def take(ticket: Ticket, actor) -> Ticket:
 # --- status ---------------------------------------------------------------------------------
 
 RESOLUTION_FIELDS = ("resolution_type", "resolution_cause", "resolution_how")
+WORKAROUND_IS_NOT_A_RESOLUTION = gettext_lazy(
+    "A workaround does not resolve a ticket: record it with the workaround action "
+    "(…/workaround/ in the API), which keeps the ticket open, and resolve the ticket with the "
+    "definitive fix."
+)
 
 
 def _check_move(ticket, actor, status) -> None:
@@ -409,10 +416,12 @@ def _apply_resolution(ticket, resolution, now, changes) -> None:
         }
         if missing:
             raise ValidationError(missing)
+    if resolution.get("resolution_type") == ResolutionType.TEMPORARY:
+        raise ValidationError({"resolution_type": WORKAROUND_IS_NOT_A_RESOLUTION})
     if resolution.get("resolution_type") and resolution["resolution_type"] not in (
         ResolutionType.values
     ):
-        raise ValidationError({"resolution_type": _("Choose temporary or definitive.")})
+        raise ValidationError({"resolution_type": _("Choose the definitive fix.")})
     resolved_at = resolution.get("resolved_at") or now
     if resolved_at > now:
         raise ValidationError({"resolved_at": _("The resolution time cannot be in the future.")})
@@ -466,6 +475,44 @@ def transition(
     )
     if note and note.strip():
         record_update(ticket, actor, note, Visibility.PUBLIC)
+    return ticket
+
+
+@transaction.atomic
+def record_workaround(ticket: Ticket, actor, text: str, status: str) -> Ticket:
+    """A workaround is in place (SPEC §4: restore is the emergency scenario): the restore clock
+    stops, the ticket stays open in `status` (Planned internal or Waiting for supplier) while
+    the resolution clock runs on to the definitive fix, and the customer is told the workaround
+    as a public update."""
+    require_worker(actor)
+    _require_can_see(ticket, actor)
+    if not ticket.is_open:
+        raise IllegalTransition(_("A resolved or closed ticket has no workaround to record."))
+    if ticket.kind != Kind.INCIDENT:
+        raise ValidationError({"text": _("A workaround is recorded on incidents.")})
+    if ticket.workaround_at is not None:
+        raise ValidationError(
+            {"text": _("A workaround is in place already; resolve the ticket with the fix.")}
+        )
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Describe the workaround for the customer.")})
+    if status not in WORKAROUND_STATUSES:
+        raise ValidationError(
+            {"status": _("Continue in “Planned internal” or “Waiting for supplier”.")}
+        )
+    if status != ticket.status:
+        transition(ticket, actor, status)
+    now = timezone.now()
+    ticket.workaround_at, ticket.workaround_text = now, text
+    if _mark_responded(ticket, actor, now):
+        ticket.save(update_fields=["workaround_at", "workaround_text", "responded_at",
+                                   "updated_at"])  # fmt: skip
+    else:
+        ticket.save(update_fields=["workaround_at", "workaround_text", "updated_at"])
+    record_audit(ticket, actor, "workaround", {"workaround_text": [None, text]})
+    signals.workaround_recorded.send(Ticket, ticket=ticket, actor=actor, at=now)
+    record_update(ticket, actor, text, Visibility.PUBLIC)
     return ticket
 
 

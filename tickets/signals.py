@@ -22,3 +22,5 @@ ticket_transitioned = Signal()
 priority_changed = Signal()
 # ticket, update: a public or internal update was posted.
 update_posted = Signal()
+# ticket, actor, at: a workaround is in place (the restore clock stops; the ticket stays open).
+workaround_recorded = Signal()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("tickets/<str:number>/assign/", views.ticket_assign, name="ticket-assign"),
     path("tickets/<str:number>/priority/", views.ticket_priority, name="ticket-priority"),
     path("tickets/<str:number>/transition/", views.ticket_transition, name="ticket-transition"),
+    path("tickets/<str:number>/workaround/", views.ticket_workaround, name="ticket-workaround"),
     path("tickets/<str:number>/confirm/", views.ticket_confirm, name="ticket-confirm"),
     path(
         "tickets/<str:number>/not-resolved/",

@@ -428,20 +428,29 @@ def test_agent_takes_updates_and_resolves(login, make_ticket, users):
     assert ticket.priority == 2 and ticket.assignee == users["oncall"]
 
     response = client.post(
+        action_url(ticket, "workaround"),
+        {"text": "Calls go through the spare line", "status": "waiting_for_supplier"},
+    )
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.status == Status.WAITING_FOR_SUPPLIER and ticket.workaround_in_place
+    assert "Workaround in place since" in client.get(detail_url(ticket)).text
+
+    response = client.post(
         action_url(ticket, "transition"),
         {
             "status": "resolved",
-            "resolution_type": "temporary",
+            "resolution_type": "definitive",
             "resolution_cause": "Faulty PSU",
             "resolution_how": "Swapped the PSU",
             "resolution_follow_up": "Order a spare",
-            "note": "Fixed for now",
+            "note": "Fixed",
         },
     )
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.status == Status.RESOLVED
-    assert ticket.resolution_type == "temporary" and ticket.resolution_follow_up == "Order a spare"
+    assert ticket.resolution_type == "definitive" and ticket.resolution_follow_up == "Order a spare"
 
     body = client.get(detail_url(ticket)).text
     assert "Half the floor is down" in body  # the priority change with its reason

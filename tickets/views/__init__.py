@@ -13,6 +13,7 @@ from .actions import (
     ticket_take,
     ticket_transition,
     ticket_update,
+    ticket_workaround,
 )
 from .detail import attachment_download, render_ticket_detail, ticket_action, ticket_detail
 from .portal import ticket_create, ticket_list
@@ -33,5 +34,6 @@ __all__ = [
     "ticket_priority",
     "ticket_take",
     "ticket_transition",
+    "ticket_workaround",
     "ticket_update",
 ]

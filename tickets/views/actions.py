@@ -15,6 +15,7 @@ from ..forms import (
     ResolveForm,
     TransitionForm,
     UpdateForm,
+    WorkaroundForm,
     apply_errors,
 )
 from ..models import (
@@ -152,6 +153,28 @@ def ticket_transition(request, ticket):
             )
             return redirect(ticket)
     return render_ticket_detail(request, ticket, **{form_name: form})
+
+
+@ticket_action
+def ticket_workaround(request, ticket):
+    """A workaround is in place: the restore clock stops, the ticket stays open and the
+    customer is told."""
+    form = WorkaroundForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_workaround(
+                ticket, request.user, form.cleaned_data["text"], form.cleaned_data["status"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The workaround is recorded; %(number)s stays open for the definitive fix.")
+                % {"number": ticket.number},
+            )
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, workaround_form=form)
 
 
 @ticket_action

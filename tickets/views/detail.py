@@ -26,6 +26,7 @@ from ..forms import (
     ResolveForm,
     TransitionForm,
     UpdateForm,
+    WorkaroundForm,
 )
 from ..models import (
     Attachment,
@@ -52,6 +53,7 @@ AUDIT_ACTIONS = {
     "priority": gettext_lazy("changed the priority"),
     "update": gettext_lazy("added an update"),
     "attachment": gettext_lazy("added an attachment"),
+    "workaround": gettext_lazy("recorded a workaround"),
 }
 
 
@@ -183,6 +185,12 @@ def detail_context(request, ticket, **forms):
                 "transition_form": transition_form,
                 "transition_targets": other_targets,
                 "resolve_form": resolve_form,
+                "workaround_form": forms.get("workaround_form")
+                or (
+                    WorkaroundForm()
+                    if ticket.is_open and ticket.is_incident and ticket.workaround_at is None
+                    else None
+                ),
                 "can_take": ticket.is_open
                 and (ticket.assignee_id != user.pk or ticket.status == Status.NEW),
             }

@@ -202,7 +202,7 @@ class Command(BaseCommand):
                         agent,
                         Status.RESOLVED,
                         resolution={
-                            "resolution_type": rng.choice(["definitive", "temporary"]),
+                            "resolution_type": "definitive",
                             "resolution_cause": "Defecte configuratie na wijziging.",
                             "resolution_how": "Configuratie hersteld en getest met de klant.",
                             "resolution_follow_up": "Geen.",
