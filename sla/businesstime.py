@@ -193,6 +193,18 @@ class BusinessCalendar:
         """Open 24/7, holidays included: plain UTC arithmetic."""
         return cls(tz, None, always=True)
 
+    def day_seconds(self) -> int | None:
+        """The length of a working day in seconds (the longest weekday's opening hours), or
+        None for a 24/7 calendar: what "a working day" means when durations are shown."""
+        if self.always_open or not self.hours:
+            return None
+
+        def span(opens, closes):
+            end = 24 * 3600 if closes == _MIDNIGHT else closes.hour * 3600 + closes.minute * 60
+            return end - (opens.hour * 3600 + opens.minute * 60)
+
+        return max(span(o, c) for o, c in self.hours.values())
+
     def __repr__(self) -> str:
         if self.always_open:
             return f"<BusinessCalendar 24/7 {self.zone}>"

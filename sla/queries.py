@@ -13,7 +13,7 @@ from pim.scoping import organization_filter
 
 from . import services
 from .calendars import business_calendar
-from .models import Clock, ClockEvent, PolicyTarget, Target, TicketSla
+from .models import Calendar, Clock, ClockEvent, PolicyTarget, Target, TicketSla
 
 TARGET_ORDER = {t: i for i, t in enumerate(Target.values)}
 
@@ -123,6 +123,16 @@ def compliance(user, *, since=None, until=None, organization_id=None, now=None):
         ).order_by("-policy_id")
     }
     out = []
+    # SPEC order (response → restore → resolution) within a month, organisation and priority
+    rows = sorted(
+        rows,
+        key=lambda r: (
+            -(r["month"].timestamp() if r["month"] else 0),
+            r["ticket__organization__name"],
+            r["ticket__priority"],
+            TARGET_ORDER.get(r["target"], len(TARGET_ORDER)),
+        ),
+    )
     for r in rows:
         decided = r["met"] + r["breached"]
         goal = goals.get(("incident", r["ticket__priority"])) if r["target"] == "restore" else None
@@ -132,6 +142,9 @@ def compliance(user, *, since=None, until=None, organization_id=None, now=None):
                 "organization": r["ticket__organization__name"],
                 "priority": r["ticket__priority"],
                 "target": r["target"],
+                "target_label": Target(r["target"]).label
+                if r["target"] in Target.values
+                else r["target"],
                 "count": r["total"],
                 "met": r["met"],
                 "breached": r["breached"],
@@ -208,6 +221,8 @@ def clock_panel(ticket, now=None):
             {
                 "target": r.target,
                 "label": Target(r.target).label,
+                "calendar_id": r.calendar_id,
+                "day_seconds": cal.day_seconds(),
                 "state": r.state,
                 "due_at": r.due_at,
                 "at_risk_at": r.at_risk_at,
@@ -217,10 +232,17 @@ def clock_panel(ticket, now=None):
                 "used_seconds": r.used_seconds,
                 "target_seconds": r.target_seconds,
                 "left_seconds": (r.due_at - now).total_seconds() if r.due_at else None,
+                "left_business_seconds": max((r.target_seconds or 0) - (r.used_seconds or 0), 0),
                 "always_open": cal.always_open,
                 "segments": segments,
             }
         )
+    names = dict(
+        Calendar.objects.filter(pk__in={c["calendar_id"] for c in clocks}).values_list("pk", "name")
+    )
+    for clock in clocks:
+        clock["calendar_name"] = names.get(clock["calendar_id"], "")
+    clocks.sort(key=lambda c: TARGET_ORDER.get(c["target"], len(TARGET_ORDER)))
     priority_terms = terms.terms.get("priorities", {}).get(str(ticket.priority), {})
     return {
         "clocks": clocks,

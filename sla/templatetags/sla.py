@@ -1,6 +1,7 @@
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from sla import queries
 
@@ -21,6 +22,38 @@ def duration(seconds):
     if hours:
         return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
     return _("%(m)d min") % {"m": minutes}
+
+
+def _day_length(seconds):
+    hours, rest = divmod(seconds, 3600)
+    return _("%(h)d h") % {"h": hours} if not rest else duration(seconds)
+
+
+@register.simple_tag
+def business_time(seconds, day_seconds=None, calendar_name=""):
+    """Business seconds as working time: whole working days of the calendar's length name the
+    calendar ("5 working days of 9 h (Office hours)"), anything else working hours ("48
+    working hours"); never calendar days. A 24/7 calendar's time is plain `duration`."""
+    if seconds is None:
+        return "–"
+    if not day_seconds:
+        return duration(seconds)
+    seconds = int(abs(seconds))
+    days, rest = divmod(seconds, int(day_seconds))
+    if days and not rest:
+        text = ngettext(
+            "%(days)d working day of %(hours)s", "%(days)d working days of %(hours)s", days
+        ) % {"days": days, "hours": _day_length(int(day_seconds))}
+        return f"{text} ({calendar_name})" if calendar_name else text
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    if hours and minutes:
+        return ngettext(
+            "%(h)d working hour %(m)02d min", "%(h)d working hours %(m)02d min", hours
+        ) % {"h": hours, "m": minutes}
+    if hours:
+        return ngettext("%(h)d working hour", "%(h)d working hours", hours) % {"h": hours}
+    return _("%(m)d working min") % {"m": minutes}
 
 
 @register.inclusion_tag("sla/_countdown.html")

@@ -44,7 +44,7 @@ def test_api_and_ticket_page_agree(contracts, users, client, api):
     assert {c["target"] for c in body["sla"]} == {"response", "restore", "resolution"}
     # the customer sees the same due time on the page, and why
     assert "25-11-2026 10:00" in page
-    assert "30 min" in page
+    assert "30 working min" in page
 
 
 def test_paused_clock_in_api(contracts, users, api):

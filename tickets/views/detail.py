@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from pim.exceptions import IllegalStateChange
+from pim.models import User
+from pim.templatetags.people import display_name
 
 from .. import extensions, queries, workflow
 from ..forms import (
@@ -92,8 +94,39 @@ def _display_value(name, value):
     return str(value)
 
 
+# Audit changes that name a person store the username (stable); pages show the full name.
+PERSON_FIELDS = ("assignee", "reporter")
+
+
+def _names(entries):
+    """{username: full name} for the people the entries' changes mention, in one query."""
+    usernames = {
+        v
+        for entry in entries
+        for name, value in (entry.changes or {}).items()
+        if name in PERSON_FIELDS and isinstance(value, list)
+        for v in value
+        if isinstance(v, str) and v
+    }
+    if not usernames:
+        return {}
+    return {
+        u.username: display_name(u)
+        for u in User.objects.filter(username__in=usernames).only(
+            "username", "first_name", "last_name"
+        )
+    }
+
+
 def _audit_rows(entries):
     rows = []
+    names = _names(entries)
+
+    def shown(name, value):
+        if name in PERSON_FIELDS and isinstance(value, str):
+            return names.get(value, value)
+        return _display_value(name, value)
+
     for entry in entries:
         changes = []
         for name, value in (entry.changes or {}).items():
@@ -102,8 +135,8 @@ def _audit_rows(entries):
                 changes.append(
                     {
                         "field": _field_label(name),
-                        "old": _display_value(name, old),
-                        "new": _display_value(name, new),
+                        "old": shown(name, old),
+                        "new": shown(name, new),
                         "has_old": old not in (None, ""),
                     }
                 )
@@ -112,7 +145,7 @@ def _audit_rows(entries):
                     {
                         "field": _field_label(name),
                         "old": None,
-                        "new": _display_value(name, value),
+                        "new": shown(name, value),
                         "has_old": False,
                     }
                 )
