@@ -1,13 +1,13 @@
 """`manage.py seed_demo`: the DESIGN §5 organisations and users, three months of tickets,
-idempotent."""
+idempotent, with a history that tells the truth (issue 12 item 10)."""
 
 import pytest
 from django.core.management import call_command
 
-from escalation.models import Notification
+from escalation.models import Escalation, Notification
 from pim.models import Organization, User
-from sla.models import Contract
-from tickets.models import Ticket
+from sla.models import ClockEvent, Contract
+from tickets.models import AuditEntry, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +30,61 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     assert not Notification.objects.filter(status="pending").exists()  # history is not re-sent
     call_command("seed_demo", tickets=6, verbosity=0)
     assert Ticket.objects.count() == tickets
+
+
+def moment(ticket, action):
+    """When the audit trail says `action` happened."""
+    return AuditEntry.objects.get(ticket=ticket, action=action).at
+
+
+def ledger(ticket, kind):
+    return ClockEvent.objects.filter(ticket=ticket, kind=kind).values_list("at", flat=True).first()
+
+
+def test_seeded_history_tells_the_truth():
+    """One seed (it is not cheap), three findings of issue 12 item 10."""
+    call_command("seed_demo", tickets=20, verbosity=0)
+    _same_times_in_header_audit_and_ledger()
+    _notifications_read_but_the_last_three()
+    _few_open_escalations_only_on_open_tickets()
+
+
+def _same_times_in_header_audit_and_ledger():
+    closed = Ticket.objects.filter(status="closed")
+    assert closed.count() >= 5
+    for ticket in closed:
+        assert ticket.reported_at < ticket.responded_at < ticket.resolved_at < ticket.closed_at
+        assert moment(ticket, "created") == ticket.reported_at == ledger(ticket, "registered")
+        assert moment(ticket, "taken") == ticket.responded_at == ledger(ticket, "responded")
+        entry = AuditEntry.objects.get(ticket=ticket, action="transition",
+                                       changes__status__1="resolved")  # fmt: skip
+        assert entry.at == ticket.resolved_at == ledger(ticket, "resolved")
+        assert entry.changes["resolved_at"][1] == ticket.resolved_at.isoformat()
+        closing = AuditEntry.objects.get(ticket=ticket, action="transition",
+                                         changes__status__1="closed")  # fmt: skip
+        assert closing.at == ticket.closed_at == ledger(ticket, "closed")
+        for update in ticket.updates.all():
+            assert ticket.reported_at <= update.created_at <= ticket.closed_at
+
+
+def _notifications_read_but_the_last_three():
+    bell = Notification.objects.filter(channel="in_app")
+    customer = User.objects.get(username="acme.user")
+    assert bell.filter(recipient=customer).count() > 3
+    for user in User.objects.all():
+        mine = bell.filter(recipient=user).order_by("-created_at", "-pk")
+        unread = [n.pk for n in mine if n.read_at is None]
+        assert unread == [n.pk for n in mine[:3]][: len(unread)]
+        assert len(unread) <= 3
+
+
+def _few_open_escalations_only_on_open_tickets():
+    open_escalations = Escalation.objects.filter(closed_at__isnull=True).select_related("ticket")
+    assert open_escalations.exists()
+    assert all(e.ticket.is_open for e in open_escalations)
+    open_tickets = {e.ticket_id for e in open_escalations}
+    assert len(open_tickets) <= Ticket.objects.open().count()
+    pairs = [(e.ticket_id, e.level) for e in open_escalations]
+    assert len(pairs) == len(set(pairs))
+    assert not Escalation.objects.filter(ticket__status__in=["resolved", "closed"],
+                                         closed_at__isnull=True).exists()  # fmt: skip

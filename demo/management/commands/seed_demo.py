@@ -1,11 +1,17 @@
 """Demo data (DESIGN §5): two customer organisations, provider staff, three months of tickets.
 
 Idempotent: users and organisations are looked up by their natural keys, and tickets are only
-generated when the organisation has none yet.
+generated when the organisation has none yet. Each generated ticket lives its history through the
+services, every step at its own moment (`_at`), so its header, audit trail and clock ledger tell
+the same times; then the SLA sweep runs once, as the first worker start would (SLA events of the
+history, escalations only for the open tickets that are late), the history's mails count as
+sent, and each user's bell keeps only the last few notifications unread.
 """
 
 import random
+from contextlib import contextmanager
 from datetime import date, timedelta
+from unittest import mock
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -13,16 +19,17 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from escalation.models import Notification, NotificationStatus
+from escalation.models import Channel, Notification, NotificationStatus
 from pim.models import Location, Membership, Organization, Role, Service, User
 from pim.security import twofactor
-from sla import services as sla_services
-from sla.models import ClockEvent, Contract
+from sla.models import Contract
 from sla.services import default_policy
+from sla.sweep import sweep
 from tickets import services
-from tickets.models import AuditEntry, Status, Ticket, TicketUpdate
+from tickets.models import Status, Ticket
 
 DEMO_PASSWORD = "demo"
+UNREAD_PER_USER = 3  # the bell of a demo user shows the last few notifications unread
 
 ORGANISATIONS = [
     {
@@ -96,39 +103,93 @@ def _user(username, first, last, role, organization=None):
     return user
 
 
-def _backdate(ticket, reported, rng):
-    """Services stamp `now`; spread a generated ticket's history over its own past instead."""
+@contextmanager
+def _at(moment):
+    """Replay one step of the generated history at its own moment: every stamp the services
+    write (ticket header, audit trail, clock ledger, updates, notifications, escalations) reads
+    the clock through `django.utils.timezone.now`, so they all tell the same time."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+def _history(reported, now, rng):
+    """The moments of a generated ticket's life (None: not reached by now)."""
+    age = now - reported
     responded = reported + timedelta(minutes=rng.randint(5, 90))
-    resolved = responded + timedelta(hours=rng.randint(1, 30))
-    closed = resolved + timedelta(hours=rng.randint(2, 48))
-    moments = [reported, responded, responded + timedelta(minutes=2), resolved, closed]
-    ticket.refresh_from_db()
-    fields = {
-        name: moment
-        for name, moment in (
-            ("responded_at", responded),
-            ("resolved_at", resolved),
-            ("closed_at", closed),
+    leave_new = age < timedelta(days=2) and rng.random() < 0.5
+    if leave_new or responded >= now - timedelta(minutes=5):
+        return {}
+    moments = {"responded": responded, "update": responded + timedelta(minutes=2)}
+    if age > timedelta(days=3):
+        resolved = responded + timedelta(hours=rng.randint(1, 30))
+        if rng.random() < 0.2:  # restored with a workaround first, fixed for good later
+            moments["workaround"] = responded + timedelta(minutes=rng.randint(20, 50))
+        moments["resolved"] = resolved
+        # Older tickets are confirmed; the others wait for it (the auto-close is days away).
+        if age > timedelta(days=6):
+            moments["closed"] = resolved + timedelta(hours=rng.randint(2, 48))
+    elif rng.random() < 0.3:
+        moments["waiting"] = responded + timedelta(minutes=rng.randint(10, 30))
+    return {k: v for k, v in moments.items() if v < now}
+
+
+def _live(ticket, reporter, agent, moments):
+    """Take the ticket through its generated history, each step at its moment."""
+    if "responded" not in moments:
+        return
+    with _at(moments["responded"]):
+        services.take(ticket, agent)
+    with _at(moments["update"]):
+        services.add_update(
+            ticket,
+            agent,
+            "We hebben de melding in behandeling genomen en analyseren de oorzaak.",
+            next_actions="Logbestanden controleren en zo nodig een monteur inplannen.",
         )
-        if getattr(ticket, name)
-    }
-    Ticket.objects.filter(pk=ticket.pk).update(**fields)
-    TicketUpdate.objects.filter(ticket=ticket).update(created_at=moments[2])
-    entries = AuditEntry.objects.filter(ticket=ticket).order_by("pk").values_list("pk", flat=True)
-    for i, pk in enumerate(entries):
-        AuditEntry.objects.filter(pk=pk).update(at=moments[min(i, len(moments) - 1)])
-    # The clock ledger follows the same history, then the clocks are derived again.
-    event_at = {
-        "registered": reported,
-        "responded": responded,
-        "paused": moments[2],
-        "resolved": resolved,
-        "closed": closed,
-    }
-    for kind, moment in event_at.items():
-        ClockEvent.objects.filter(ticket=ticket, kind=kind).update(at=moment)
-    ticket.refresh_from_db()
-    sla_services.recompute(ticket)
+    if "workaround" in moments:
+        with _at(moments["workaround"]):
+            services.record_workaround(
+                ticket,
+                agent,
+                "Het verkeer loopt tijdelijk via de reserveverbinding; de definitieve "
+                "oplossing volgt.",
+                Status.PLANNED_INTERNAL,
+            )
+    if "resolved" in moments:
+        with _at(moments["resolved"]):
+            services.transition(
+                ticket,
+                agent,
+                Status.RESOLVED,
+                resolution={
+                    "resolution_type": "definitive",
+                    "resolution_cause": "Defecte configuratie na wijziging.",
+                    "resolution_how": "Configuratie hersteld en getest met de klant.",
+                    "resolution_follow_up": "Geen.",
+                },
+            )
+    if "closed" in moments:
+        with _at(moments["closed"]):
+            services.confirm_resolution(ticket, reporter)
+    if "waiting" in moments:
+        with _at(moments["waiting"]):
+            services.transition(
+                ticket,
+                agent,
+                Status.WAITING_FOR_CUSTOMER,
+                note="Kunt u aangeven sinds wanneer dit speelt?",
+            )
+
+
+def _read_all_but_the_latest(keep=UNREAD_PER_USER, now=None):
+    """A demo user has read their notifications, except the last few."""
+    now = now or timezone.now()
+    unread = Notification.objects.filter(channel=Channel.IN_APP, read_at__isnull=True)
+    for user_id in unread.values_list("recipient_id", flat=True).distinct():
+        older = unread.filter(recipient_id=user_id).order_by("-created_at", "-pk")[keep:]
+        Notification.objects.filter(pk__in=list(older.values_list("pk", flat=True))).update(
+            read_at=now
+        )
 
 
 class Command(BaseCommand):
@@ -171,58 +232,35 @@ class Command(BaseCommand):
             if Ticket.objects.filter(organization=org).exists():
                 continue
             now = timezone.now()
-            for _i in range(tickets):
+            # Filed in the order of their reporting, so the numbers follow the calendar.
+            for reported in sorted(
+                now - timedelta(minutes=rng.randint(30, 90 * 24 * 60)) for _i in range(tickets)
+            ):
                 priority, title = rng.choice(TITLES)
-                reported = now - timedelta(minutes=rng.randint(30, 90 * 24 * 60))
                 reporter = rng.choice(users)
-                ticket = services.create_ticket(
-                    actor=reporter,
-                    title=title,
-                    description=rng.choice(DESCRIPTIONS),
-                    priority=priority,
-                    service=rng.choice(services_),
-                    location=rng.choice(locations),
-                    reported_at=reported,
-                )
+                with _at(reported):
+                    ticket = services.create_ticket(
+                        actor=reporter,
+                        title=title,
+                        description=rng.choice(DESCRIPTIONS),
+                        priority=priority,
+                        service=rng.choice(services_),
+                        location=rng.choice(locations),
+                        reported_at=reported,
+                    )
                 created_tickets += 1
-                age_days = (now - reported).days
-                if age_days < 2 and rng.random() < 0.5:
-                    _backdate(ticket, reported, rng)
-                    continue  # leave some new tickets in the queue
-                services.take(ticket, agent)
-                services.add_update(
-                    ticket,
-                    agent,
-                    "We hebben de melding in behandeling genomen en analyseren de oorzaak.",
-                    next_actions="Logbestanden controleren en zo nodig een monteur inplannen.",
-                )
-                if age_days > 5:
-                    services.transition(
-                        ticket,
-                        agent,
-                        Status.RESOLVED,
-                        resolution={
-                            "resolution_type": "definitive",
-                            "resolution_cause": "Defecte configuratie na wijziging.",
-                            "resolution_how": "Configuratie hersteld en getest met de klant.",
-                            "resolution_follow_up": "Geen.",
-                        },
-                    )
-                    if age_days > 10:
-                        services.confirm_resolution(ticket, reporter)
-                elif rng.random() < 0.3:
-                    services.transition(
-                        ticket,
-                        agent,
-                        Status.WAITING_FOR_CUSTOMER,
-                        note="Kunt u aangeven sinds wanneer dit speelt?",
-                    )
-                _backdate(ticket, reported, rng)
-        # The generated history is the past: its receipts and escalations count as delivered,
-        # so a fresh `make run` does not mail three months of demo tickets.
-        Notification.objects.filter(status=NotificationStatus.PENDING).update(
-            status=NotificationStatus.SENT, sent_at=timezone.now()
-        )
+                _live(ticket, reporter, agent, _history(reported, now, rng))
+        if created_tickets:
+            # What the SLA sweep finds now (SLA events of the history, escalations of the open
+            # tickets that are late, reminders), as the first worker start would.
+            sweep(timezone.now())
+            # The generated history is the past: its mails count as delivered, so a fresh
+            # `make run` does not mail three months of demo tickets, and the bell shows only
+            # the last few of each user's notifications as unread.
+            Notification.objects.filter(status=NotificationStatus.PENDING).update(
+                status=NotificationStatus.SENT, sent_at=timezone.now()
+            )
+            _read_all_but_the_latest()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready ({created_tickets} new tickets). Logins (password '{DEMO_PASSWORD}'): "
