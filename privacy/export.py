@@ -103,7 +103,7 @@ def _records(person):
                 "ticket": c.ticket.number,
                 "from": c.old_priority,
                 "to": c.new_priority,
-                "reason": c.reason,
+                "reason": str(c.reason_text),
                 "at": _iso(c.changed_at),
             }
             for c in PriorityChange.objects.filter(changed_by=person)

@@ -299,11 +299,20 @@ class Attachment(models.Model):
         return PurePath(self.original_name).suffix.lower().lstrip(".")
 
 
+class SystemReason(models.TextChoices):
+    """Reasons PIM gives itself, stored as codes and shown in the reader's language."""
+
+    REGISTRATION = "registration", _("Priority at registration")
+
+
 class PriorityChange(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="priority_changes")
     old_priority = models.PositiveSmallIntegerField(choices=Priority.choices, null=True)
     new_priority = models.PositiveSmallIntegerField(choices=Priority.choices)
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"), blank=True)
+    reason_code = models.CharField(
+        _("system reason"), max_length=32, choices=SystemReason.choices, blank=True
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -316,6 +325,13 @@ class PriorityChange(models.Model):
 
     def __str__(self):
         return f"P{self.old_priority} → P{self.new_priority}"
+
+    @property
+    def reason_text(self):
+        """The agent's reason, or a system reason in the reader's language."""
+        if self.reason_code in SystemReason.values:
+            return SystemReason(self.reason_code).label
+        return self.reason
 
 
 class AuditEntry(models.Model):

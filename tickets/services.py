@@ -30,6 +30,7 @@ from .models import (
     PriorityChange,
     ResolutionType,
     Status,
+    SystemReason,
     Ticket,
     TicketSequence,
     TicketUpdate,
@@ -254,7 +255,7 @@ def create_ticket(
         ticket=ticket,
         old_priority=None,
         new_priority=priority,
-        reason=_("Priority at registration"),
+        reason_code=SystemReason.REGISTRATION,
         changed_by=actor,
         changed_at=reported_at,
     )
