@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -60,7 +61,9 @@ def notification_trigger(escalation) -> str:
     return escalation.trigger
 
 
-def notify_tier(escalation, tier, row=None, now=None):
+def notify_tier(escalation, tier, row=None, now=None, *, fresh=False):
+    """Notify a tier of the level (`fresh`: the escalation was raised in this transaction, so
+    its notifications cannot exist yet: one INSERT for all of them)."""
     row = row or matrix_row(escalation.level)
     return notify_all(
         recipients(escalation, tier, row),
@@ -70,13 +73,33 @@ def notify_tier(escalation, tier, row=None, now=None):
         template="escalation",
         context={"escalation": escalation.pk, "tier": tier},
         now=now,
+        fresh=fresh,
     )
 
 
 # --- triggers ---------------------------------------------------------------------------------
-# During a sweep the active triggers are read once (not once per ticket); elsewhere each call
-# reads the table, so an edit in the admin applies at once.
+# The active triggers are a handful of rows read on every write of a ticket: they are kept in the
+# cache, and every save or delete of a trigger drops them (`receivers.py`; QuerySet.update() sends
+# no signal: change triggers through save(), as the admin does), so an edit applies at once.
+# During a sweep they are read once for the whole sweep.
 _sweep_triggers = contextvars.ContextVar("escalation_sweep_triggers", default=None)
+TRIGGERS_KEY = "escalation:active-triggers"
+TRIGGERS_TIMEOUT = 3600  # a backstop only: a change drops the key
+
+
+def forget_triggers():
+    """Drop the cached triggers now and again at commit (a reader between the two cannot keep
+    the rows of before the change)."""
+    cache.delete(TRIGGERS_KEY)
+    transaction.on_commit(lambda: cache.delete(TRIGGERS_KEY))
+
+
+def _active_rows():
+    rows = cache.get(TRIGGERS_KEY)
+    if rows is None:
+        rows = list(Trigger.objects.filter(active=True).order_by("pk"))
+        cache.set(TRIGGERS_KEY, rows, timeout=TRIGGERS_TIMEOUT)
+    return rows
 
 
 @contextmanager
@@ -90,7 +113,7 @@ def triggers_cached():
 
 def active_triggers(event, target=None):
     cached = _sweep_triggers.get()
-    rows = cached if cached is not None else Trigger.objects.filter(active=True, event=event)
+    rows = cached if cached is not None else _active_rows()
     return [t for t in rows if t.event == event and (target is None or t.target == (target or ""))]
 
 
@@ -129,7 +152,9 @@ def raise_escalation(ticket, level, trigger, *, at=None, reason="", raised_by=No
             )
     except IntegrityError:  # a concurrent evaluation raised it first
         return _existing(ticket, level, trigger), False
-    notify_tier(escalation, 0, row, now=at)
+    # A new escalation: its owner notifications are new too (the key names the trigger, or the
+    # escalation itself for a customer's), written in one INSERT.
+    notify_tier(escalation, 0, row, now=at, fresh=True)
     webhook_events.escalation_raised(escalation)
     record_audit(
         ticket,

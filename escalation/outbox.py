@@ -78,31 +78,57 @@ def write(key: str, **fields) -> tuple[Notification, bool]:
     return notification, created
 
 
-def notify(recipient, channel, *, ticket, trigger, level="", template, context=None, now=None):
-    """One notification for a person (once per dedup key); returns (notification, created)."""
+def _fields(recipient, channel, *, ticket, trigger, level="", template, context=None, now=None):
+    """The row of one notification for a person (None: no address for the channel)."""
     if channel == Channel.EMAIL and not recipient.email:
-        return None, False
+        return None
     now = now or timezone.now()
     in_app = channel == Channel.IN_APP
-    return write(
-        dedup_key(ticket, trigger, level, recipient, channel),
-        ticket=ticket,
-        escalation_id=(context or {}).get("escalation"),
-        recipient=recipient,
-        channel=channel,
-        trigger=trigger[:80],
-        level=level or "",
-        template=template,
-        context=context or {},
-        created_at=now,
+    return {
+        "dedup_key": dedup_key(ticket, trigger, level, recipient, channel),
+        "ticket": ticket,
+        "escalation_id": (context or {}).get("escalation"),
+        "recipient": recipient,
+        "channel": channel,
+        "trigger": trigger[:80],
+        "level": level or "",
+        "template": template,
+        "context": context or {},
+        "created_at": now,
         # In-app notifications are delivered by existing: the bell reads the table.
-        status=NotificationStatus.SENT if in_app else NotificationStatus.PENDING,
-        sent_at=now if in_app else None,
-    )
+        "status": NotificationStatus.SENT if in_app else NotificationStatus.PENDING,
+        "sent_at": now if in_app else None,
+    }
 
 
-def notify_all(recipients, *, channels=(Channel.EMAIL, Channel.IN_APP), **kwargs):
-    """`notify` for every recipient and channel; returns the rows created now."""
+def notify(recipient, channel, **kwargs):
+    """One notification for a person (once per dedup key); returns (notification, created)."""
+    fields = _fields(recipient, channel, **kwargs)
+    if fields is None:
+        return None, False
+    return write(fields.pop("dedup_key"), **fields)
+
+
+def notify_all(recipients, *, channels=(Channel.EMAIL, Channel.IN_APP), fresh=False, **kwargs):
+    """`notify` for every recipient and channel; returns the rows created now.
+
+    `fresh=True` (a ticket registered or an escalation raised in this transaction: its rows are
+    new, except when a receiver runs twice) writes all rows in one INSERT … ON CONFLICT on the
+    dedup key instead of a SELECT and a guarded INSERT each, still once per key; it returns
+    every row, and enqueues each e-mail or webhook row after commit (a row enqueued twice is
+    sent once: delivery claims it first)."""
+    if fresh:
+        rows = [_fields(user, channel, **kwargs) for user in recipients for channel in channels]
+        written = Notification.objects.bulk_create(
+            [Notification(**r) for r in rows if r],
+            update_conflicts=True,
+            unique_fields=["dedup_key"],
+            update_fields=["dedup_key"],
+        )
+        for notification in written:
+            if notification.channel != Channel.IN_APP:
+                transaction.on_commit(partial(enqueue, notification.pk))
+        return written
     created = []
     for user in recipients:
         for channel in channels:

@@ -6,6 +6,7 @@ the sender's transaction (the outbox delivers them after commit).
 """
 
 from django.db.models import Max
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -17,7 +18,7 @@ from tickets import signals as ticket_signals
 from tickets.models import Status, Ticket, Visibility
 
 from . import closing, matrix, reminders
-from .models import TriggerEvent
+from .models import Trigger, TriggerEvent, WebhookEndpoint
 from .outbox import notify_all
 from .webhooks import events as webhook_events
 
@@ -34,6 +35,7 @@ def ticket_registered(sender, ticket, **kwargs):
             template="receipt",
             context={},
             now=ticket.created_at or timezone.now(),
+            fresh=True,
         )
         if matrix.fire(ticket, TriggerEvent.REGISTERED, at=timezone.now()):
             # sla started the clocks first (receivers run in app order) and, asked for the
@@ -100,3 +102,17 @@ def ticket_evaluated(sender, ticket, now, terms, **kwargs):
 @receiver(sla_signals.sweep_finished, sender=Ticket, dispatch_uid="escalation.deputies")
 def sweep_finished(sender, now, **kwargs):
     matrix.fallback_to_deputies(now)
+
+
+@receiver(post_save, sender=Trigger, dispatch_uid="escalation.trigger_saved")
+@receiver(post_delete, sender=Trigger, dispatch_uid="escalation.trigger_deleted")
+def trigger_changed(sender, **kwargs):
+    """The active triggers are cached (`matrix.active_triggers`): a change drops them."""
+    matrix.forget_triggers()
+
+
+@receiver(post_save, sender=WebhookEndpoint, dispatch_uid="escalation.endpoint_saved")
+@receiver(post_delete, sender=WebhookEndpoint, dispatch_uid="escalation.endpoint_deleted")
+def endpoint_changed(sender, instance, **kwargs):
+    """Organisations without endpoints are remembered (`webhooks.events`): a change forgets."""
+    webhook_events.forget_endpoints(instance.organization_id)

@@ -9,7 +9,6 @@ class SlaConfig(AppConfig):
     def ready(self):
         # Importing the modules connects their receivers and registers the extension points;
         # they import models, so they cannot be imported before the app registry is ready.
-        from . import extensions, receivers, services, sweep  # noqa: F401
+        from . import extensions, receivers, sweep  # noqa: F401
 
-        services.register_next_check(sweep.unrecorded_events_check)
         extensions.register()

@@ -3,13 +3,24 @@
 Each receiver runs inside the ticket write's transaction: a ticket and its clocks change together.
 """
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from tickets import signals
 from tickets.models import Ticket
 
 from . import services
-from .models import ClockEvent
+from .calendars import bump_version
+from .models import (
+    Calendar,
+    CalendarDate,
+    ClockEvent,
+    Contract,
+    ContractOverride,
+    OpeningHours,
+    PolicyTarget,
+    SlaPolicy,
+)
 
 
 @receiver(signals.ticket_created, sender=Ticket, dispatch_uid="sla.start")
@@ -35,3 +46,37 @@ def record_workaround(sender, ticket, actor, at, **kwargs):
 @receiver(signals.ticket_transitioned, sender=Ticket, dispatch_uid="sla.status")
 def record_status(sender, ticket, actor, old_status, new_status, at, **kwargs):
     services.on_status_change(ticket, old_status, new_status, actor, at)
+
+
+# --- cached terms and calendars -------------------------------------------------------------
+# A new ticket's terms are cached per organisation, kind and day (`services.terms_for`), built
+# calendars per calendar version (`calendars.business_calendar`): any change to the rows they
+# are built from makes every process build them afresh. QuerySet.update() sends no signal: change
+# these rows through save() (the admin does).
+TERMS_MODELS = (Contract, ContractOverride, SlaPolicy, PolicyTarget)
+CALENDAR_MODELS = (Calendar, OpeningHours, CalendarDate)
+
+
+def _terms_changed(sender, instance, **kwargs):
+    services.invalidate_terms()
+
+
+def _calendar_changed(sender, instance, **kwargs):
+    services.invalidate_terms()
+    calendar_id = instance.pk if sender is Calendar else instance.calendar_id
+    if calendar_id is not None:
+        bump_version(calendar_id)
+
+
+for model in TERMS_MODELS:
+    post_save.connect(_terms_changed, sender=model, dispatch_uid=f"sla.terms.save.{model.__name__}")
+    post_delete.connect(
+        _terms_changed, sender=model, dispatch_uid=f"sla.terms.delete.{model.__name__}"
+    )
+for model in CALENDAR_MODELS:
+    post_save.connect(
+        _calendar_changed, sender=model, dispatch_uid=f"sla.calendar.save.{model.__name__}"
+    )
+    post_delete.connect(
+        _calendar_changed, sender=model, dispatch_uid=f"sla.calendar.delete.{model.__name__}"
+    )

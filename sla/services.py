@@ -5,6 +5,9 @@ transactions, so a ticket and its clocks always change together. The two agent a
 ticket's SLA (an interval without access, "SLA not applicable") are here too.
 """
 
+from datetime import timedelta
+
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, OuterRef, Q, Subquery, Value, When
@@ -26,6 +29,7 @@ from .models import (
     Contract,
     PolicyTarget,
     ServiceWindow,
+    SlaEvent,
     SlaPolicy,
     TicketSla,
 )
@@ -53,6 +57,44 @@ def contract_for(organization_id, when):
 
 def default_policy():
     return SlaPolicy.objects.order_by("pk").first()
+
+
+# The terms a ticket is registered under depend on its organisation, kind and day only: they are
+# built once and kept in the cache under a version that every save or delete of a contract, its
+# overrides, a policy, its targets or a calendar (with its hours and dates) moves on
+# (`sla/receivers.py`), so a new ticket never waits for three SELECTs of unchanged rows.
+TERMS_VERSION_KEY = "sla:terms-version"
+TERMS_TIMEOUT = 3600  # a backstop only: the version is what makes a change apply at once
+
+
+def terms_version():
+    return cache.get(TERMS_VERSION_KEY, 0)
+
+
+def invalidate_terms():
+    """Forget every cached set of terms (now, and again when the writing transaction commits,
+    so a registration that read the old rows meanwhile cannot keep them cached)."""
+
+    def bump():
+        try:
+            cache.incr(TERMS_VERSION_KEY)
+        except ValueError:
+            cache.set(TERMS_VERSION_KEY, 1, timeout=None)
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def terms_for(ticket):
+    """(contract id, terms) for a new ticket: from the cache, else `build_terms` (then cached)."""
+    day = timezone.localdate(ticket.reported_at)
+    key = f"sla:terms:{terms_version()}:{ticket.organization_id}:{ticket.kind}:{day.isoformat()}"
+    found = cache.get(key)
+    if found is None:
+        contract, terms = build_terms(ticket)
+        found = (contract.pk if contract else None, terms)
+        cache.set(key, found, timeout=TERMS_TIMEOUT)
+    return found
 
 
 def build_terms(ticket):
@@ -101,18 +143,27 @@ def build_terms(ticket):
     }
 
 
-def start(ticket, actor=None):
-    """Snapshot the terms and open the ledger at registration (DESIGN §2 step 1)."""
-    contract, terms = build_terms(ticket)
-    TicketSla.objects.create(ticket=ticket, contract=contract, terms=terms)
-    ClockEvent.objects.create(
+def start(ticket, actor=None, now=None):
+    """Snapshot the terms and open the ledger at registration (DESIGN §2 step 1), and store the
+    clocks derived from that one event directly: what `recompute` would read back from the
+    rows just written is known here (tests/sla/test_write_path.py proves both agree)."""
+    now = now or timezone.now()
+    contract_id, terms = terms_for(ticket)
+    sla = TicketSla.objects.create(ticket=ticket, contract_id=contract_id, terms=terms)
+    event = ClockEvent.objects.create(
         ticket=ticket,
         kind=ClockEvent.Kind.REGISTERED,
         at=ticket.reported_at,
         data={"priority": ticket.priority},
         actor=actor,
     )
-    recompute(ticket)
+    results = compute(
+        ticket, now, events=[engine.Event(event.kind, event.at, None, event.data)], terms=terms
+    )
+    store_clocks(ticket, results, now, new=True)
+    next_at = next_check_at(ticket, results, sla, now)
+    write_summary(ticket, results, next_at)
+    return results
 
 
 def record(ticket, kind, *, at=None, until=None, actor=None, recompute_now=True, **data):
@@ -150,8 +201,7 @@ def on_status_change(ticket, old, new, actor=None, at=None):
         kinds.append((ClockEvent.Kind.CLOSED, None, {}))
     for kind, until, data in kinds:
         record(ticket, kind, at=at, until=until, actor=actor, recompute_now=False, **data)
-    _set_follow_up(ticket, new, at)
-    recompute(ticket)
+    recompute(ticket, sla=_set_follow_up(ticket, new, at))
 
 
 def append_no_access(ticket, start_at, end_at, actor=None, note=""):
@@ -169,7 +219,7 @@ def _office_calendar(ticket_sla):
 def _set_follow_up(ticket, status, at):
     sla = TicketSla.objects.filter(ticket=ticket).first()
     if sla is None:
-        return
+        return None
     cal = _office_calendar(sla)
     days = FOLLOW_UPS.get(status)
     sla.follow_up_kind = status if days else ""
@@ -177,6 +227,7 @@ def _set_follow_up(ticket, status, at):
     if status == "resolved" and ticket.priority == 1 and cal and sla.pir_due_at is None:
         sla.pir_due_at = cal.add_working_days(ticket.resolved_at or at, PIR_WORKING_DAYS)
     sla.save(update_fields=["follow_up_kind", "follow_up_due_at", "pir_due_at"])
+    return sla
 
 
 def events_of(ticket):
@@ -229,30 +280,73 @@ def summary(clocks):
     }
 
 
-def next_check_at(ticket, results, sla, now, exclude=()):
+def next_check_at(ticket, results, sla, now, exclude=(), *, events_recorded=False):
     """The next moment the sweep must look at the ticket: its clocks, follow-up and PIR
-    deadlines and the providers' moments (escalation)."""
+    deadlines, the providers' moments (escalation) and, unless the caller recorded every SLA
+    event the clocks reached (the sweep), at once when one is still unrecorded."""
     moments = [m for m in (engine.next_check(results, now),) if m]
     if sla is not None:
         moments += [m for m in (sla.follow_up_due_at, sla.pir_due_at) if m and m > now]
     moments += extra_check_moments(ticket, now, exclude=exclude)
+    if not events_recorded:
+        moments += [m for m in (unrecorded_events_moment(ticket, results, now),) if m]
     return min(moments) if moments else None
 
 
-@transaction.atomic
-def recompute(ticket, now=None):
-    """Store the clocks derived from the ledger and move `next_sla_check_at` on."""
-    now = now or timezone.now()
-    sla = TicketSla.objects.filter(ticket=ticket).first()
-    results = compute(ticket, now, terms=sla.terms if sla else {})
-    existing = {c.target: c for c in Clock.objects.filter(ticket=ticket)}
+def unrecorded_events_moment(ticket, results, now):
+    """A clock that a recompute outside the sweep (an agent's action, a ticket registered after
+    its deadline) found at risk or breached, without its SLA event yet, makes the ticket due at
+    once, so the event and its escalation are not left for later. Asks the table only when a
+    clock is at risk or breached."""
+    reached = {(r.target, r.state) for r in results if r.state in ("at_risk", "breached")}
+    if not reached:
+        return None
+    recorded = set(SlaEvent.objects.filter(ticket=ticket).values_list("target", "kind"))
+    return now + timedelta(seconds=1) if reached - recorded else None
+
+
+# The columns of a Clock that a derivation sets (recompute and the sweep's bulk writes).
+CLOCK_FIELDS = [
+    "calendar", "target_seconds", "started_at", "due_at", "at_risk_at", "paused",
+    "stopped_at", "used_seconds", "state", "computed_at",
+]  # fmt: skip
+
+
+def store_clocks(ticket, results, now, *, new=False):
+    """Write the ticket's Clock rows from engine results in one statement (an upsert on the
+    (ticket, target) key; plain INSERT for a new ticket), and drop rows of targets the results
+    no longer have (a ticket's kind never changes, so only when a target is missing)."""
+    clocks = []
     for r in results:
-        clock = existing.pop(r.target, None) or Clock(ticket=ticket, target=r.target)
+        clock = Clock(ticket=ticket, target=r.target)
         apply_result(clock, r, now)
-        clock.save()
-    for stale in existing.values():
-        stale.delete()
-    write_summary(ticket, results, next_check_at(ticket, results, sla, now))
+        clocks.append(clock)
+    if new:
+        Clock.objects.bulk_create(clocks)
+        return clocks
+    if clocks:
+        Clock.objects.bulk_create(
+            clocks,
+            update_conflicts=True,
+            unique_fields=["ticket", "target"],
+            update_fields=CLOCK_FIELDS,
+        )
+    if {r.target for r in results} != set(engine.TARGETS_BY_KIND.get(ticket.kind, ())):
+        Clock.objects.filter(ticket=ticket).exclude(target__in=[r.target for r in results]).delete()
+    return clocks
+
+
+def recompute(ticket, now=None, *, sla=None):
+    """Store the clocks derived from the ledger and move `next_sla_check_at` on (`sla`: the
+    ticket's TicketSla when the caller holds it already)."""
+    now = now or timezone.now()
+    # No savepoint of its own inside the caller's transaction: it changes nothing on failure.
+    with transaction.atomic(savepoint=False):
+        if sla is None:
+            sla = TicketSla.objects.filter(ticket=ticket).first()
+        results = compute(ticket, now, terms=sla.terms if sla else {})
+        store_clocks(ticket, results, now)
+        write_summary(ticket, results, next_check_at(ticket, results, sla, now))
     return results
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -73,21 +72,6 @@ def reached(result, now):
     return out
 
 
-def unrecorded_events_check(ticket, now):
-    """Next-check provider: a clock that a recompute outside the sweep (an agent's action, a
-    ticket registered after its deadline) found at risk or breached, without its SLA event yet,
-    makes the ticket due at once, so the event and its escalation are not left for later."""
-    recorded = SlaEvent.objects.filter(
-        ticket=ticket, target=OuterRef("target"), kind=OuterRef("state")
-    )
-    unrecorded = (
-        Clock.objects.filter(ticket=ticket, state__in=[ClockState.AT_RISK, ClockState.BREACHED])
-        .exclude(Exists(recorded))
-        .exists()
-    )
-    return now + timedelta(seconds=1) if unrecorded else None
-
-
 def record_events(ticket, results, now):
     """Record the events the clocks reached that are not recorded yet; return the new ones."""
     known = set(SlaEvent.objects.filter(ticket=ticket).values_list("target", "kind"))
@@ -125,10 +109,7 @@ def _after_evaluation(ticket, events, now, terms):
         Ticket.objects.filter(pk=ticket.pk).update(next_sla_check_at=ticket.next_sla_check_at)
 
 
-CLOCK_FIELDS = [
-    "calendar", "target_seconds", "started_at", "due_at", "at_risk_at", "paused",
-    "stopped_at", "used_seconds", "state", "computed_at",
-]  # fmt: skip
+CLOCK_FIELDS = services.CLOCK_FIELDS
 
 
 def bulk_set(model, objs, fields):
@@ -231,7 +212,7 @@ def _move_next_checks(tickets, terms, results_of, now):
         results = results_of[ticket.pk]
         # Every event reached is recorded above, so the "unrecorded events" check is moot.
         ticket.next_sla_check_at = services.next_check_at(
-            ticket, results, terms.get(ticket.pk), now, exclude=(unrecorded_events_check,)
+            ticket, results, terms.get(ticket.pk), now, events_recorded=True
         )
         for name, value in services.summary(results).items():
             setattr(ticket, name, value)

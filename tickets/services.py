@@ -392,14 +392,15 @@ WORKAROUND_IS_NOT_A_RESOLUTION = gettext_lazy(
 )
 
 
-def _check_move(ticket, actor, status) -> None:
-    """The state machine knows the move and `actor` may make it (SPEC §3.2)."""
+def _check_move(ticket, actor, status, *, seen=False) -> None:
+    """The state machine knows the move and `actor` may make it (SPEC §3.2); `seen`: the
+    caller checked already that the actor sees the ticket."""
     if status not in Status.values:
         raise ValidationError({"status": _("Unknown status “%(status)s”.") % {"status": status}})
     labels = {"from": Status(ticket.status).label, "to": Status(status).label}
     if not workflow.is_known(ticket.status, status):
         raise IllegalTransition(str(workflow.ILLEGAL_MESSAGE % labels))
-    if actor is not None:
+    if actor is not None and not seen:
         _require_can_see(ticket, actor)
     if workflow.actor_class(actor) not in workflow.TRANSITIONS[(ticket.status, status)]:
         raise PermissionDenied(str(workflow.FORBIDDEN_MESSAGE % labels))
@@ -449,7 +450,12 @@ def transition(
     ticket: Ticket, actor, status: str, *, note: str = "", resolution=None, wish_date=None
 ) -> Ticket:
     """Move the ticket along the state machine. `actor=None` is the system."""
-    _check_move(ticket, actor, status)
+    return _transition(ticket, actor, status, note=note, resolution=resolution, wish_date=wish_date)
+
+
+def _transition(ticket, actor, status, *, note="", resolution=None, wish_date=None, seen=False):
+    """`transition` inside the caller's transaction (`seen`: the actor's view was checked)."""
+    _check_move(ticket, actor, status, seen=seen)
     validate_instants(resolved_at=(resolution or {}).get("resolved_at"), wish_date=wish_date)
     now = timezone.now()
     changes = {"status": [ticket.status, status]}
@@ -573,7 +579,7 @@ def add_update(
     validate_instants(expected_resolution_at=expected_resolution_at)
     update = record_update(ticket, author, body, visibility, next_actions, expected_resolution_at)
     if author.is_customer and ticket.status == Status.WAITING_FOR_CUSTOMER:
-        transition(ticket, author, Status.RESPONSE_RECEIVED)
+        _transition(ticket, author, Status.RESPONSE_RECEIVED, seen=True)
     elif visibility == Visibility.PUBLIC and _mark_responded(ticket, author, timezone.now()):
         ticket.save(update_fields=["responded_at", "updated_at"])
     return update

@@ -5,11 +5,28 @@ once per endpoint and key) delivered by `transport.send`. A message describes it
 own objects only.
 """
 
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from ..models import CUSTOMER_TRIGGER, Channel, WebhookEndpoint, WebhookEvent
 from ..outbox import write
+
+# Most organisations have no webhook endpoint: that is remembered in the cache, so a ticket
+# write does not ask the table each time. Every save or delete of an endpoint forgets it
+# (`escalation/receivers.py`); an endpoint disabled by an update() is at worst asked for again.
+NONE_TIMEOUT = 3600  # a backstop only
+
+
+def _none_key(organization_id):
+    return f"escalation:no-webhooks:{organization_id}"
+
+
+def forget_endpoints(organization_id):
+    """An endpoint of the organisation changed: ask the table again (now and at commit)."""
+    cache.delete(_none_key(organization_id))
+    transaction.on_commit(lambda: cache.delete(_none_key(organization_id)))
 
 
 def notify_webhooks(organization, event_type, payload, *, ticket=None, key, now=None):
@@ -22,9 +39,15 @@ def notify_webhooks(organization, event_type, payload, *, ticket=None, key, now=
         raise ValueError("a webhook carries only its own organisation's ticket")
     now = now or timezone.now()
     created = []
+    if cache.get(_none_key(organization.pk)) is not None:
+        return created
     with scopes_disabled():
-        endpoints = WebhookEndpoint.objects.filter(organization=organization, is_active=True)
-        for endpoint in endpoints.order_by("pk"):
+        endpoints = list(
+            WebhookEndpoint.objects.filter(organization=organization, is_active=True).order_by("pk")
+        )
+        if not endpoints:
+            cache.set(_none_key(organization.pk), True, timeout=NONE_TIMEOUT)
+        for endpoint in endpoints:
             if not endpoint.subscribes_to(event_type):
                 continue
             notification, new = _write(endpoint, event_type, key, payload, now, ticket=ticket)
@@ -71,6 +94,8 @@ def ticket_data(ticket):
 
 
 def ticket_event(ticket, event_type, key, **extra):
+    if cache.get(_none_key(ticket.organization_id)) is not None:
+        return []  # known to have no endpoint: not even the organisation is read
     data = {**ticket_data(ticket), **extra}
     return notify_webhooks(ticket.organization, event_type, data, ticket=ticket, key=key)
 

@@ -221,7 +221,9 @@ def test_change_pickup_targets(contracts, users):
 
 def test_policy_edit_applies_to_new_tickets_only(contracts, users, policy):
     old = file(users, "acme.user", 3, at(2026, 11, 25, 9, 0))
-    policy.targets.filter(kind="incident", priority=3, target="response").update(amount=60)
+    target = policy.targets.get(kind="incident", priority=3, target="response")
+    target.amount = 60
+    target.save()  # save(), not update(): the terms are cached until a save or delete
     new = file(users, "acme.user", 3, at(2026, 11, 25, 9, 0))
     with freeze_time(at(2026, 11, 25, 9, 5)):
         sla.recompute(old)
