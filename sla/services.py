@@ -344,6 +344,8 @@ def recompute(ticket, now=None, *, sla=None):
     with transaction.atomic(savepoint=False):
         if sla is None:
             sla = TicketSla.objects.filter(ticket=ticket).first()
+        if sla is not None:
+            Ticket.sla_terms.related.set_cached_value(ticket, sla)
         results = compute(ticket, now, terms=sla.terms if sla else {})
         store_clocks(ticket, results, now)
         write_summary(ticket, results, next_check_at(ticket, results, sla, now))
@@ -436,8 +438,14 @@ def move_follow_up(ticket, due_at, now=None):
 
 
 def office_calendar_of(ticket):
-    """The office-hours BusinessCalendar of the ticket's terms (working-day rules), or None."""
-    sla = TicketSla.objects.filter(ticket=ticket).first()
+    """The office-hours BusinessCalendar of the ticket's terms (working-day rules), or None.
+    The terms are frozen at registration: the TicketSla a recompute of this instance held will
+    do (no query)."""
+    related = Ticket.sla_terms.related
+    if related.is_cached(ticket):
+        sla = related.get_cached_value(ticket)
+    else:
+        sla = TicketSla.objects.filter(ticket=ticket).first()
     return _office_calendar(sla) if sla else None
 
 
