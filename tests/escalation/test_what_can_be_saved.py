@@ -91,7 +91,9 @@ def test_one_open_escalation_per_ticket_and_level(file_ticket):
     )
 
 
-def test_resolving_closes_open_escalations_and_tells_their_recipients_once(file_ticket, users):
+def test_resolving_closes_open_escalations_and_tells_their_recipients_once(
+    file_ticket, users, client
+):
     ticket = file_ticket(priority=1, when=at(2026, 11, 25, 10, 0))
     raised = Escalation.objects.get(ticket=ticket)
     act(at(2026, 11, 25, 10, 5), services.take, ticket, users["agent"])
@@ -105,6 +107,12 @@ def test_resolving_closes_open_escalations_and_tells_their_recipients_once(file_
     assert sorted(told.values_list("recipient__username", "channel")) == [
         ("agent", "email"), ("agent", "in_app"), ("oncall", "email"), ("oncall", "in_app"),
     ]  # fmt: skip
+
+    # The ticket page says so (not "not yet acknowledged").
+    client.force_login(users["agent"])
+    page = client.get(reverse("ticket-detail", args=[ticket.number])).text
+    assert "Closed at 25-11-2026 11:00: the ticket was resolved or closed" in page
+    assert "Not yet acknowledged" not in page
 
     # Closing later (the customer confirms), and a sweep afterwards, tell nobody again.
     act(at(2026, 11, 25, 12, 0), services.confirm_resolution, ticket, users["globex.user"])
