@@ -4,8 +4,10 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+
+REASON_MAX = 2000  # the stored reason (the services truncate to it as well)
 
 
 class InboundStatus(models.TextChoices):
@@ -44,6 +46,9 @@ class InboundMessage(models.Model):
     received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
     status = models.CharField(_("status"), max_length=12, choices=InboundStatus.choices)
     reason = models.TextField(_("reason"), blank=True)
+    # The system's reason in every language of the portal ({"en": …, "nl": …}); pages show the
+    # reader's (`reason_text`). `reason` keeps the text in the language of the moment.
+    reason_i18n = models.JSONField(default=dict, blank=True, editable=False)
     raw = models.FileField(upload_to=raw_message_path, max_length=200, blank=True)
     raw_size = models.PositiveBigIntegerField(_("size"), default=0)
     sender = models.ForeignKey(
@@ -87,3 +92,19 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.from_address}: {self.subject}"
+
+    @property
+    def reason_text(self):
+        """The reason in the reader's language (issue 12 item 6)."""
+        return self.reason_i18n.get(translation.get_language() or "") or self.reason
+
+    def set_reason(self, render):
+        """Store what `render()` says, rendered once per language of the portal."""
+        texts = {}
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                texts[code] = str(render())[:REASON_MAX]
+        self.reason_i18n = texts
+        # `reason`: the text in the language of the moment (as before), for the admin and logs
+        current = translation.get_language() or settings.LANGUAGE_CODE
+        self.reason = texts.get(current) or texts.get(settings.LANGUAGE_CODE, "")

@@ -76,17 +76,20 @@ def is_readable(raw: bytes) -> bool:
 def find_sender(address: str) -> tuple[User | None, str]:
     """The one active user with this e-mail address (case-insensitive), or (None, reason)."""
     if not address:
-        return None, _("The message has no sender address.")
+        return None, lambda: _("The message has no sender address.")
     matches = list(
         User.objects.filter(email__iexact=address, is_active=True).select_related(
             "membership", "membership__organization"
         )[:2]
     )
     if not matches:
-        return None, _("Unknown sender %(address)s.") % {"address": address}
+        return None, lambda: _("Unknown sender %(address)s.") % {"address": address}
     if len(matches) > 1:
-        return None, _("More than one user has the address %(address)s.") % {"address": address}
-    return matches[0], ""
+        return (
+            None,
+            lambda: _("More than one user has the address %(address)s.") % {"address": address},
+        )
+    return matches[0], None
 
 
 def _ticket_for_reply(parsed: ParsedMessage, user: User | None) -> Ticket | None:
@@ -115,8 +118,9 @@ def _apply_reply(
     attach_all(ticket, user, uploads, update=update)
     message.status = InboundStatus.PROCESSED
     message.ticket = ticket
-    message.reason = _("Update on %(number)s.") % {"number": ticket.number}
-    message.reason += not_kept_note(skipped)
+    message.set_reason(
+        lambda: _("Update on %(number)s.") % {"number": ticket.number} + not_kept_note(skipped)
+    )
 
 
 def _apply_new_ticket(
@@ -138,26 +142,31 @@ def _apply_new_ticket(
     attach_all(ticket, user, uploads)
     message.status = InboundStatus.PROCESSED
     message.ticket = ticket
-    message.reason = _("New ticket %(number)s.") % {"number": ticket.number}
-    message.reason += not_kept_note(skipped)
+    message.set_reason(
+        lambda: _("New ticket %(number)s.") % {"number": ticket.number} + not_kept_note(skipped)
+    )
 
 
-def _hold(message, reason):
+def _hold(message, render):
+    """Held for triage; `render()` says why (in each language)."""
     message.status = InboundStatus.HELD
-    message.reason = reason
+    message.set_reason(render)
 
 
 def _route(message: InboundMessage, parsed: ParsedMessage) -> None:
     """Decide and do; raises ValidationError / PermissionDenied on a business rule."""
     if parsed.is_automatic:
         message.status = InboundStatus.IGNORED
-        message.reason = _("Automatic or bulk mail (%(why)s); no ticket, no reply.") % {
-            "why": parsed.auto_reason
-        }
+        message.set_reason(
+            lambda: (
+                _("Automatic or bulk mail (%(why)s); no ticket, no reply.")
+                % {"why": parsed.auto_reason}
+            )
+        )
         return
     if not parsed.from_address:
         message.status = InboundStatus.REJECTED
-        message.reason = _("The message has no readable sender address.")
+        message.set_reason(lambda: _("The message has no readable sender address."))
         return
     user, why = find_sender(parsed.from_address)
     message.sender = user
@@ -183,13 +192,15 @@ def _route_known(message: InboundMessage, parsed: ParsedMessage, user: User) -> 
     if not is_customer(user):
         _hold(
             message,
-            _("Sent by provider staff (%(address)s) without a ticket number they can see.")
-            % {"address": parsed.from_address},
+            lambda: (
+                _("Sent by provider staff (%(address)s) without a ticket number they can see.")
+                % {"address": parsed.from_address}
+            ),
         )
         return
     organization = user.membership.organization
     if organization is None or not organization.is_active:
-        _hold(message, _("The sender's organisation is not active."))
+        _hold(message, lambda: _("The sender's organisation is not active."))
         return
     _apply_new_ticket(message, parsed, user, note=note)
 
@@ -241,13 +252,14 @@ def _delete_raw(message):
             log.warning("intake: could not delete %s", message.raw.name)
 
 
-def _store_rejected(parsed, raw, digest, reason, *, store_raw=True):
+def _store_rejected(parsed, raw, digest, render, *, store_raw=True):
+    """Rejected; `render()` says why (in each language)."""
     message = None
     try:
         with transaction.atomic():
             message = _new_row(parsed, raw, digest, store_raw=store_raw)
             message.status = InboundStatus.REJECTED
-            message.reason = reason[:2000]
+            message.set_reason(render)
             message.save()
             return message
     except IntegrityError:
@@ -268,10 +280,14 @@ def ingest(raw: bytes | str) -> InboundMessage:
             existing = _existing(parsed.message_id, digest)
             if existing is not None:
                 return existing
-            reason = _("The message is too large (%(size)s); the limit is %(limit)s.") % {
-                "size": filesizeformat(len(raw)),
-                "limit": filesizeformat(settings.INTAKE_MAX_MESSAGE_BYTES),
-            }
+            size = len(raw)
+
+            def reason():
+                return _("The message is too large (%(size)s); the limit is %(limit)s.") % {
+                    "size": filesizeformat(size),
+                    "limit": filesizeformat(settings.INTAKE_MAX_MESSAGE_BYTES),
+                }
+
             return _store_rejected(parsed, raw, digest, reason, store_raw=False)
 
         parsed = parse_message(raw, own_addresses=own_addresses())
@@ -280,7 +296,7 @@ def ingest(raw: bytes | str) -> InboundMessage:
             return existing
         if not parsed.has_headers:
             return _store_rejected(
-                parsed, raw, digest, _("Not an e-mail message: no header lines.")
+                parsed, raw, digest, lambda: _("Not an e-mail message: no header lines.")
             )
 
         message = None
@@ -299,15 +315,17 @@ def ingest(raw: bytes | str) -> InboundMessage:
             existing = _existing(parsed.message_id, digest)
             if existing is not None:
                 return existing
-            reason = _("Could not store the message.")
+            reason = lambda: _("Could not store the message.")  # noqa: E731
         except (ValidationError, PermissionDenied) as exc:
             _delete_raw(message)
-            reason = error_text(exc) or _("Refused by a business rule.")
+            refusal = error_text(exc)  # the service's own words, in the language of the moment
+            reason = lambda: refusal or _("Refused by a business rule.")  # noqa: E731
         except (OperationalError, InterfaceError):
             _delete_raw(message)
             raise  # the database is unavailable: let the MTA / the poller try again later
         except Exception as exc:  # noqa: BLE001 - bad input never raises out of the intake
             log.exception("intake: unexpected error for message %s", parsed.message_id)
             _delete_raw(message)
-            reason = _("Unexpected error: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
+            error = f"{type(exc).__name__}: {exc}"
+            reason = lambda: _("Unexpected error: %(error)s") % {"error": error}  # noqa: E731
         return _store_rejected(parsed, raw, digest, reason)

@@ -113,10 +113,13 @@ def create_ticket_from_held(
         message.ticket = ticket
         message.triaged_by = agent
         message.triaged_at = timezone.now()
-        message.reason = _("Ticket %(number)s created by %(agent)s.") % {
-            "number": ticket.number,
-            "agent": agent.get_full_name() or agent.username,
-        } + not_kept_note(skipped)
+        message.set_reason(
+            lambda: (
+                _("Ticket %(number)s created by %(agent)s.")
+                % {"number": ticket.number, "agent": agent.get_full_name() or agent.username}
+                + not_kept_note(skipped)
+            )
+        )
         message.save()
         return message
 
@@ -131,9 +134,11 @@ def discard_held(message_pk: int, agent: User, reason: str) -> InboundMessage:
     message.status = InboundStatus.IGNORED
     message.triaged_by = agent
     message.triaged_at = timezone.now()
-    message.reason = (
-        _("Discarded by %(agent)s: %(reason)s")
-        % {"agent": agent.get_full_name() or agent.username, "reason": reason.strip()}
-    )[:2000]
+    message.set_reason(
+        lambda: (
+            _("Discarded by %(agent)s: %(reason)s")
+            % {"agent": agent.get_full_name() or agent.username, "reason": reason.strip()}
+        )
+    )
     message.save()
     return message

@@ -126,6 +126,8 @@ def _anonymise_inbound(message):
     message.body = ""
     message.attachments = []
     message.sender = None
+    message.reason = mask(message.reason)  # "Unknown sender <address>"
+    message.reason_i18n = {code: mask(text) for code, text in (message.reason_i18n or {}).items()}
     message.save()
 
 
