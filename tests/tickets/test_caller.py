@@ -82,6 +82,7 @@ def test_services_locations_and_callers_follow_the_organisation(agent_client, us
     assert "Datacenter" not in page and "Rotterdam" not in page
     assert "acme.user@example.com" in page and "globex.user@example.com" not in page
     assert "U krijgt" not in page and "You get a ticket number" not in page  # speaks to agents
+    assert "the customer cannot be reached by phone" in page and "you cannot be" not in page
     # the search narrows the callers
     found = agent_client.get(
         reverse("ticket-create"), {"organization": acme.pk, "caller_q": "contact"}
@@ -146,6 +147,7 @@ def test_customer_form_is_unchanged(client, users):
     client.force_login(users["acme.user"])
     page = client.get(reverse("ticket-create")).text
     assert "Report an incident" in page
+    assert "you cannot be reached by phone" in page
     assert 'name="caller"' not in page and 'name="channel"' not in page
 
 
