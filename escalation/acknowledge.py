@@ -13,7 +13,8 @@ from pim.models import User
 from pim.permissions import is_admin, is_provider_staff
 from tickets.services import record_audit
 
-from .models import Escalation, Notification
+from . import customer
+from .models import CUSTOMER_TRIGGER, Escalation, Notification
 
 ACK_SALT = "escalation.acknowledge"
 ACK_MAX_AGE = 14 * 24 * 3600
@@ -46,6 +47,8 @@ def acknowledge(escalation, user, now=None):
                     {"level": escalation.level},
                     obj=escalation,
                 )
+                if escalation.trigger.startswith(CUSTOMER_TRIGGER):
+                    customer.escalation_acknowledged(escalation, user)
         escalation.refresh_from_db()
     return escalation
 

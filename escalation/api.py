@@ -23,11 +23,12 @@ from pim.parsers import JSONParser
 from pim.permissions import may_manage_webhooks
 from tickets.models import Ticket
 
-from . import outbox, services
+from . import outbox, preferences, services
 from .acknowledge import acknowledge
 from .models import (
     ALL_EVENTS,
     CUSTOMER_TRIGGER,
+    MANDATORY_EVENTS,
     Channel,
     Escalation,
     Notification,
@@ -297,3 +298,59 @@ class NotificationViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.Gen
         ser.is_valid(raise_exception=True)
         marked = outbox.mark_read(request.user, ser.validated_data.get("ids"))
         return Response({"marked": marked}, status=status.HTTP_200_OK)
+
+
+class NotificationPreferenceSerializer(serializers.Serializer):
+    by_email = serializers.BooleanField(required=False)
+    in_app = serializers.BooleanField(required=False)
+    events = serializers.DictField(
+        child=serializers.BooleanField(),
+        required=False,
+        help_text="Event code -> on/off. receipt and waiting are always on.",
+    )
+    mandatory_events = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+
+class NotificationPreferenceView(TenantScopedMixin, GenericAPIView):
+    """The caller's notification preferences: which customer events, by e-mail and/or in the
+    portal (the receipt and waiting for customer cannot be switched off)."""
+
+    serializer_class = NotificationPreferenceSerializer
+    parser_classes = [JSONParser]
+
+    def _data(self, preference):
+        return {
+            "by_email": preference.by_email,
+            "in_app": preference.in_app,
+            "events": preferences.enabled_events(preference),
+            "mandatory_events": sorted(str(e) for e in MANDATORY_EVENTS),
+        }
+
+    @extend_schema(responses=NotificationPreferenceSerializer)
+    def get(self, request):
+        return Response(self._data(preferences.preferences_of(request.user)))
+
+    @extend_schema(
+        request=NotificationPreferenceSerializer, responses=NotificationPreferenceSerializer
+    )
+    def put(self, request):
+        return self._save(request)
+
+    @extend_schema(
+        request=NotificationPreferenceSerializer, responses=NotificationPreferenceSerializer
+    )
+    def patch(self, request):
+        return self._save(request)
+
+    def _save(self, request):
+        ser = NotificationPreferenceSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        current = preferences.preferences_of(request.user)
+        preference = preferences.save(
+            request.user,
+            by_email=data.get("by_email", current.by_email),
+            in_app=data.get("in_app", current.in_app),
+            events=data.get("events", {}),
+        )
+        return Response(self._data(preference))

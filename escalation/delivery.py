@@ -21,6 +21,7 @@ from django_scopes import scopes_disabled
 
 from sla.models import Target
 
+from . import customer_messages
 from .acknowledge import acknowledge_token
 from .models import (
     Channel,
@@ -165,6 +166,10 @@ def message_for(notification):
                 extra["reason"] = escalation.reason
             token = acknowledge_token(escalation, notification.recipient)
             extra["ack_url"] = _absolute(reverse("escalation-ack-link", args=[token]))
+    elif notification.template in (customer_messages.TEMPLATE, customer_messages.STAFF_TEMPLATE):
+        subject, body, extra = customer_messages.message(notification, params)
+        if ticket is not None:
+            extra.update(customer_messages.links(notification, ticket, _absolute))
     else:
         rule = notification.context.get("rule", "update")
         subject, body = _texts().get(rule, _texts()["update"])

@@ -390,3 +390,58 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.notification_id} #{self.attempt}: {self.status_code or self.error}"
+
+
+# --- what customers are told (issue 12 item 1) -----------------------------------------------
+
+
+class CustomerEvent(models.TextChoices):
+    """The events a reporter and the watchers of a ticket are told about."""
+
+    RECEIPT = "receipt", _("Receipt with the ticket number")
+    WAITING = "waiting", _("We need information from you (Waiting for customer)")
+    UPDATE = "update", _("Public progress updates")
+    STATUS = "status", _("Other status changes (resolved, reopened, planned, closed)")
+    PRIORITY = "priority", _("Priority changes, with the new due times")
+    ESCALATION = "escalation", _("Acknowledgement of your escalation")
+    RATING = "rating", _("The request to rate a closed ticket")
+
+
+# Always sent, by e-mail and in the portal: the preferences cannot switch these off.
+MANDATORY_EVENTS = frozenset({CustomerEvent.RECEIPT, CustomerEvent.WAITING})
+
+
+class NotificationPreference(models.Model):
+    """Which customer events a person is told about, and how. No row: the defaults (every
+    event, by e-mail and in the portal)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    by_email = models.BooleanField(_("by e-mail"), default=True)
+    in_app = models.BooleanField(_("in the portal (the bell)"), default=True)
+    muted_events = models.JSONField(
+        _("events switched off"),
+        default=list,
+        blank=True,
+        help_text=_("Event codes the person does not want to hear about."),
+    )
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self):
+        return f"{self.user}: {self.muted_events or '-'}"
+
+    def channels_for(self, event) -> list[str]:
+        """The channels `event` goes out on for this person (none when they muted it)."""
+        if event in MANDATORY_EVENTS:
+            return [Channel.EMAIL, Channel.IN_APP]
+        if event in (self.muted_events or []):
+            return []
+        wanted = ((Channel.EMAIL, self.by_email), (Channel.IN_APP, self.in_app))
+        return [channel for channel, on in wanted if on]
+
+
+DEFAULT_PREFERENCE = NotificationPreference(by_email=True, in_app=True, muted_events=[])

@@ -78,6 +78,39 @@ def write(key: str, **fields) -> tuple[Notification, bool]:
     return notification, created
 
 
+def write_many(rows: list[dict]) -> list[int]:
+    """Many rows at once, each once per dedup key, in a constant three queries whatever their
+    number (the watchers of a ticket): which keys exist, one bulk insert, the new rows' ids.
+    `rows` are Notification fields with `dedup_key`. Delivered rows are enqueued after commit;
+    returns the ids of the rows this call wrote (a concurrent writer's rows may be among them:
+    delivery claims each row once, so nothing is sent twice)."""
+    by_key = {}
+    for row in rows:
+        by_key.setdefault(row["dedup_key"][:200], row)
+    if not by_key:
+        return []
+    existing = set(
+        Notification.objects.filter(dedup_key__in=list(by_key)).values_list("dedup_key", flat=True)
+    )
+    new = [
+        Notification(**{**row, "dedup_key": key})
+        for key, row in by_key.items()
+        if key not in existing
+    ]
+    if not new:
+        return []
+    Notification.objects.bulk_create(new, ignore_conflicts=True)
+    written = list(
+        Notification.objects.filter(dedup_key__in=[n.dedup_key for n in new]).values_list(
+            "pk", "channel"
+        )
+    )
+    for pk, channel in written:
+        if channel != Channel.IN_APP:
+            transaction.on_commit(partial(enqueue, pk))
+    return [pk for pk, _channel in written]
+
+
 def _fields(recipient, channel, *, ticket, trigger, level="", template, context=None, now=None):
     """The row of one notification for a person (None: no address for the channel)."""
     if channel == Channel.EMAIL and not recipient.email:

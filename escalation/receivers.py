@@ -17,7 +17,7 @@ from sla.models import ClockEvent
 from tickets import signals as ticket_signals
 from tickets.models import Status, Ticket, Visibility
 
-from . import closing, matrix, reminders
+from . import closing, customer, matrix, reminders
 from .models import Trigger, TriggerEvent, WebhookEndpoint
 from .outbox import notify_all
 from .webhooks import events as webhook_events
@@ -50,19 +50,36 @@ def ticket_edited(sender, ticket, changes, key, **kwargs):
 
 
 @receiver(ticket_signals.update_posted, sender=Ticket, dispatch_uid="escalation.update")
-def update_posted(sender, ticket, update, **kwargs):
+def update_posted(sender, ticket, update, announce=True, **kwargs):
+    """A public update goes to the webhooks and (unless a status change carries it) to the
+    reporter and watchers; an internal one never leaves the building."""
     if update.visibility == Visibility.PUBLIC:
         webhook_events.ticket_updated(ticket, f"u{update.pk}", update=update.pk)
+        if announce:
+            with scopes_disabled():
+                customer.update_posted(ticket, update)
 
 
 @receiver(ticket_signals.ticket_transitioned, sender=Ticket, dispatch_uid="escalation.status")
-def ticket_transitioned(sender, ticket, old_status, new_status, key, **kwargs):
+def ticket_transitioned(sender, ticket, actor, old_status, new_status, key, note="", **kwargs):
     webhook_events.ticket_transitioned(ticket, old_status, new_status, key)
-    if new_status in (Status.RESOLVED, Status.CLOSED):
-        with scopes_disabled():
+    with scopes_disabled():
+        if new_status in (Status.RESOLVED, Status.CLOSED):
             closing.close_open_escalations(
-                ticket, actor=kwargs.get("actor"), status=new_status, at=kwargs.get("at")
+                ticket, actor=actor, status=new_status, at=kwargs.get("at")
             )
+        customer.status_changed(ticket, actor, old_status, new_status, f"s{key}", note)
+
+
+@receiver(ticket_signals.priority_changed, sender=Ticket, dispatch_uid="escalation.priority")
+def priority_changed(sender, ticket, actor, old_priority, new_priority, at, **kwargs):
+    """The customers hear the new priority, why, and the new due times (sla recomputed them:
+    its receiver runs first)."""
+    webhook_events.ticket_updated(
+        ticket, f"p{int(at.timestamp() * 1000)}", changed=["priority"], priority=new_priority
+    )
+    with scopes_disabled():
+        customer.priority_changed(ticket, actor, old_priority, new_priority, at)
 
 
 @receiver(sla_signals.sla_event_reached, sender=Ticket, dispatch_uid="escalation.sla_event")

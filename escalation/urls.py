@@ -12,6 +12,11 @@ urlpatterns = [
     ),
     path("escalations/ack/<str:token>/", views.escalation_ack_link, name="escalation-ack-link"),
     path("notifications/", views.notification_list, name="notification-list"),
+    path(
+        "account/notifications/",
+        views.notification_preferences,
+        name="notification-preferences",
+    ),
     path("webhooks/", views.webhook_list, name="webhook-list"),
     path("webhooks/<int:pk>/<slug:what>/", views.webhook_action, name="webhook-action"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),

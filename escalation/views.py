@@ -19,11 +19,19 @@ from pim.permissions import is_admin, may_manage_webhooks, staff_required
 from pim.refusals import input_refused
 from tickets.models import Ticket
 
-from . import outbox, services
+from . import outbox, preferences, services
 from .acknowledge import acknowledge, read_acknowledge_token
 from .delivery import message_for, trigger_label
-from .forms import EscalateForm
-from .models import LEVEL_ORDER, Channel, Escalation, Notification, Trigger, WebhookDelivery
+from .forms import EscalateForm, NotificationPreferenceForm
+from .models import (
+    LEVEL_ORDER,
+    Channel,
+    CustomerEvent,
+    Escalation,
+    Notification,
+    Trigger,
+    WebhookDelivery,
+)
 from .webhooks import endpoints as webhook_endpoints
 from .webhooks import events as webhook_events
 
@@ -183,6 +191,35 @@ def notification_list(request):
         subject, body, _extra = message_for(notification)
         rows.append({"n": notification, "subject": subject, "body": body})
     return render(request, "escalation/notification_list.html", {"page": page, "rows": rows})
+
+
+@login_required
+def notification_preferences(request):
+    """What the person is told, and how (issue 12): the receipt and *Waiting for customer*
+    always, by e-mail and in the portal; the rest as they choose."""
+    current = preferences.preferences_of(request.user)
+    enabled = preferences.enabled_events(current)
+    initial = {"by_email": current.by_email, "in_app": current.in_app}
+    initial.update({f"event_{e}": on for e, on in enabled.items()})
+    form = NotificationPreferenceForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        preferences.save(
+            request.user,
+            by_email=form.cleaned_data["by_email"],
+            in_app=form.cleaned_data["in_app"],
+            events=form.events(),
+        )
+        messages.success(request, _("Your notification preferences have been saved."))
+        return redirect("notification-preferences")
+    return render(
+        request,
+        "escalation/notification_preferences.html",
+        {"form": form, "mandatory": [CustomerEvent(e).label for e in MANDATORY_ORDER]},
+        status=400 if form.errors else 200,
+    )
+
+
+MANDATORY_ORDER = [CustomerEvent.RECEIPT, CustomerEvent.WAITING]
 
 
 @login_required

@@ -14,6 +14,7 @@ from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
+from email.utils import getaddresses
 
 from .body import ParsedAttachment, body_and_attachments
 from .headers import auto_reason, header_text, message_id, sender, sent_date
@@ -28,6 +29,7 @@ class ParsedMessage:
     references: list[str] = field(default_factory=list)
     from_address: str = ""
     from_name: str = ""
+    cc_addresses: list[str] = field(default_factory=list)  # lower-cased, without repeats
     subject: str = ""
     date: datetime | None = None
     body: str = ""
@@ -49,6 +51,21 @@ class ParsedMessage:
             if number not in seen:
                 seen.append(number)
         return seen
+
+
+def cc_addresses(msg) -> list[str]:
+    """The addresses in Cc (and To, besides the service desk), lower-cased, at most 50."""
+    found = []
+    try:
+        values = [str(v) for v in (msg.get_all("Cc") or [])]
+        pairs = getaddresses(values)
+    except Exception:  # noqa: BLE001 - a broken header adds no watchers
+        return []
+    for _name, address in pairs:
+        address = address.strip().lower()
+        if "@" in address and address not in found:
+            found.append(address)
+    return found[:50]
 
 
 def parse_headers_only(raw: bytes) -> ParsedMessage:
@@ -82,6 +99,7 @@ def parse_message(raw: bytes, own_addresses: Iterable[str] = ()) -> ParsedMessag
         message_id(ref) for ref in re.findall(r"<[^<>\s]+>", header_text(msg, "References"))
     ]
     result.from_name, result.from_address = sender(msg)
+    result.cc_addresses = cc_addresses(msg)
     result.subject = header_text(msg, "Subject")
     result.date = sent_date(msg)
     result.auto_reason = auto_reason(msg, result.from_address, own_addresses)

@@ -26,13 +26,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from pim.models import User
+from pim.models import CUSTOMER_ROLES, User
 from pim.permissions import is_customer
+from tickets import participation
 from tickets import services as tickets
 from tickets.models import Channel, Kind, Status, Ticket, Visibility
 
@@ -116,6 +118,7 @@ def _apply_reply(
     body = strip_quoted_reply(ticket_text(parsed)) + skipped_note(skipped)
     update = tickets.add_update(ticket, user, body, visibility=Visibility.PUBLIC)
     attach_all(ticket, user, uploads, update=update)
+    _add_cc_watchers(ticket, parsed, user)
     message.status = InboundStatus.PROCESSED
     message.ticket = ticket
     message.set_reason(
@@ -140,11 +143,39 @@ def _apply_new_ticket(
         kind=Kind.INCIDENT,
     )
     attach_all(ticket, user, uploads)
+    _add_cc_watchers(ticket, parsed, user)
     message.status = InboundStatus.PROCESSED
     message.ticket = ticket
     message.set_reason(
         lambda: _("New ticket %(number)s.") % {"number": ticket.number} + not_kept_note(skipped)
     )
+
+
+def _add_cc_watchers(ticket: Ticket, parsed: ParsedMessage, sender: User) -> list[User]:
+    """Known, active customers of the ticket's organisation in Cc become watchers (issue 12);
+    other addresses are ignored (nothing is revealed about them)."""
+    addresses = [a for a in parsed.cc_addresses if a not in own_addresses()]
+    if not addresses:
+        return []
+    any_address = Q()
+    for address in addresses:
+        any_address |= Q(email__iexact=address)
+    colleagues = (
+        User.objects.filter(
+            any_address,
+            is_active=True,
+            membership__organization_id=ticket.organization_id,
+            membership__role__in=sorted(CUSTOMER_ROLES),
+        )
+        .exclude(pk__in=[sender.pk, ticket.reporter_id])
+        .select_related("membership")
+    )
+    added = []
+    for colleague in colleagues:
+        _watcher, created = participation.add_watcher(ticket, None, colleague)
+        if created:
+            added.append(colleague)
+    return added
 
 
 def _hold(message, render):

@@ -38,6 +38,14 @@ def organization_filter(user, field="organization"):
     return Q(**{f"{field}_id": org_id})
 
 
+def own_tickets_filter(user, watched_ticket_ids, reporter="reporter", pk="pk"):
+    """A customer user's own tickets (SPEC §1): those they reported, and those they watch (a
+    colleague added them as watcher, issue 12). `watched_ticket_ids` is a subquery of ticket ids
+    the user watches; callers AND this with `organization_filter`, so a watch never crosses
+    organisations."""
+    return Q(**{reporter: user}) | Q(**{f"{pk}__in": watched_ticket_ids})
+
+
 @contextmanager
 def user_scope(user):
     """Activate the django-scopes scope that belongs to `user`."""
@@ -59,6 +67,7 @@ def visible_organizations(user):
 __all__ = [
     "organization_filter",
     "organization_id_for",
+    "own_tickets_filter",
     "scopes_disabled",
     "user_scope",
     "visible_organizations",

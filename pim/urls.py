@@ -6,13 +6,14 @@ from rest_framework.routers import DefaultRouter
 
 from escalation.api import (
     EscalationViewSet,
+    NotificationPreferenceView,
     NotificationViewSet,
     TicketEscalateView,
     WebhookEndpointViewSet,
 )
 from maintenance.api import MaintenanceNoticeViewSet, SubscriptionViewSet
 from sla.api import ComplianceView, TicketNoAccessView, TicketSlaNotApplicableView
-from tickets.api import TicketViewSet
+from tickets.api import SatisfactionViewSet, TicketViewSet
 
 from . import views
 from .api_directory import (
@@ -32,6 +33,7 @@ handler404 = "pim.views.page_not_found"
 router = DefaultRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
 router.register("tokens", ApiTokenViewSet, basename="api-token-mine")
+router.register("satisfaction", SatisfactionViewSet, basename="api-satisfaction")
 router.register("organizations", OrganizationViewSet, basename="api-organization")
 router.register("services", ServiceViewSet, basename="api-service")
 router.register("locations", LocationViewSet, basename="api-location")
@@ -77,6 +79,11 @@ urlpatterns = [
         "api/v1/tickets/<int:pk>/sla-not-applicable/",
         TicketSlaNotApplicableView.as_view(),
         name="api-ticket-sla-not-applicable",
+    ),
+    path(
+        "api/v1/account/notification-preferences/",
+        NotificationPreferenceView.as_view(),
+        name="api-notification-preferences",
     ),
     path("api/v1/sla/compliance/", ComplianceView.as_view(), name="api-sla-compliance"),
     path("api/v1/", include(router.urls)),

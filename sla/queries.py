@@ -10,6 +10,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from pim.scoping import organization_filter
+from tickets.models import SatisfactionRating
 
 from . import services
 from .calendars import business_calendar
@@ -253,3 +254,26 @@ def clock_panel(ticket, now=None):
         "average_goals": priority_terms.get("average_goal_minutes", {}),
         "now": now,
     }
+
+
+def satisfaction_by_agent(since, organization_id=None):
+    """The customers' ratings of closed tickets since `since`, per agent (issue 12 item 11):
+    number of ratings and average score, computed in SQL. Provider staff only."""
+    qs = SatisfactionRating.objects.filter(rated_at__gte=since)
+    if organization_id is not None:
+        qs = qs.filter(ticket__organization_id=organization_id)
+    rows = (
+        qs.values("agent__username", "agent__first_name", "agent__last_name")
+        .annotate(count=Count("pk"), average=Avg("score"))
+        .order_by("agent__last_name", "agent__first_name", "agent__username")
+    )
+    return [
+        {
+            "agent": " ".join(filter(None, [r["agent__first_name"], r["agent__last_name"]]))
+            or r["agent__username"]
+            or "",
+            "count": r["count"],
+            "average": round(r["average"], 1),
+        }
+        for r in rows
+    ]

@@ -14,7 +14,7 @@ from tickets.views import render_ticket_detail, ticket_action
 
 from . import services
 from .forms import ComplianceFilterForm, NoAccessForm, SlaNotApplicableForm
-from .queries import compliance
+from .queries import compliance, satisfaction_by_agent
 
 
 @login_required
@@ -31,11 +31,8 @@ def compliance_page(request):
     data = form.cleaned_data if form.is_bound else {}
     since = data.get("since") or default_since
     org_id = data["organization"].pk if data.get("organization") else None
-    rows = compliance(
-        user,
-        since=timezone.make_aware(timezone.datetime.combine(since, timezone.datetime.min.time())),
-        organization_id=org_id,
-    )
+    since_at = timezone.make_aware(timezone.datetime.combine(since, timezone.datetime.min.time()))
+    rows = compliance(user, since=since_at, organization_id=org_id)
     return render(
         request,
         "sla/compliance.html",
@@ -45,6 +42,10 @@ def compliance_page(request):
             "organizations": organizations if user.is_provider_staff else None,
             "organization_id": org_id,
             "form": form,
+            # the customers' ratings per agent: for provider staff only
+            "satisfaction": satisfaction_by_agent(since_at, org_id)
+            if user.is_provider_staff
+            else None,
         },
         status=200 if valid else 400,
     )

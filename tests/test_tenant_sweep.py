@@ -214,6 +214,10 @@ def org_b(users, globex, make_ticket):
     )
     update = services.add_update(ticket, users["agent"], B_PUBLIC_UPDATE)
     services.add_update(ticket, users["agent"], B_INTERNAL_UPDATE, visibility="internal")
+    # Watchers widen a customer user's "own tickets" (issue 12) inside the one scope: a watch
+    # row that crosses tenants (forged: the services refuse it) must still reveal nothing, and
+    # org B's own watcher is no marker leak either.
+    watch_forged_and_real(ticket, users)
     objects = {
         "ticket": ticket.pk,
         "number": ticket.number,
@@ -246,6 +250,17 @@ def org_b(users, globex, make_ticket):
         "globex.contact",
     ]
     return ticket, objects, markers
+
+
+def watch_forged_and_real(ticket, users):
+    from tickets import participation
+    from tickets.models import TicketWatcher
+
+    participation.add_watcher(ticket, users["globex.user"], users["globex.contact"])
+    for username in SWEEP_USERS:
+        TicketWatcher.objects.create(
+            ticket=ticket, user=users[username], added_at=ticket.reported_at
+        )
 
 
 def maintenance_objects(users, globex):

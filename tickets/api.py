@@ -12,15 +12,17 @@ from pim.api import TenantScopedMixin
 from pim.inputs import DateTimeApiField
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
 from pim.parsers import FormParser, JSONParser, MultiPartParser
+from pim.permissions import IsProviderStaff
 from pim.scoping import organization_filter, visible_organizations
 
-from . import extensions, queries, services
+from . import extensions, participation, queries, services
 from .filters import TicketFilter
 from .models import (
     WORKAROUND_STATUSES,
     Channel,
     Priority,
     ResolutionType,
+    SatisfactionRating,
     Status,
     Ticket,
     Visibility,
@@ -234,6 +236,45 @@ class AttachmentSerializer(serializers.Serializer):
         return reverse("attachment-download", kwargs={"pk": attachment.pk})
 
 
+class WatcherSerializer(serializers.Serializer):
+    user = serializers.CharField(
+        source="user.username", max_length=150, help_text="The colleague's username."
+    )
+    name = serializers.SerializerMethodField()
+    added_at = serializers.DateTimeField(read_only=True)
+
+    def get_name(self, watcher) -> str:
+        return watcher.user.get_full_name() or watcher.user.username
+
+
+class WatcherRefSerializer(serializers.Serializer):
+    user = serializers.CharField(max_length=150, help_text="The colleague's username.")
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=inputs.REASON_MAX)
+
+
+class RatingSerializer(serializers.Serializer):
+    ticket = serializers.CharField(source="ticket.number", read_only=True)
+    score = serializers.IntegerField(
+        min_value=1, max_value=5, help_text="1 (poor) to 5 (excellent); null: not rated yet."
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=inputs.REASON_MAX)
+    agent = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    rated_at = serializers.DateTimeField(read_only=True)
+
+
+def _colleague(ticket, username):
+    """A user of the ticket's organisation by username, else a 400 that reveals nothing."""
+    user = User.objects.filter(
+        username=username, membership__organization_id=ticket.organization_id
+    ).first()
+    if user is None:
+        raise serializers.ValidationError({"user": ["Choose a colleague of this organisation."]})
+    return user
+
+
 def ticket_response(ticket, context):
     """The ticket as the API shows it, after a write (also for actions other apps own)."""
     # the prefetched clocks are stale after a write: let the sla field read them afresh
@@ -338,6 +379,74 @@ class TicketViewSet(
         update = services.add_update(ticket, request.user, **ser.validated_data)
         return Response(UpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(methods=["get"], responses=WatcherSerializer(many=True))
+    @extend_schema(
+        methods=["post"], request=WatcherRefSerializer, responses={201: WatcherSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=WatcherSerializer)
+    def watchers(self, request, pk=None, **kwargs):
+        """The colleagues who follow the ticket; the reporter or an authorised contact adds one
+        (agents on tickets registered by phone, e-mail or chat)."""
+        ticket = self.get_object()
+        if request.method == "GET":
+            rows = ticket.watchers.select_related("user")
+            return Response(WatcherSerializer(rows, many=True).data)
+        ser = WatcherRefSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        user = _colleague(ticket, ser.validated_data["user"])
+        watcher, created = participation.add_watcher(ticket, request.user, user)
+        return Response(
+            WatcherSerializer(watcher).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(request=WatcherRefSerializer, responses={204: None})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="watchers/remove",
+        serializer_class=WatcherRefSerializer,
+    )
+    def remove_watcher(self, request, pk=None, **kwargs):
+        ticket = self.get_object()
+        ser = WatcherRefSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        participation.remove_watcher(
+            ticket, request.user, _colleague(ticket, ser.validated_data["user"])
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=WithdrawSerializer, responses=TicketSerializer)
+    @action(detail=True, methods=["post"], serializer_class=WithdrawSerializer)
+    def withdraw(self, request, pk=None, **kwargs):
+        """The reporter withdraws the ticket while no work has started: it is closed."""
+        ticket = self.get_object()
+        ser = WithdrawSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        ticket = participation.withdraw(ticket, request.user, ser.validated_data.get("reason", ""))
+        return self._ticket_response(ticket)
+
+    @extend_schema(methods=["get"], responses=RatingSerializer)
+    @extend_schema(methods=["post"], request=RatingSerializer, responses={201: RatingSerializer})
+    @action(detail=True, methods=["get", "post"], serializer_class=RatingSerializer)
+    def rating(self, request, pk=None, **kwargs):
+        """The reporter rates a closed ticket once (1–5, an optional comment)."""
+        ticket = self.get_object()
+        if request.method == "GET":
+            rating = SatisfactionRating.objects.filter(ticket=ticket).first()
+            if rating is None:  # not rated (yet): everything empty
+                rating = SatisfactionRating(ticket=ticket, score=None, rated_at=None)
+            return Response(RatingSerializer(rating).data)
+        ser = RatingSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        rating = participation.rate(
+            ticket,
+            request.user,
+            ser.validated_data["score"],
+            ser.validated_data.get("comment", ""),
+        )
+        return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(methods=["get"], responses=AttachmentSerializer(many=True))
     @extend_schema(
         methods=["post"],
@@ -365,3 +474,23 @@ class TicketViewSet(
             internal=ser.validated_data["internal"],
         )
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class SatisfactionViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Satisfaction ratings of closed tickets, newest first, per ticket and agent (provider
+    staff only: the managers' dashboard)."""
+
+    serializer_class = RatingSerializer
+    permission_classes = [IsProviderStaff]
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SatisfactionRating.objects.none()
+        return (
+            SatisfactionRating.objects.filter(
+                ticket__in=Ticket.objects.visible_to(self.request.user)
+            )
+            .select_related("ticket", "agent")
+            .order_by("-rated_at", "-pk")
+        )

@@ -433,3 +433,40 @@ class CustomerListFilterForm(forms.Form):
         required=False,
     )
     q = forms.CharField(label=_("Search"), required=False, max_length=inputs.SEARCH_MAX)
+
+
+# --- watchers, withdrawal, rating (issue 12) ---------------------------------------------------
+
+
+class WatcherForm(forms.Form):
+    user = UserChoiceField(label=_("Colleague"), queryset=User.objects.none())
+
+    def __init__(self, *args, candidates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if candidates is not None:
+            self.fields["user"].queryset = candidates
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you withdraw it? (optional)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=inputs.REASON_MAX,
+    )
+
+
+class RatingForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label=_("Your rating"),
+        choices=[(s, str(s)) for s in (1, 2, 3, 4, 5)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        help_text=_("1 is poor, 5 is excellent."),
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=inputs.REASON_MAX,
+    )

@@ -10,7 +10,7 @@ from django_scopes import ScopedManager
 
 from pim.models import Location, Organization, Service
 from pim.permissions import is_customer_user
-from pim.scoping import organization_filter
+from pim.scoping import organization_filter, own_tickets_filter
 
 
 class Kind(models.TextChoices):
@@ -75,7 +75,8 @@ class TicketQuerySet(models.QuerySet):
         customer users their own tickets."""
         qs = self.filter(organization_filter(user))
         if is_customer_user(user):
-            qs = qs.filter(reporter=user)
+            watched = TicketWatcher.objects.filter(user=user).values("ticket_id")
+            qs = qs.filter(own_tickets_filter(user, watched))
         return qs
 
     def open(self):
@@ -360,3 +361,78 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.action} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class TicketWatcher(models.Model):
+    """A colleague of the reporter's organisation who follows a ticket (CC): they see it and are
+    told what the reporter is told (issue 12 item 2)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="watchers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="watched_tickets",
+        verbose_name=_("watcher"),
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when e-mail intake added the watcher (a CC address)."),
+    )
+    added_at = models.DateTimeField(_("added at"))
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+        verbose_name = _("watcher")
+        verbose_name_plural = _("watchers")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="one_watch_per_user")
+        ]
+        indexes = [models.Index(fields=["user", "ticket"])]
+
+    def __str__(self):
+        return f"{self.user} watches {self.ticket_id}"
+
+
+class SatisfactionRating(models.Model):
+    """The reporter's rating of a closed ticket (issue 12 item 11): once per ticket, kept with
+    the agent who handled it, for the managers' dashboard."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="satisfaction_rating"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    score = models.PositiveSmallIntegerField(_("rating"))
+    comment = models.TextField(_("comment"), blank=True)
+    rated_at = models.DateTimeField(_("rated at"))
+
+    objects = TicketChildManager()
+
+    class Meta:
+        ordering = ["-rated_at", "-pk"]
+        verbose_name = _("satisfaction rating")
+        verbose_name_plural = _("satisfaction ratings")
+        constraints = [
+            models.CheckConstraint(
+                name="satisfaction_score_1_to_5",
+                condition=models.Q(score__gte=1, score__lte=5),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.ticket_id}: {self.score}"

@@ -404,6 +404,8 @@ def _check_move(ticket, actor, status, *, seen=False) -> None:
         _require_can_see(ticket, actor)
     if workflow.actor_class(actor) not in workflow.TRANSITIONS[(ticket.status, status)]:
         raise PermissionDenied(str(workflow.FORBIDDEN_MESSAGE % labels))
+    if (ticket.status, status) == workflow.WITHDRAWAL and not workflow.may_withdraw(ticket, actor):
+        raise PermissionDenied(str(workflow.WITHDRAW_MESSAGE))
 
 
 def _apply_resolution(ticket, resolution, now, changes) -> None:
@@ -479,9 +481,11 @@ def _transition(ticket, actor, status, *, note="", resolution=None, wish_date=No
         new_status=status,
         at=now,
         key=entry.pk,
+        note=(note or "").strip(),
     )
     if note and note.strip():
-        record_update(ticket, actor, note, Visibility.PUBLIC)
+        # The status change's message carries the note: the update is not announced again.
+        record_update(ticket, actor, note, Visibility.PUBLIC, announce=False)
     return ticket
 
 
@@ -538,9 +542,11 @@ def record_update(
     visibility: str,
     next_actions: str = "",
     expected_resolution_at=None,
+    announce: bool = True,
 ) -> TicketUpdate:
     """Write an update and its audit entry, unchecked: for the system (reminders) and for
-    callers that checked already (`add_update`, a transition's note)."""
+    callers that checked already (`add_update`, a transition's note). `announce=False`: the
+    customers hear of it through the event it belongs to (a status change's note)."""
     update = TicketUpdate.objects.create(
         ticket=ticket,
         author=author,
@@ -550,7 +556,7 @@ def record_update(
         expected_resolution_at=expected_resolution_at,
     )
     record_audit(ticket, author, "update", {"visibility": [None, visibility]}, obj=update)
-    signals.update_posted.send(Ticket, ticket=ticket, update=update)
+    signals.update_posted.send(Ticket, ticket=ticket, update=update, announce=announce)
     return update
 
 

@@ -16,11 +16,12 @@ ticket_created = Signal()
 ticket_responded = Signal()
 # ticket, actor, changes ({field: [old, new]}), key (unique per edit): plain fields edited.
 ticket_updated = Signal()
-# ticket, actor, old_status, new_status, at, key (unique per move): the status moved.
+# ticket, actor, old_status, new_status, at, key (unique per move), note: the status moved.
 ticket_transitioned = Signal()
 # ticket, actor, old_priority, new_priority, at: the priority changed with a reason.
 priority_changed = Signal()
-# ticket, update: a public or internal update was posted.
+# ticket, update, announce (False: a status change's note, told with the status): an update
+# was posted.
 update_posted = Signal()
 # ticket, actor, at: a workaround is in place (the restore clock stops; the ticket stays open).
 workaround_recorded = Signal()

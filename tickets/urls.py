@@ -19,6 +19,14 @@ urlpatterns = [
         views.ticket_not_resolved,
         name="ticket-not-resolved",
     ),
+    path("tickets/<str:number>/watchers/", views.ticket_watcher_add, name="ticket-watcher-add"),
+    path(
+        "tickets/<str:number>/watchers/remove/",
+        views.ticket_watcher_remove,
+        name="ticket-watcher-remove",
+    ),
+    path("tickets/<str:number>/withdraw/", views.ticket_withdraw, name="ticket-withdraw"),
+    path("tickets/<str:number>/rating/", views.ticket_rating, name="ticket-rating"),
     path("queue/", views.queue, name="queue"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
 ]

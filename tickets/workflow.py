@@ -21,6 +21,7 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.NEW, S.WAITING_FOR_CUSTOMER): BY_WORKER,
     (S.NEW, S.WAITING_FOR_SUPPLIER): BY_WORKER,
     (S.NEW, S.RESOLVED): BY_WORKER,
+    (S.NEW, S.CLOSED): BY_CUSTOMER,  # withdrawn by its reporter before work started
     (S.PLANNED_INTERNAL, S.PLANNED_EXTERNAL): BY_WORKER,
     (S.PLANNED_INTERNAL, S.WAITING_FOR_CUSTOMER): BY_WORKER,
     (S.PLANNED_INTERNAL, S.WAITING_FOR_SUPPLIER): BY_WORKER,
@@ -51,6 +52,10 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+# The reporter withdraws their ticket (issue 12): only they, only while no work has started.
+WITHDRAWAL = (S.NEW, S.CLOSED)
+
+
 def actor_class(user):
     """WORKER, CUSTOMER or None (managers read, they do not move tickets)."""
     if user is None:
@@ -67,13 +72,28 @@ def is_known(from_status, to_status):
     return (from_status, to_status) in TRANSITIONS
 
 
+def may_withdraw(ticket, user):
+    """The reporter, while the ticket is new and nobody has responded."""
+    return (
+        user is not None
+        and ticket.reporter_id == user.pk
+        and ticket.status == S.NEW
+        and ticket.responded_at is None
+    )
+
+
 def allowed_targets(ticket, user):
     """The statuses `user` may move `ticket` to now, in table order."""
     who = actor_class(user)
     return [
-        to for (frm, to), actors in TRANSITIONS.items() if frm == ticket.status and who in actors
+        to
+        for (frm, to), actors in TRANSITIONS.items()
+        if frm == ticket.status
+        and who in actors
+        and ((frm, to) != WITHDRAWAL or may_withdraw(ticket, user))
     ]
 
 
 ILLEGAL_MESSAGE = _("A ticket cannot go from “%(from)s” to “%(to)s”.")
 FORBIDDEN_MESSAGE = _("You may not move a ticket from “%(from)s” to “%(to)s”.")
+WITHDRAW_MESSAGE = _("Only the reporter can withdraw a ticket, and only before work has started.")

@@ -16,6 +16,12 @@ from .actions import (
     ticket_workaround,
 )
 from .detail import attachment_download, render_ticket_detail, ticket_action, ticket_detail
+from .participation import (
+    ticket_rating,
+    ticket_watcher_add,
+    ticket_watcher_remove,
+    ticket_withdraw,
+)
 from .portal import ticket_create, ticket_list
 from .queue import queue
 
@@ -32,8 +38,12 @@ __all__ = [
     "ticket_list",
     "ticket_not_resolved",
     "ticket_priority",
+    "ticket_rating",
     "ticket_take",
     "ticket_transition",
     "ticket_workaround",
     "ticket_update",
+    "ticket_watcher_add",
+    "ticket_watcher_remove",
+    "ticket_withdraw",
 ]

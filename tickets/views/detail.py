@@ -19,15 +19,18 @@ from pim.exceptions import IllegalStateChange
 from pim.models import User
 from pim.templatetags.people import display_name
 
-from .. import extensions, queries, workflow
+from .. import extensions, participation, queries, workflow
 from ..forms import (
     AssignForm,
     AttachmentForm,
     NotResolvedForm,
     PriorityForm,
+    RatingForm,
     ResolveForm,
     TransitionForm,
     UpdateForm,
+    WatcherForm,
+    WithdrawForm,
     WorkaroundForm,
 )
 from ..models import (
@@ -36,6 +39,7 @@ from ..models import (
     Kind,
     Priority,
     ResolutionType,
+    SatisfactionRating,
     Status,
     Ticket,
 )
@@ -56,6 +60,10 @@ AUDIT_ACTIONS = {
     "update": gettext_lazy("added an update"),
     "attachment": gettext_lazy("added an attachment"),
     "workaround": gettext_lazy("recorded a workaround"),
+    "watcher_added": gettext_lazy("added a watcher"),
+    "watcher_removed": gettext_lazy("removed a watcher"),
+    "withdrawn": gettext_lazy("withdrew the ticket"),
+    "rated": gettext_lazy("rated the handling"),
 }
 
 
@@ -63,9 +71,13 @@ def _field_label(name):
     try:
         return str(Ticket._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:  # keys that are not ticket fields (reason, file, visibility)
-        return {"reason": _("reason"), "file": _("file"), "visibility": _("visibility")}.get(
-            name, name
-        )
+        return {
+            "reason": _("reason"),
+            "file": _("file"),
+            "visibility": _("visibility"),
+            "watcher": _("watcher"),
+            "score": _("rating"),
+        }.get(name, name)
 
 
 def _display_value(name, value):
@@ -229,7 +241,46 @@ def detail_context(request, ticket, **forms):
             }
         )
     ctx.update(_activity(ticket, user))
+    ctx.update(_participation(ticket, user, forms, ctx["timeline"]))
     ctx.update(extensions.detail_context(request, ticket, forms))  # sla, escalation panels
+    return ctx
+
+
+def _waiting_question(ticket, timeline):
+    """While the provider waits for the customer: the provider's last public update (the
+    question that came with the status), from the timeline already loaded."""
+    if ticket.status != Status.WAITING_FOR_CUSTOMER:
+        return None
+    for item in reversed(timeline):
+        update = item["obj"] if item["kind"] == "update" else None
+        if (
+            update is not None
+            and update.is_public
+            and (update.author is None or update.author.is_provider_staff)
+        ):
+            return update
+    return None
+
+
+def _participation(ticket, user, forms, timeline):
+    """Watchers, withdrawal and the rating (issue 12), and the waiting banner."""
+    ctx = {
+        "waiting": ticket.status == Status.WAITING_FOR_CUSTOMER,
+        "waiting_question": _waiting_question(ticket, timeline),
+        "watchers": list(ticket.watchers.select_related("user")),
+        "can_manage_watchers": participation.may_manage_watchers(ticket, user),
+        "can_withdraw": participation.may_withdraw(ticket, user),
+    }
+    if ctx["can_manage_watchers"]:
+        ctx["watcher_form"] = forms.get("watcher_form") or WatcherForm(
+            candidates=participation.watcher_candidates(ticket)
+        )
+    if ctx["can_withdraw"]:
+        ctx["withdraw_form"] = forms.get("withdraw_form") or WithdrawForm()
+    if ticket.status == Status.CLOSED:
+        ctx["rating"] = SatisfactionRating.objects.filter(ticket=ticket).first()
+        if ctx["rating"] is None and participation.may_rate(ticket, user):
+            ctx["rating_form"] = forms.get("rating_form") or RatingForm()
     return ctx
 
 
