@@ -14,6 +14,7 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from pim import inputs
 from pim.api import Conflict, Pagination, TenantScopedMixin
@@ -311,11 +312,10 @@ class NotificationPreferenceSerializer(serializers.Serializer):
     mandatory_events = serializers.ListField(child=serializers.CharField(), read_only=True)
 
 
-class NotificationPreferenceView(TenantScopedMixin, GenericAPIView):
+class NotificationPreferenceView(TenantScopedMixin, APIView):
     """The caller's notification preferences: which customer events, by e-mail and/or in the
     portal (the receipt and waiting for customer cannot be switched off)."""
 
-    serializer_class = NotificationPreferenceSerializer
     parser_classes = [JSONParser]
 
     def _data(self, preference):

@@ -48,6 +48,7 @@ TEXT_LIMITS = {
     "tickets.TicketUpdate.body": UPDATE_BODY_MAX,
     "tickets.TicketUpdate.next_actions": NEXT_ACTIONS_MAX,
     "tickets.PriorityChange.reason": REASON_MAX,
+    "tickets.SatisfactionRating.comment": REASON_MAX,
     "sla.Contract.notes": NOTES_MAX,
     "escalation.Escalation.reason": ESCALATION_REASON_MAX,
     "intake.InboundMessage.reason": SHORT_NOTE_MAX,

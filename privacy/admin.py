@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from pim.admin import UserAdmin as PimUserAdmin
+from pim.filters import parse_id
 from pim.models import User
 
 from .export import export_person
@@ -38,6 +39,13 @@ class AnonymisedTicketAdmin(PrivacyEventAdmin):
     search_fields = ("ticket__number",)
     list_select_related = ("ticket", "event")
     readonly_fields = ("ticket", "at", "event")
+
+    def get_object(self, request, object_id, from_field=None):
+        # The primary key is the ticket (a one-to-one key): Django's overflow guard of integer
+        # lookups does not cover it, so an id no column can hold raised OverflowError (500).
+        if from_field is None and parse_id(object_id) is None:
+            return None
+        return super().get_object(request, object_id, from_field)
 
 
 @admin.action(description=_("Export personal data (JSON, access request)"))

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pim import inputs
 from pim.models import CUSTOMER_ROLES, User
 from pim.permissions import is_authorised_contact, is_worker
 
@@ -150,6 +151,9 @@ def rate(ticket: Ticket, actor, score, comment: str = "", *, now=None) -> Satisf
         score = None
     if score not in RATING_SCORES:
         raise ValidationError({"score": _("Choose a rating from 1 to 5.")})
+    comment = (comment or "").strip()
+    if len(comment) > inputs.REASON_MAX:
+        raise ValidationError({"comment": _("The comment is too long.")})
     if SatisfactionRating.objects.filter(ticket=ticket).exists():
         raise ValidationError({"score": _("This ticket has been rated already. Thank you!")})
     try:
@@ -159,7 +163,7 @@ def rate(ticket: Ticket, actor, score, comment: str = "", *, now=None) -> Satisf
                 agent_id=ticket.assignee_id,
                 rated_by=actor,
                 score=score,
-                comment=(comment or "").strip(),
+                comment=comment,
                 rated_at=now or timezone.now(),
             )
     except IntegrityError:  # a concurrent second rating
