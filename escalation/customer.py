@@ -90,17 +90,29 @@ def _rows(users, ticket, event, key, context, now, channels_for=None):
     return rows
 
 
-def tell(ticket, event, key, context, *, actor=None, now=None, only=None, exclude=(), extra=()):
+def tell(
+    ticket, event, key, context, *, actor=None, now=None, only=None, exclude=(), extra=(), more=()
+):
     """Tell the reporter and watchers of `ticket` about `event` (once per `key`), except the
-    person who caused it. `only`: a predicate narrowing the audience (e.g. the reporter only).
-    Returns the ids of the rows written."""
+    person who caused it (`actor`) and `exclude`; `only` narrows the audience further. `more`:
+    further messages to the same people, each (event, key, context, who), written with the
+    first: one query for the audience and one INSERT, whatever the number of watchers.
+    Returns the ids of the rows."""
     now = now or timezone.now()
-    users = [
-        u
-        for u in audience(ticket, extra)
-        if (actor is None or u.pk != actor.pk) and u.pk not in exclude and (only is None or only(u))
-    ]
-    return write_many(_rows(users, ticket, event, key, {"event": event, **context}, now))
+    people = audience(ticket, extra)
+
+    def told(user):
+        return (
+            (actor is None or user.pk != actor.pk)
+            and user.pk not in exclude
+            and (only is None or only(user))
+        )
+
+    rows = []
+    for ev, k, ctx, who in [(event, key, context, told), *more]:
+        users = [u for u in people if who(u)]
+        rows += _rows(users, ticket, ev, k, {"event": ev, **ctx}, now)
+    return write_many(rows)
 
 
 # --- the events -------------------------------------------------------------------------------
@@ -139,37 +151,40 @@ def status_changed(ticket, actor, old_status, new_status, key, note=""):
     if new_status == Status.CLOSED and old_status == Status.WAITING_FOR_CUSTOMER and actor is None:
         # The waiting-for-customer rule told the reporter already ("closed_no_reaction").
         exclude = (ticket.reporter_id,)
-    written = tell(
-        ticket, CustomerEvent.STATUS, key, {**base, "kind": kind}, actor=actor, exclude=exclude
-    )
+    more = []
     if new_status == Status.CLOSED:
-        written += ask_for_rating(ticket, key)
-    return written
-
-
-def ask_for_rating(ticket, key):
-    """The reporter is asked once to rate a closed ticket (issue 12 item 11)."""
+        # The reporter is asked once to rate a closed ticket (issue 12 item 11): one request
+        # per ticket, even if it is closed again after a reopen.
+        more.append(
+            (
+                CustomerEvent.RATING,
+                "once",
+                {"close_key": str(key)},
+                lambda u: u.pk == ticket.reporter_id,
+            )
+        )
     return tell(
         ticket,
-        CustomerEvent.RATING,
-        "once",  # one request per ticket, even if it is closed again after a reopen
-        {"close_key": str(key)},
-        only=lambda u: u.pk == ticket.reporter_id,
+        CustomerEvent.STATUS,
+        key,
+        {**base, "kind": kind},
+        actor=actor,
+        exclude=exclude,
+        more=more,
     )
 
 
-def priority_changed(ticket, actor, old_priority, new_priority, at):
+def priority_changed(ticket, actor, old_priority, new_priority, at, reason=""):
     """A priority change with its reason and the new due times."""
-    change = ticket.priority_changes.order_by("-changed_at", "-pk").first()
     clocks = ticket_extensions.clock_read().clocks(ticket, at)
     due = [[c.target, c.due_at.isoformat()] for c in clocks if c.due_at and c.state != "met"]
     context = {
         "old_priority": old_priority,
         "new_priority": new_priority,
-        "reason": _short(change.reason if change else ""),
+        "reason": _short(reason),
         "due": due,
     }
-    key = f"p{change.pk}" if change else f"p{int(at.timestamp())}"
+    key = f"p{int(at.timestamp() * 1000)}"
     return tell(ticket, CustomerEvent.PRIORITY, key, context, actor=actor)
 
 

@@ -79,36 +79,26 @@ def write(key: str, **fields) -> tuple[Notification, bool]:
 
 
 def write_many(rows: list[dict]) -> list[int]:
-    """Many rows at once, each once per dedup key, in a constant three queries whatever their
-    number (the watchers of a ticket): which keys exist, one bulk insert, the new rows' ids.
-    `rows` are Notification fields with `dedup_key`. Delivered rows are enqueued after commit;
-    returns the ids of the rows this call wrote (a concurrent writer's rows may be among them:
-    delivery claims each row once, so nothing is sent twice)."""
+    """Many rows at once, each once per dedup key, in one INSERT … ON CONFLICT on the dedup key
+    whatever their number (the watchers of a ticket). `rows` are Notification fields with
+    `dedup_key`. Returns the ids of all the rows (new or there already); every e-mail or webhook
+    row is enqueued after commit: delivery claims a pending row once, so a row enqueued twice,
+    or one sent already, is not sent again."""
     by_key = {}
     for row in rows:
         by_key.setdefault(row["dedup_key"][:200], row)
     if not by_key:
         return []
-    existing = set(
-        Notification.objects.filter(dedup_key__in=list(by_key)).values_list("dedup_key", flat=True)
+    written = Notification.objects.bulk_create(
+        [Notification(**{**row, "dedup_key": key}) for key, row in by_key.items()],
+        update_conflicts=True,
+        unique_fields=["dedup_key"],
+        update_fields=["dedup_key"],
     )
-    new = [
-        Notification(**{**row, "dedup_key": key})
-        for key, row in by_key.items()
-        if key not in existing
-    ]
-    if not new:
-        return []
-    Notification.objects.bulk_create(new, ignore_conflicts=True)
-    written = list(
-        Notification.objects.filter(dedup_key__in=[n.dedup_key for n in new]).values_list(
-            "pk", "channel"
-        )
-    )
-    for pk, channel in written:
-        if channel != Channel.IN_APP:
-            transaction.on_commit(partial(enqueue, pk))
-    return [pk for pk, _channel in written]
+    for notification in written:
+        if notification.channel != Channel.IN_APP:
+            transaction.on_commit(partial(enqueue, notification.pk))
+    return [n.pk for n in written]
 
 
 def _fields(recipient, channel, *, ticket, trigger, level="", template, context=None, now=None):

@@ -79,7 +79,9 @@ def priority_changed(sender, ticket, actor, old_priority, new_priority, at, **kw
         ticket, f"p{int(at.timestamp() * 1000)}", changed=["priority"], priority=new_priority
     )
     with scopes_disabled():
-        customer.priority_changed(ticket, actor, old_priority, new_priority, at)
+        customer.priority_changed(
+            ticket, actor, old_priority, new_priority, at, reason=kwargs.get("reason", "")
+        )
 
 
 @receiver(sla_signals.sla_event_reached, sender=Ticket, dispatch_uid="escalation.sla_event")

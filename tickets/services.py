@@ -356,6 +356,7 @@ def change_priority(ticket: Ticket, actor, priority: int, reason: str) -> Ticket
         old_priority=old_priority,
         new_priority=priority,
         at=now,
+        reason=reason.strip(),
     )
     return ticket
 

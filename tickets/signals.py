@@ -18,7 +18,7 @@ ticket_responded = Signal()
 ticket_updated = Signal()
 # ticket, actor, old_status, new_status, at, key (unique per move), note: the status moved.
 ticket_transitioned = Signal()
-# ticket, actor, old_priority, new_priority, at: the priority changed with a reason.
+# ticket, actor, old_priority, new_priority, at, reason: the priority changed with a reason.
 priority_changed = Signal()
 # ticket, update, announce (False: a status change's note, told with the status): an update
 # was posted.

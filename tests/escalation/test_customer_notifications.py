@@ -74,7 +74,10 @@ def test_every_event_reaches_reporter_and_watcher_once_in_their_language(watched
     assert sent["acme.user2"].subject.startswith(f"Update over {ticket.number}")
     assert "We are replacing the power supply." in sent["acme.user2"].body
     # exactly once: the receiver running again writes nothing, a redelivery sends nothing
-    assert customer.update_posted(ticket, update) == []
+    assert sorted(customer.update_posted(ticket, update)) == sorted(
+        rows(ticket, "update").values_list("pk", flat=True)
+    )
+    assert rows(ticket, "update").count() == 4
     assert not any(delivery.deliver(n.pk) for n in rows(ticket, "update"))
 
     # an internal update never leaves the building
@@ -185,12 +188,12 @@ def test_watchers_add_a_constant_number_of_queries(users, acme, file_ticket):
         colleague = make_user(f"acme.colleague{i}", Role.CUSTOMER_USER, acme)
         participation.add_watcher(many, users["acme.user"], colleague)
     counts = []
-    for ticket in (few, many):
+    for ticket in (few, many, few, many):  # the first round fills the caches
         with CaptureQueriesContext(connection) as ctx:
             services.add_update(ticket, users["agent"], "Progress.")
         counts.append(len(ctx.captured_queries))
-    assert counts[0] == counts[1]
-    assert rows(many, "update").count() == 2 * 7  # reporter + six watchers, e-mail + bell
+    assert counts[2] == counts[3]
+    assert rows(many, "update").count() == 2 * 2 * 7  # two updates to 7 people, e-mail + bell
 
 
 def test_notification_preferences_page_and_api(users, client, api):

@@ -23,6 +23,7 @@ from tickets.models import Status, Ticket
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/tickets/"
+TOLD = 2  # queries of an event the customers are told of (escalation.customer.tell)
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam, office hours
 CLOCK_COLUMNS = (
     "calendar_id", "target_seconds", "started_at", "due_at", "at_risk_at", "paused",
@@ -139,6 +140,9 @@ def test_a_ticket_registered_after_its_deadline_is_due_at_once(users, contracts,
 def test_transitions_and_updates_are_at_most_12_queries(users, contracts, make_ticket):
     agent, customer = users["agent"], users["acme.user"]
     ticket = make_ticket()
+    # Every event the customers are told of (issue 12: the reporter and the watchers) costs
+    # TOLD more: its audience in one query, its outbox rows in one INSERT, whatever the number
+    # of watchers (tests/escalation/test_customer_notifications.py).
     steps = [
         ("take", lambda: services.take(ticket, agent), 12),
         ("edit", lambda: services.update_ticket(ticket, agent, title="Phones down"), 12),
@@ -146,17 +150,21 @@ def test_transitions_and_updates_are_at_most_12_queries(users, contracts, make_t
         (
             "wait",
             lambda: services.transition(ticket, agent, Status.WAITING_FOR_CUSTOMER),
-            12,
+            12 + TOLD,
         ),
         # the customer's reply is an update and a transition (response received) in one
-        ("reply", lambda: services.add_update(ticket, customer, "Here you are."), 13),
-        ("priority", lambda: services.change_priority(ticket, agent, 4, "Workaround"), 12),
+        ("reply", lambda: services.add_update(ticket, customer, "Here you are."), 13 + 2 * TOLD),
+        (
+            "priority",
+            lambda: services.change_priority(ticket, agent, 4, "Workaround"),
+            12 + TOLD,
+        ),
         (
             "resolve",
             lambda: services.transition(ticket, agent, Status.RESOLVED, resolution=RESOLUTION),
-            12,
+            12 + TOLD,
         ),
-        ("close", lambda: services.transition(ticket, customer, Status.CLOSED), 12),
+        ("close", lambda: services.transition(ticket, customer, Status.CLOSED), 12 + TOLD),
     ]
     for name, step, limit in steps:
         _result, queries = count(step)
@@ -172,7 +180,7 @@ def test_p2_priority_change_reads_its_reminders(users, contracts, make_ticket):
     ticket = make_ticket()
     services.take(ticket, agent)
     _result, queries = count(lambda: services.change_priority(ticket, agent, 2, "Whole floor"))
-    assert queries <= 14
+    assert queries <= 14 + TOLD
     assert_equals_recompute(ticket)
 
 
