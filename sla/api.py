@@ -4,7 +4,7 @@
 ahead of the ticket router (like escalation's `…/escalate/`), so sla owns its API.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -90,13 +90,25 @@ class ComplianceRowSerializer(serializers.Serializer):
     average_goal_minutes = serializers.IntegerField(allow_null=True)
 
 
+def previous_month(today):
+    """The first day of the month before `today`'s."""
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
 class ComplianceView(TenantScopedMixin, APIView):
     """Monthly SLA compliance per organisation, priority and target (managers; authorised
     contacts for their own organisation)."""
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("since", str, description="first month, YYYY-MM"),
+            OpenApiParameter(
+                "since",
+                str,
+                description=(
+                    "First month, YYYY-MM. Default: the previous month, so the previous and the "
+                    "current month are answered (a bounded period at any number of tickets)."
+                ),
+            ),
             ORGANIZATION_PARAM,
         ],
         responses=ComplianceRowSerializer(many=True),
@@ -106,12 +118,13 @@ class ComplianceView(TenantScopedMixin, APIView):
         if not (user.is_provider_staff or user.is_authorised_contact):
             raise exceptions.PermissionDenied()
         since = request.query_params.get("since")
-        start = None
         if since:
             month = inputs.parse_month(since)
             if month is None:
                 raise exceptions.ValidationError({"since": [inputs.month_message()]})
-            start = timezone.make_aware(datetime.combine(month, datetime.min.time()))
+        else:
+            month = previous_month(timezone.localdate())
+        start = timezone.make_aware(datetime.combine(month, datetime.min.time()))
         org = request.query_params.get("organization", "")
         org_id = organization_param(org) if org else None
         rows = compliance(user, since=start, organization_id=org_id)

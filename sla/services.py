@@ -6,7 +6,9 @@ ticket's SLA (an interval without access, "SLA not applicable") are here too.
 """
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -305,11 +307,27 @@ def unrecorded_events_moment(ticket, results, now):
     return now + timedelta(seconds=1) if reached - recorded else None
 
 
-# The columns of a Clock that a derivation sets (recompute and the sweep's bulk writes).
+# The columns of a Clock that a derivation sets (recompute and the sweep's bulk writes), with
+# the ticket's columns the compliance figures group by.
 CLOCK_FIELDS = [
     "calendar", "target_seconds", "started_at", "due_at", "at_risk_at", "paused",
     "stopped_at", "used_seconds", "state", "computed_at",
+    "organization", "priority", "month", "counted",
 ]  # fmt: skip
+REPORT_ZONE = ZoneInfo(settings.TIME_ZONE)
+
+
+def report_month(moment):
+    """The first day of the month (in TIME_ZONE) that a ticket registered at `moment` counts in."""
+    return timezone.localtime(moment, REPORT_ZONE).date().replace(day=1)
+
+
+def report_columns(clock, ticket):
+    """Copy the ticket's columns the compliance figures need onto a Clock row."""
+    clock.organization_id = ticket.organization_id
+    clock.priority = ticket.priority
+    clock.month = report_month(ticket.reported_at)
+    clock.counted = not ticket.sla_not_applicable
 
 
 def store_clocks(ticket, results, now, *, new=False):
@@ -320,6 +338,7 @@ def store_clocks(ticket, results, now, *, new=False):
     for r in results:
         clock = Clock(ticket=ticket, target=r.target)
         apply_result(clock, r, now)
+        report_columns(clock, ticket)
         clocks.append(clock)
     if new:
         Clock.objects.bulk_create(clocks)
@@ -467,6 +486,7 @@ def set_sla_not_applicable(ticket: Ticket, actor, reason: str) -> Ticket:
     ticket.sla_not_applicable = True
     ticket.sla_not_applicable_reason = reason.strip()[:300]
     ticket.save(update_fields=["sla_not_applicable", "sla_not_applicable_reason", "updated_at"])
+    Clock.objects.filter(ticket=ticket).update(counted=False)  # it leaves the figures
     return ticket
 
 

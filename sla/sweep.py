@@ -188,6 +188,7 @@ def _recompute_clocks(tickets, data: _BatchData, now):
             else:
                 changed.append(clock)
             services.apply_result(clock, r, now)
+            services.report_columns(clock, ticket)
             for kind, at in reached(r, now):
                 if (ticket.pk, r.target, kind) not in data.known:
                     new_events[ticket.pk].append(

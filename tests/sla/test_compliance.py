@@ -1,12 +1,19 @@
-from datetime import datetime
+import random
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Avg, Count, Q
+from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from freezegun import freeze_time
 
+from pim.exceptions import IllegalStateChange
+from pim.scoping import organization_filter
 from sla import services as sla_services
-from sla.queries import compliance
+from sla.models import Clock
+from sla.queries import compliance, state_q
 from tickets import services
 from tickets.models import Status
 
@@ -83,3 +90,120 @@ def test_compliance_page_access(contracts, users, client):
     page = client.get(reverse("sla-compliance"), {"since": "garbage", "organization": "x"})
     assert page.status_code == 400
     assert set(page.context["form"].errors) == {"since", "organization"}
+
+
+# --- the report columns: the same figures as the definition over tickets ----------------------
+
+
+def old_definition(user, now, since=None):
+    """Compliance as it was defined before the Clock report columns: grouped over the ticket's
+    organisation, current priority, registration month (Europe/Amsterdam) and "SLA applies"."""
+    qs = Clock.objects.filter(organization_filter(user, "ticket__organization")).filter(
+        ticket__sla_not_applicable=False
+    )
+    if since:
+        qs = qs.filter(ticket__reported_at__gte=since)
+    rows = (
+        qs.annotate(registered=TruncMonth("ticket__reported_at", tzinfo=AMS))
+        .values("registered", "ticket__organization__name", "ticket__priority", "target")
+        .annotate(
+            total=Count("id"),
+            met=Count("id", filter=state_q("met", now)),
+            breached=Count("id", filter=state_q("breached", now)),
+            avg_restore=Avg("used_seconds", filter=Q(target="restore", stopped_at__isnull=False)),
+        )
+    )
+    return {
+        (r["registered"].astimezone(UTC), r["ticket__organization__name"], r["ticket__priority"],
+         r["target"]): (r["total"], r["met"], r["breached"],
+                        round(r["avg_restore"] / 60) if r["avg_restore"] is not None else None)
+        for r in rows
+    }  # fmt: skip
+
+
+def figures(rows):
+    return {
+        (r["month"], r["organization"], r["priority"], r["target"]): (
+            r["count"],
+            r["met"],
+            r["breached"],
+            r["average_restore_minutes"],
+        )
+        for r in rows
+    }
+
+
+# Registration moments around month ends: 00:30 on the 1st in Amsterdam is still the previous
+# month in UTC.
+MOMENTS = [
+    at(2026, 9, 30, 16, 0), at(2026, 10, 1, 0, 30), at(2026, 10, 14, 9, 0),
+    at(2026, 10, 31, 23, 30), at(2026, 11, 1, 0, 30), at(2026, 11, 18, 13, 0),
+    at(2026, 11, 30, 16, 45), at(2026, 12, 1, 0, 30),
+]  # fmt: skip
+
+
+def random_ticket(rng, users):
+    """A ticket registered at a random moment, then taken, paused, re-prioritised, worked around,
+    resolved or marked "SLA not applicable" at random later moments."""
+    from datetime import timedelta
+
+    reporter = rng.choice(["acme.user", "globex.user"])
+    when = rng.choice(MOMENTS) + timedelta(minutes=rng.randint(0, 90))
+    agent = users["agent"]
+    with freeze_time(when):
+        ticket = services.create_ticket(
+            actor=users[reporter], title="t", description="d", priority=rng.randint(1, 4)
+        )
+    for _ in range(rng.randint(0, 4)):
+        when += timedelta(minutes=rng.randint(5, 3 * 24 * 60))
+        step = rng.choice(["take", "wait", "back", "priority", "resolve", "not_applicable"])
+        with freeze_time(when):
+            ticket.refresh_from_db()
+            try:
+                if step == "take":
+                    services.take(ticket, agent)
+                elif step == "wait":
+                    services.transition(ticket, agent, Status.WAITING_FOR_CUSTOMER)
+                elif step == "back":
+                    services.add_update(ticket, users[reporter], "Here you are.")
+                elif step == "priority":
+                    new = rng.choice([p for p in (1, 2, 3, 4) if p != ticket.priority])
+                    services.change_priority(ticket, agent, new, "Reassessed")
+                elif step == "resolve":
+                    services.transition(ticket, agent, Status.RESOLVED, resolution=RESOLUTION)
+                else:
+                    sla_services.set_sla_not_applicable(ticket, agent, "Out of scope")
+            except (ValidationError, PermissionDenied, IllegalStateChange):
+                pass  # a step the ticket's state does not allow: the ticket stays as it is
+    return ticket
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_report_columns_give_the_figures_of_the_ticket_definition(contracts, users, seed):
+    rng = random.Random(seed)
+    for _ in range(12):
+        random_ticket(rng, users)
+    now = at(2026, 12, 10, 12, 0)
+    with freeze_time(now):
+        for user in ("director", "acme.contact"):
+            new = figures(compliance(users[user], now=now))
+            assert new == old_definition(users[user], now)
+            assert new
+        since = at(2026, 11, 1, 0, 0)
+        assert figures(compliance(users["director"], since=since, now=now)) == old_definition(
+            users["director"], now, since=since
+        )
+
+
+def test_api_default_period_is_the_previous_and_the_current_month(contracts, users, api):
+    for when in (at(2026, 9, 15, 10, 0), at(2026, 10, 15, 10, 0), at(2026, 11, 2, 10, 0)):
+        with freeze_time(when):
+            services.create_ticket(actor=users["acme.user"], title="t", description="d")
+    with freeze_time(at(2026, 11, 20, 12, 0)):
+        rows = api(users["csm"]).get("/api/v1/sla/compliance/").json()
+        assert {r["month"] for r in rows} == {
+            "2026-10-01T00:00:00+02:00",
+            "2026-11-01T00:00:00+01:00",
+        }
+        everything = api(users["csm"]).get("/api/v1/sla/compliance/", {"since": "2026-01"})
+        assert len({r["month"] for r in everything.json()}) == 3
