@@ -439,7 +439,9 @@ class CustomerListFilterForm(forms.Form):
 
 
 class WatcherForm(forms.Form):
-    user = UserChoiceField(label=_("Colleague"), queryset=User.objects.none())
+    user = UserChoiceField(
+        label=_("Colleague"), queryset=User.objects.none(), empty_label=_("— choose a colleague —")
+    )
 
     def __init__(self, *args, candidates=None, **kwargs):
         super().__init__(*args, **kwargs)

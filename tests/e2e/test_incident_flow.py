@@ -30,7 +30,7 @@ def logout(page):
     page.wait_for_url(re.compile(r"/accounts/"))
 
 
-def test_customer_files_agent_resolves_customer_confirms(page, shot, acme):
+def test_customer_files_agent_resolves_customer_confirms(page, shot, acme, live_server):
     make_user("acme.user", Role.CUSTOMER_USER, acme, language="nl")
     agent = make_user("agent", Role.AGENT, language="nl")
     device = TOTPDevice.objects.create(user=agent, name="phone", confirmed=True)
@@ -69,6 +69,48 @@ def test_customer_files_agent_resolves_customer_confirms(page, shot, acme):
     page.check("input[name=visibility][value=public]")
     page.click("#ticket-main form button[type=submit]")
     page.wait_for_selector(f"text={update}")
+
+    # the agent needs information: Wachten op klant, with the question
+    question = "Op welke verdieping zitten de collega's die niet kunnen bellen?"
+    move = page.locator(f"form[action$='/tickets/{number}/transition/']").filter(
+        has=page.locator("#id_transition_status")
+    )
+    move.locator("#id_transition_status").select_option("waiting_for_customer")
+    move.locator("textarea[name=note]").fill(question)
+    move.locator("button[type=submit]").click()
+    page.wait_for_selector("#waiting-banner")
+    assert Ticket.objects.get(number=number).status == Status.WAITING_FOR_CUSTOMER
+    shot(page, "04a-agent-waits-for-customer")
+
+    # the customer (a browser of their own) sees the banner with the question and the bell
+    # entry, answers, and the ticket moves to Reactie ontvangen
+    own = page.context.browser.new_context(base_url=live_server.url, locale="nl-NL")
+    customer = own.new_page()
+    login(customer, "acme.user")
+    assert customer.locator(".pim-bell mark").is_visible()  # unread notifications
+    customer.click(".pim-bell")
+    customer.wait_for_url(re.compile(r"/notifications/$"))
+    entry = customer.locator("li.unread").filter(
+        has_text=f"We hebben informatie van u nodig over {number}"
+    )
+    assert question in entry.inner_text()
+    shot(customer, "04b-customer-bell")
+    entry.locator("a").click()
+    customer.wait_for_url(re.compile(rf"/tickets/{number}/$"))
+    assert question in customer.locator("#waiting-banner").inner_text()
+    shot(customer, "04c-customer-waiting-banner")
+    answer = "Op de tweede verdieping, vijf collega's."
+    customer.fill("textarea[name=body]", answer)
+    customer.click("#ticket-main form button[type=submit]")
+    customer.wait_for_selector(f"text={answer}")
+    assert Ticket.objects.get(number=number).status == Status.RESPONSE_RECEIVED
+    customer.reload()
+    assert customer.locator("#waiting-banner").count() == 0
+    assert "Reactie ontvangen" in customer.content()
+    shot(customer, "04d-customer-answered")
+    own.close()
+    page.reload()
+
     page.locator("summary[role=button]").filter(has_text=re.compile("Afhandelen|Resolve")).click()
     resolve = page.locator(f"form[action$='/tickets/{number}/transition/']").filter(
         has=page.locator("textarea[name=resolution_cause]")
