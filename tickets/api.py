@@ -258,7 +258,10 @@ class WithdrawSerializer(serializers.Serializer):
 class RatingSerializer(serializers.Serializer):
     ticket = serializers.CharField(source="ticket.number", read_only=True)
     score = serializers.IntegerField(
-        min_value=1, max_value=5, help_text="1 (poor) to 5 (excellent); null: not rated yet."
+        min_value=1,
+        max_value=5,
+        allow_null=True,
+        help_text="1 (poor) to 5 (excellent); null: not rated yet.",
     )
     comment = serializers.CharField(required=False, allow_blank=True, max_length=inputs.REASON_MAX)
     agent = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)

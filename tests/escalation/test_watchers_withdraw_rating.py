@@ -191,8 +191,13 @@ def test_reporter_rates_a_closed_ticket_once(users, file_ticket, client, api):
         api_url(other, "rating"), {"score": 5}, format="json"
     )
     assert response.status_code == 403
-    response = api(users["acme.user"]).post(api_url(other, "rating"), {"score": 9}, format="json")
-    assert response.status_code == 400
+    assert api(users["acme.user"]).get(api_url(other, "rating")).json()["score"] is None
+    for score in (9, None, "x"):
+        response = api(users["acme.user"]).post(
+            api_url(other, "rating"), {"score": score}, format="json"
+        )
+        assert response.status_code == 400, score
+    assert not SatisfactionRating.objects.filter(ticket=other).exists()
 
 
 def test_managers_read_the_ratings(users, file_ticket, client, api):
