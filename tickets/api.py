@@ -18,7 +18,7 @@ from pim.scoping import organization_filter, visible_organizations
 from . import extensions, participation, queries, services
 from .filters import TicketFilter
 from .models import (
-    WORKAROUND_STATUSES,
+    WORKAROUND_STATUS_CHOICES,
     Channel,
     Priority,
     ResolutionType,
@@ -180,7 +180,7 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 class WorkaroundSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=inputs.RESOLUTION_TEXT_MAX)
     status = serializers.ChoiceField(
-        choices=[(s.value, s.label) for s in WORKAROUND_STATUSES],
+        choices=WORKAROUND_STATUS_CHOICES,
         help_text="The status the ticket continues in while the definitive fix is awaited.",
     )
 
@@ -264,7 +264,7 @@ class RatingSerializer(serializers.Serializer):
         help_text="1 (poor) to 5 (excellent); null: not rated yet.",
     )
     comment = serializers.CharField(required=False, allow_blank=True, max_length=inputs.REASON_MAX)
-    agent = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    agent = serializers.CharField(source="agent.username", read_only=True, allow_null=True)
     rated_at = serializers.DateTimeField(read_only=True)
 
 

@@ -16,7 +16,7 @@ from pim.models import CUSTOMER_ROLES, WORKER_ROLES, Location, Organization, Ser
 
 from .models import (
     INCIDENT_PRIORITIES,
-    WORKAROUND_STATUSES,
+    WORKAROUND_STATUS_CHOICES,
     Channel,
     Kind,
     Priority,
@@ -344,7 +344,7 @@ class WorkaroundForm(forms.Form):
     )
     status = forms.ChoiceField(
         label=_("Continue in"),
-        choices=[(s.value, s.label) for s in WORKAROUND_STATUSES],
+        choices=WORKAROUND_STATUS_CHOICES,
         initial=Status.PLANNED_INTERNAL,
     )
 

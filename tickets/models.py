@@ -42,6 +42,7 @@ class Status(models.TextChoices):
 OPEN_STATUSES = frozenset(Status) - {Status.RESOLVED, Status.CLOSED}
 # The statuses a ticket with a workaround in place continues in (services.record_workaround).
 WORKAROUND_STATUSES = (Status.PLANNED_INTERNAL, Status.WAITING_FOR_SUPPLIER)
+WORKAROUND_STATUS_CHOICES = [(s.value, s.label) for s in WORKAROUND_STATUSES]
 
 
 class Priority(models.IntegerChoices):
