@@ -327,7 +327,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        # ?ordering= on documented fields only (unknown: 400), the id as the tiebreaker
+        "pim.pagination.StrictOrderingFilter",
     ],
     # JSON depth and control characters are checked before a view sees the data (pim/parsers.py).
     "DEFAULT_PARSER_CLASSES": [

@@ -10,7 +10,6 @@ CLOCK_READ = extensions.ClockRead(
     list_rows=queries.with_clocks,
     api_rows=queries.with_clock_data,
     clocks=queries.live_clocks,
-    filter_state=queries.filter_tickets_by_state,
 )
 
 

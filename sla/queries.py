@@ -1,9 +1,9 @@
-"""Read paths for clocks: live clocks for pages and the API, the sla_state filter, compliance."""
+"""Read paths for clocks: live clocks for pages and the API, compliance."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Avg, Count, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from pim.models import Organization
@@ -83,12 +83,6 @@ def state_q(state, now=None):
     if state == "met":
         return Q(state="met")
     return Q(pk__in=[])
-
-
-def filter_tickets_by_state(queryset, state, now=None):
-    """Tickets with at least one clock in `state`."""
-    clocks = Clock.objects.filter(state_q(state, now), ticket=OuterRef("pk"))
-    return queryset.filter(Exists(clocks))
 
 
 def compliance(user, *, since=None, until=None, organization_id=None, now=None):

@@ -11,6 +11,7 @@ from pim import inputs
 from pim.api import TenantScopedMixin
 from pim.inputs import DateTimeApiField
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
+from pim.pagination import KeysetPagination
 from pim.parsers import FormParser, JSONParser, MultiPartParser
 from pim.permissions import IsProviderStaff
 from pim.scoping import organization_filter, visible_organizations
@@ -298,8 +299,12 @@ class TicketViewSet(
 
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
+    # keyset pages at any depth (the list, and each ticket's updates and attachments)
+    pagination_class = KeysetPagination
     lookup_value_regex = r"\d+"
-    ordering_fields = ["reported_at", "priority", "status", "number", "updated_at"]
+    ordering_fields = ["reported_at", "priority", "status", "number", "updated_at", "next_due_at"]
+    # next_due_at: the most urgent live clock's due time (the SLA summary); none sorts last
+    ordering_nulls_last = ("next_due_at",)
     ordering = ["-reported_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 

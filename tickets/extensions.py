@@ -25,8 +25,6 @@ class ClockRead:
     api_rows: Callable
     # (ticket, now) -> the ticket's clocks as of now (target, due_at, paused, state, used_seconds)
     clocks: Callable
-    # (queryset, state) -> the tickets with a clock in that state (pending, at_risk, met, breached)
-    filter_state: Callable
 
 
 _clock_read: ClockRead | None = None

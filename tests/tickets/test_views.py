@@ -662,7 +662,8 @@ def _count_queries(client, url):
 
 
 @pytest.mark.parametrize(
-    "username, url_name", [("acme.contact", "ticket-list"), ("agent", "queue")]
+    "username, url_name",
+    [("acme.contact", "ticket-list"), ("acme.user", "ticket-list"), ("agent", "queue")],
 )
 def test_lists_use_a_constant_number_of_queries(login, make_ticket, users, username, url_name):
     reporters = ["acme.user", "acme.user2"]

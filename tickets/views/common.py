@@ -1,6 +1,6 @@
 """Helpers shared by the ticket pages: htmx detection, filter forms, pagination."""
 
-from django.core.paginator import Paginator
+from pim.pagination import BoundedPaginator
 
 PAGE_SIZE = 25
 
@@ -22,5 +22,6 @@ def filter_data(form):
 
 
 def page_of(request, queryset):
-    paginator = Paginator(queryset, PAGE_SIZE)
+    """Numbered pages over the first rows, with a bounded count (cheap at a million rows)."""
+    paginator = BoundedPaginator(queryset, PAGE_SIZE)
     return paginator.get_page(request.GET.get("page"))

@@ -40,10 +40,13 @@ def queue(request):
         # the soonest deadline first; tickets without a running clock last
         due = F("next_due_at")
         order = due.desc(nulls_last=True) if direction == "desc" else due.asc(nulls_last=True)
-        qs = qs.order_by(order, "-reported_at")
+        qs = qs.order_by(order, "-reported_at", "-pk")  # the partial index ticket_queue_due
     else:
         prefix = "-" if direction == "desc" else ""
-        qs = qs.order_by(f"{prefix}{key}", "-reported_at" if key != "reported_at" else "-pk")
+        if key == "reported_at":
+            qs = qs.order_by(f"{prefix}reported_at", f"{prefix}pk")
+        else:
+            qs = qs.order_by(f"{prefix}{key}", "-reported_at", "-pk")
 
     page = page_of(request, qs)
     ctx = {
