@@ -13,8 +13,10 @@ class EscalationConfig(AppConfig):
         from sla.sweep import register_sweep_context
 
         from . import closing, extensions, matrix, receivers, reminders  # noqa: F401
+        from .webhooks import events as webhook_events
 
         register_next_check(reminders.next_check)
         register_sweep_context(matrix.triggers_cached)
+        register_sweep_context(webhook_events.endpoints_pinned)
         extensions.register()
         closing.install_renderer()

@@ -85,26 +85,30 @@ def priority_changed(sender, ticket, actor, old_priority, new_priority, at, **kw
 
 
 @receiver(sla_signals.sla_event_reached, sender=Ticket, dispatch_uid="escalation.sla_event")
-def sla_event_reached(sender, ticket, event, now, **kwargs):
+def sla_event_reached(sender, ticket, event, now, ledger=None, **kwargs):
     """The sweep recorded an SLA event (at risk, breached, met): fire its triggers. The
     escalation is raised (and its deputy time counted) from now, the event keeps its moment."""
     if ticket.sla_not_applicable or event.kind not in (TriggerEvent.AT_RISK, TriggerEvent.BREACHED):
         return
-    if is_history(ticket, event):
+    if is_history(ticket, event, ledger):
         return  # recorded as an SLA event only: nothing left to save, nobody to alarm
     webhook_events.sla_event(ticket, event)
     matrix.fire(ticket, event.kind, target=event.target, at=now or event.at)
 
 
-def is_history(ticket, event) -> bool:
+def is_history(ticket, event, ledger=None) -> bool:
     """An SLA event that tells the past: the ticket is resolved or closed, or the clock was at
     risk or breached before the ticket's last resolution or closure (a sweep running late over
-    a reopened ticket's history)."""
+    a reopened ticket's history). `ledger`: the ticket's ledger the sweep read already."""
     if not ticket.is_open:
         return True
-    last_end = ClockEvent.objects.filter(
-        ticket=ticket, kind__in=[ClockEvent.Kind.RESOLVED, ClockEvent.Kind.CLOSED]
-    ).aggregate(at=Max("at"))["at"]
+    ends = (ClockEvent.Kind.RESOLVED, ClockEvent.Kind.CLOSED)
+    if ledger is not None:
+        last_end = max((e.at for e in ledger if e.kind in ends), default=None)
+    else:
+        last_end = ClockEvent.objects.filter(ticket=ticket, kind__in=ends).aggregate(at=Max("at"))[
+            "at"
+        ]
     return last_end is not None and event.at <= last_end
 
 

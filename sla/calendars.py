@@ -5,7 +5,9 @@ keeps built calendars keyed by (pk, version); the version lives in the shared ca
 whenever a calendar, its opening hours or its dates change, so all processes rebuild.
 """
 
+import contextvars
 import threading
+from contextlib import contextmanager
 
 from django.core.cache import cache
 
@@ -46,7 +48,31 @@ def build(calendar):
     )
 
 
+# Inside `pinned()` (a sweep batch) each calendar's version is read from the cache once, not
+# once per clock: a correction applies from the next batch on.
+_pinned = contextvars.ContextVar("sla_pinned_calendars", default=None)
+
+
+@contextmanager
+def pinned():
+    token = _pinned.set({})
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def business_calendar(pk):
+    memo = _pinned.get()
+    if memo is not None:
+        found = memo.get(pk)
+        if found is None:
+            found = memo[pk] = _business_calendar(pk)
+        return found
+    return _business_calendar(pk)
+
+
+def _business_calendar(pk):
     key = (pk, calendar_version(pk))
     found = _built.get(key)
     if found is None:

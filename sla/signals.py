@@ -5,7 +5,8 @@ Sent with `sender=Ticket` inside the sweep's transaction for the ticket.
 
 from django.dispatch import Signal
 
-# ticket, event (an SlaEvent just recorded: at risk, breached or met), now.
+# ticket, event (an SlaEvent just recorded: at risk, breached or met), now, ledger (the
+# ticket's clock ledger as engine Events, oldest first, when the sweep's batch read it; or None).
 sla_event_reached = Signal()
 # ticket, now, terms (the ticket's TicketSla or None): the sweep evaluated the ticket. A
 # receiver returns True when it changed something that moves the clocks (a reminder paused or

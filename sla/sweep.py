@@ -22,7 +22,7 @@ from django_scopes import scopes_disabled
 
 from tickets.models import Ticket
 
-from . import engine, services, signals
+from . import calendars, engine, services, signals
 from .models import Clock, ClockEvent, ClockState, SlaEvent, TicketSla
 
 log = logging.getLogger(__name__)
@@ -96,11 +96,12 @@ def evaluate(ticket, now):
     return events
 
 
-def _after_evaluation(ticket, events, now, terms):
-    """Shared tail of `evaluate` and `evaluate_batch`: tell the apps above what was reached,
-    recompute when a reminder moved the clocks, and never leave the ticket due."""
+def _after_evaluation(ticket, events, now, terms, ledger=None):
+    """Shared tail of `evaluate` and `evaluate_batch`: tell the apps above what was reached
+    (with the ticket's ledger when the batch read it already), recompute when a reminder moved
+    the clocks, and never leave the ticket due."""
     for event in events:
-        signals.sla_event_reached.send(Ticket, ticket=ticket, event=event, now=now)
+        signals.sla_event_reached.send(Ticket, ticket=ticket, event=event, now=now, ledger=ledger)
     answers = signals.ticket_evaluated.send(Ticket, ticket=ticket, now=now, terms=terms)
     if any(changed for _receiver, changed in answers):
         services.recompute(ticket, now)
@@ -229,7 +230,11 @@ def evaluate_batch(tickets, now):
     _move_next_checks(tickets, data.terms, results_of, now)
     for ticket in tickets:
         _after_evaluation(
-            ticket, new_events.get(ticket.pk, ()), now, terms=data.terms.get(ticket.pk)
+            ticket,
+            new_events.get(ticket.pk, ()),
+            now,
+            terms=data.terms.get(ticket.pk),
+            ledger=data.ledger[ticket.pk],
         )
     return [e for evs in new_events.values() for e in evs]
 
@@ -260,7 +265,7 @@ def _evaluate_one_by_one(batch, now, result):
 
 def _sweep(now, batch_size, max_batches, result):
     while max_batches is None or result.batches < max_batches:
-        with transaction.atomic():
+        with transaction.atomic(), calendars.pinned():
             batch = due_tickets(now, batch_size)
             try:
                 with transaction.atomic():

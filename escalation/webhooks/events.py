@@ -5,6 +5,9 @@ once per endpoint and key) delivered by `transport.send`. A message describes it
 own objects only.
 """
 
+import contextvars
+from contextlib import contextmanager
+
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +26,37 @@ def _none_key(organization_id):
     return f"escalation:no-webhooks:{organization_id}"
 
 
+# During a sweep the answer is kept per organisation for the whole sweep (`endpoints_pinned`,
+# entered by the sweep like the active triggers): not one cache round trip per SLA event.
+_sweep_memo = contextvars.ContextVar("escalation_webhook_memo", default=None)
+
+
+@contextmanager
+def endpoints_pinned():
+    token = _sweep_memo.set({})
+    try:
+        yield
+    finally:
+        _sweep_memo.reset(token)
+
+
+def _known_without_endpoints(organization_id):
+    memo = _sweep_memo.get()
+    if memo is not None and organization_id in memo:
+        return memo[organization_id]
+    none = cache.get(_none_key(organization_id)) is not None
+    if memo is not None:
+        memo[organization_id] = none
+    return none
+
+
+def _remember_without_endpoints(organization_id):
+    cache.set(_none_key(organization_id), True, timeout=NONE_TIMEOUT)
+    memo = _sweep_memo.get()
+    if memo is not None:
+        memo[organization_id] = True
+
+
 def forget_endpoints(organization_id):
     """An endpoint of the organisation changed: ask the table again (now and at commit)."""
     cache.delete(_none_key(organization_id))
@@ -39,14 +73,14 @@ def notify_webhooks(organization, event_type, payload, *, ticket=None, key, now=
         raise ValueError("a webhook carries only its own organisation's ticket")
     now = now or timezone.now()
     created = []
-    if cache.get(_none_key(organization.pk)) is not None:
+    if _known_without_endpoints(organization.pk):
         return created
     with scopes_disabled():
         endpoints = list(
             WebhookEndpoint.objects.filter(organization=organization, is_active=True).order_by("pk")
         )
         if not endpoints:
-            cache.set(_none_key(organization.pk), True, timeout=NONE_TIMEOUT)
+            _remember_without_endpoints(organization.pk)
         for endpoint in endpoints:
             if not endpoint.subscribes_to(event_type):
                 continue
@@ -94,7 +128,7 @@ def ticket_data(ticket):
 
 
 def ticket_event(ticket, event_type, key, **extra):
-    if cache.get(_none_key(ticket.organization_id)) is not None:
+    if _known_without_endpoints(ticket.organization_id):
         return []  # known to have no endpoint: not even the organisation is read
     data = {**ticket_data(ticket), **extra}
     return notify_webhooks(ticket.organization, event_type, data, ticket=ticket, key=key)
