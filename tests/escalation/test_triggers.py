@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from escalation import acknowledge as escalation
@@ -253,3 +255,21 @@ def test_a_broken_ticket_does_not_stop_the_sweep(file_ticket, monkeypatch):
     assert levels(good) == {"response-breached": "low"}
     bad.refresh_from_db()
     assert bad.next_sla_check_at == at(2026, 11, 25, 11, 2)  # looked at again next minute
+
+
+def test_sweep_queries_do_not_grow_with_the_due_tickets(file_ticket):
+    """A batch reads and writes in bulk, and what the apps above need per SLA event (the
+    ticket's ledger, calendars, webhook endpoints) comes with the batch: the same queries for
+    2 due tickets as for 6."""
+
+    def sweep_at_risk(n):
+        for _ in range(n):
+            file_ticket(priority=3, when=at(2026, 11, 25, 9, 0))
+        with CaptureQueriesContext(connection) as ctx:
+            result = run_sweep(at(2026, 11, 25, 10, 45))  # the response clocks are at risk
+        assert result.evaluated == n
+        assert len(result.events) == n
+        return len(ctx.captured_queries)
+
+    sweep_at_risk(1)  # the first sweep builds the calendar and learns about webhook endpoints
+    assert sweep_at_risk(2) == sweep_at_risk(6)
