@@ -23,21 +23,11 @@ from django.conf import settings
 from django.test import Client
 
 from pim.models import Organization, User
+from tests.test_page_fuzzer import ROLES  # every role that opens pages, and nobody
 from tests.test_tenant_sweep import body_of, build_url, sweep_routes
 from tests.test_tenant_sweep import org_b as org_b  # a fixture
 from tickets.models import Ticket, TicketUpdate
 
-ROLES = [
-    "globex.user",
-    "globex.contact",
-    "agent",
-    "oncall",
-    "csm",
-    "opsmanager",
-    "director",
-    "admin",
-    None,  # anonymous
-]
 # Routes not rendered, with the reason (matched against the route's regex).
 NOT_PAGES = {
     r"^\^?api/": "the API answers JSON for integrations; its messages are English by design",
