@@ -103,22 +103,47 @@ TEMPLATES = [
 ]
 
 # --- database -----------------------------------------------------------------------------
+# DATABASE_POOLER=pgbouncer: PgBouncer in transaction mode between the app and PostgreSQL (no
+# session state may outlive a transaction): no server-side cursors, no persistent connections
+# (Django's documentation), and no prepared statements (psycopg prepares repeated ones).
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+
+
+def _database(url):
+    config = env.db_url_config(url)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                ),
+            }
+        )
+    else:
+        config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        config.setdefault("CONN_HEALTH_CHECKS", True)
+    if DATABASE_POOLER == "pgbouncer":
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return config
+
+
+_database_url = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pim.sqlite3'}")
+# DATABASE_REPLICA_URL: a read replica of it; reads under pim.routers.replica_reads() (reports,
+# dashboards, exports) go there. Without one the `replica` alias is the primary's settings and
+# nothing is routed to it; the tests mirror it onto the test database.
+DATABASE_REPLICA = bool(env.str("DATABASE_REPLICA_URL", default=""))
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pim.sqlite3'}"),
+    "default": _database(_database_url),
+    "replica": {
+        **_database(env.str("DATABASE_REPLICA_URL", default=_database_url)),
+        "TEST": {"MIRROR": "default"},
+    },
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-            ),
-        }
-    )
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DATABASE_ROUTERS = ["pim.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The embedded default is a file cache under var/ so web, worker and beat share it (the beat

@@ -13,6 +13,7 @@ from escalation.models import Escalation, Notification
 from intake.models import InboundMessage
 from maintenance.models import FeedToken, MaintenanceNotice, MaintenanceUpdate, Subscription
 from pim.models import ApiToken, Membership
+from pim.routers import replica_reads
 from tickets.models import Attachment, AuditEntry, PriorityChange, Ticket, TicketUpdate
 
 from .models import PrivacyAction, PrivacyEvent
@@ -203,13 +204,14 @@ def _records(person):
 def export_person(person, *, actor=None, via):
     """The export as a dict (json.dumps-able), recorded in the privacy log."""
     now = timezone.now()
-    data = {
-        "format": FORMAT,
-        "exported_at": now.isoformat(),
-        "account": _account(person),
-        "reported_tickets": _tickets(person),
-        **_records(person),
-    }
+    with replica_reads():  # an export only reads: the read replica, where one is configured
+        data = {
+            "format": FORMAT,
+            "exported_at": now.isoformat(),
+            "account": _account(person),
+            "reported_tickets": _tickets(person),
+            **_records(person),
+        }
     counts = {key: len(value) for key, value in data.items() if isinstance(value, list)}
     PrivacyEvent.objects.create(
         action=PrivacyAction.EXPORTED,

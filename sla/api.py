@@ -18,6 +18,7 @@ from pim import inputs
 from pim.api import TenantScopedMixin
 from pim.api_directory import ORGANIZATION_PARAM, organization_param
 from pim.inputs import DateTimeApiField
+from pim.routers import replica_reads
 from tickets import queries as ticket_queries
 from tickets.api import TicketSerializer, ticket_response
 from tickets.models import Ticket
@@ -113,6 +114,7 @@ class ComplianceView(TenantScopedMixin, APIView):
         ],
         responses=ComplianceRowSerializer(many=True),
     )
+    @replica_reads()  # a report: the read replica, where one is configured
     def get(self, request):
         user = request.user
         if not (user.is_provider_staff or user.is_authorised_contact):

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pim.routers import replica_reads
 from pim.scoping import visible_organizations
 from tickets.forms import apply_errors
 from tickets.views import render_ticket_detail, ticket_action
@@ -18,6 +19,7 @@ from .queries import compliance, satisfaction_by_agent
 
 
 @login_required
+@replica_reads()  # a report: the read replica, where one is configured
 def compliance_page(request):
     """Monthly SLA compliance: managers see all organisations, authorised contacts their own."""
     user = request.user

@@ -94,7 +94,7 @@ def _dockerfile():
 def _compose_commands():
     compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text(encoding="utf-8"))
     lines = []
-    for service in ("web", "worker", "beat"):
+    for service in ("migrate", "web", "worker", "beat"):
         command = compose["services"][service]["command"]
         words = shlex.split(command)
         lines.append(words[2] if words[:2] == ["sh", "-c"] else command)
