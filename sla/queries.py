@@ -33,11 +33,13 @@ class LiveClock:
     used_seconds: int
 
 
-def live_clocks(ticket, now=None):
+def live_clocks(ticket, now=None, calendars=None):
     """The clocks of a ticket as of now, from its stored Clock rows: the state and the business
-    time used move on from the last recompute by themselves (`live_state`, `live_used`)."""
+    time used move on from the last recompute by themselves (`live_state`, `live_used`).
+    `calendars` is a memo the caller may share over a list (one calendar lookup per list, not
+    one per row: each lookup asks the cache whether the calendar changed)."""
     now = now or timezone.now()
-    calendars = {}
+    calendars = {} if calendars is None else calendars
 
     def calendar(pk):
         if pk not in calendars:

@@ -159,7 +159,9 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
                 "state": c.state,
                 "business_seconds_used": c.used_seconds,
             }
-            for c in extensions.clock_read().clocks(ticket, self.context.get("now"))
+            for c in extensions.clock_read().clocks(
+                ticket, self.context.get("now"), self.context.setdefault("calendars", {})
+            )
         ]
 
     def create(self, validated_data):

@@ -23,7 +23,8 @@ class ClockRead:
     list_rows: Callable
     # queryset -> queryset with what the API's `sla` field needs, in a constant number of queries
     api_rows: Callable
-    # (ticket, now) -> the ticket's clocks as of now (target, due_at, paused, state, used_seconds)
+    # (ticket, now, calendars memo) -> the ticket's clocks as of now (target, due_at, paused,
+    # state, used_seconds); the memo dict is shared over the rows of one list
     clocks: Callable
 
 
