@@ -375,8 +375,8 @@ def build(total, *, seed=14, open_share=OPEN_SHARE):
         shift = "make_interval(weeks => m.weeks)"
         steps = [
             ("tickets", Ticket, f"""
-                SELECT m.id, p.prefix || '-' || y.year || '-' || lpad((row_number() OVER (
-                    PARTITION BY t.kind, y.year ORDER BY m.id))::text, 5, '0'),
+                SELECT m.id, p.prefix || '-' || y.year || '-' || to_char(row_number() OVER (
+                    PARTITION BY t.kind, y.year ORDER BY m.id), 'FM99900000'),
                 t.kind, 'Generated ' || t.kind || ' ' || m.id, 'Generated for the benchmark.',
                 t.priority, t.status, m.channel, t.org, m.service, m.location, m.reporter,
                 m.assignee, t.reported_at - {shift}, t.responded_at - {shift},
