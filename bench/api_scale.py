@@ -118,6 +118,7 @@ def time_list(name, client, url, repeat, limit_ms=LIST_TARGET_MS, plans=None):
 
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
+    captured = list(ctx.captured_queries)  # the next request resets the connection's log
     if response.status_code != 200:
         print(f"{name}: HTTP {response.status_code} {response.content[:300]!r}")
         target(f"{name} answers 200", False, response.status_code)
@@ -130,11 +131,11 @@ def time_list(name, client, url, repeat, limit_ms=LIST_TARGET_MS, plans=None):
         client.get(url)
         samples.append((time.perf_counter() - t) * 1000)
     p50, p95 = percentiles(samples)
-    queries = len(ctx.captured_queries)
+    queries = len(captured)
     print(f"{name:<46} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {queries:2d} queries")
     target(f"{name} p95 < {limit_ms} ms", p95 < limit_ms, f"p95 {p95:.1f} ms")
     if plans is not None:
-        sql = main_query(ctx.captured_queries)
+        sql = main_query(captured)
         plans.append((name, url, explain(sql) if sql else "(no list query)"))
 
 
