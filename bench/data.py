@@ -373,6 +373,18 @@ def build(total, *, seed=14, open_share=OPEN_SHARE):
         bar.close()
 
         shift = "make_interval(weeks => m.weeks)"
+        # the compliance report's columns on Clock (sla.services.report_columns), where present
+        fields = {f.column for f in Clock._meta.concrete_fields}
+        report = {
+            "organization_id": "t.org",
+            "priority": "t.priority",
+            "month": f"date_trunc('month', (t.reported_at - {shift}) "
+            "AT TIME ZONE 'Europe/Amsterdam')::date",
+            "counted": "true",
+        }
+        report = {k: v for k, v in report.items() if k in fields}
+        report_columns = list(report)
+        report_select = "".join(f", {v}" for v in report.values())
         steps = [
             ("tickets", Ticket, f"""
                 SELECT m.id, p.prefix || '-' || y.year || '-' || to_char(row_number() OVER (
@@ -402,11 +414,12 @@ def build(total, *, seed=14, open_share=OPEN_SHARE):
                 SELECT m.id, c.target, c.calendar_id, c.target_seconds,
                 c.started_at - {shift}, c.due_at - {shift}, c.at_risk_at - {shift}, c.paused,
                 c.stopped_at - {shift}, c.used_seconds, %(now)s - {shift}, c.state
-                FROM bench_map m JOIN bench_tpl_clock c USING (tpl)
+                {report_select}
+                FROM bench_map m JOIN bench_tpl_clock c USING (tpl) JOIN bench_tpl t USING (tpl)
                 """, [
                 "ticket_id", "target", "calendar_id", "target_seconds", "started_at",
                 "due_at", "at_risk_at", "paused", "stopped_at", "used_seconds", "computed_at",
-                "state",
+                "state", *report_columns,
             ]),
             ("ledger", ClockEvent, f"""
                 SELECT m.id, e.kind, e.at - {shift}, NULL::timestamptz, e.data,
