@@ -158,7 +158,18 @@ def _wait_until_serving(port, proc, log, seconds=240):
     pytest.fail(f"nothing served on port {port}:\n{log.read_text()[-4000:]}")
 
 
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _stop(proc):
+    """Stop the process and its whole group: the recipe's shell exits at once on SIGTERM while
+    the worker it started in the background may still be shutting down (seen: workers left
+    running after the suite, taking tasks from later tests' broker)."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -166,6 +177,11 @@ def _stop(proc):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _group_alive(proc.pid):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
