@@ -15,6 +15,7 @@ from tickets.services import record_audit
 
 from . import customer
 from .models import CUSTOMER_TRIGGER, Escalation, Notification
+from .webhooks import events as webhook_events
 
 ACK_SALT = "escalation.acknowledge"
 ACK_MAX_AGE = 14 * 24 * 3600
@@ -48,7 +49,9 @@ def acknowledge(escalation, user, now=None):
                     obj=escalation,
                 )
                 if escalation.trigger.startswith(CUSTOMER_TRIGGER):
+                    escalation.acknowledged_at = now
                     customer.escalation_acknowledged(escalation, user)
+                    webhook_events.escalation_acknowledged(escalation)
         escalation.refresh_from_db()
     return escalation
 

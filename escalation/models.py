@@ -309,6 +309,7 @@ class WebhookEvent(models.TextChoices):
     SLA_AT_RISK = "sla.at_risk", _("SLA target at risk")
     SLA_BREACHED = "sla.breached", _("SLA target breached")
     ESCALATION_RAISED = "escalation.raised", _("Escalation raised")
+    ESCALATION_ACKNOWLEDGED = "escalation.acknowledged", _("Escalation acknowledged")
     MAINTENANCE_ANNOUNCED = "maintenance.announced", _("Maintenance announced")
     MAINTENANCE_UPDATED = "maintenance.updated", _("Maintenance updated")
     TEST = "webhook.test", _("Test event")

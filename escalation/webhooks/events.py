@@ -170,3 +170,20 @@ def escalation_raised(escalation):
         f"esc{escalation.pk}",
         escalation={"id": escalation.pk, "level": escalation.level, "reason": escalation.reason},
     )
+
+
+def escalation_acknowledged(escalation):
+    """escalation.acknowledged: the provider took up a customer's escalation (internal
+    escalations are never sent, nor their acknowledgement)."""
+    if not escalation.trigger.startswith(CUSTOMER_TRIGGER):
+        return []
+    return ticket_event(
+        escalation.ticket,
+        WebhookEvent.ESCALATION_ACKNOWLEDGED,
+        f"ack{escalation.pk}",
+        escalation={
+            "id": escalation.pk,
+            "level": escalation.level,
+            "acknowledged_at": escalation.acknowledged_at.isoformat(),
+        },
+    )

@@ -395,6 +395,24 @@ def test_customer_escalation_is_sent_internal_ones_are_not(acme, make_ticket, us
     assert body["data"]["escalation"]["reason"] == "Still down"
 
 
+def test_a_customer_escalations_acknowledgement_is_sent_once(acme, make_ticket, users):
+    from escalation.acknowledge import acknowledge
+
+    endpoint = local_endpoint(acme, "http://127.0.0.1:9/a")
+    ticket = make_ticket("acme.user", priority=1)
+    internal = ticket.escalations.get()  # the P1's registration escalation
+    acknowledge(internal, users["agent"])
+    assert not webhook_rows(endpoint).filter(trigger="escalation.acknowledged").exists()
+    raised = escalation.escalate_by_customer(ticket, users["acme.contact"], "Still down")
+    acknowledge(raised, users["admin"])
+    acknowledge(raised, users["admin"])  # a second click changes nothing
+    rows = webhook_rows(endpoint).filter(trigger="escalation.acknowledged")
+    assert rows.count() == 1
+    body = json.loads(transport.body_of(rows.get()))
+    assert body["data"]["escalation"]["id"] == raised.pk
+    assert body["data"]["ticket"]["number"] == ticket.number
+
+
 def test_transitions_and_public_updates_are_webhook_events(acme, users, make_ticket):
     from tickets import services as ticket_services
 
