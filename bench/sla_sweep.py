@@ -96,7 +96,7 @@ def generate():
                     responded_at, resolved_at, closed_at, resolution_type, resolution_cause,
                     resolution_how, resolution_follow_up, sla_not_applicable,
                     sla_not_applicable_reason, next_sla_check_at, created_at, updated_at,
-                    organization_id, reporter_id, assignee_id
+                    organization_id, reporter_id, assignee_id, workaround_text, sla_state
                 )
                 SELECT
                     'INC-B-' || lpad(g::text, 7, '0'), 'incident', 'Bench ticket ' || g,
@@ -109,7 +109,7 @@ def generate():
                     '', '', '', '', false, '',
                     CASE WHEN g <= %(open)s
                          THEN %(now)s + make_interval(mins => 1 + g %% 10000) END,
-                    %(now)s, %(now)s, %(org)s, %(reporter)s, %(agent)s
+                    %(now)s, %(now)s, %(org)s, %(reporter)s, %(agent)s, '', ''
                 FROM generate_series(1, %(total)s) AS g
                 """,
                 {
