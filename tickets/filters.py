@@ -108,6 +108,10 @@ SORT_CHOICES = [
     ("number", _("Number")),
 ]
 DIRECTION_CHOICES = [("desc", _("Descending")), ("asc", _("Ascending"))]
+# The queue's default: the most urgent work first (the soonest live deadline, so a breached one
+# leads; tickets without a running clock last), and each sort's natural direction.
+DEFAULT_SORT = "next_due"
+DEFAULT_DIRECTION = {"next_due": "asc", "priority": "asc"}  # else newest / highest first
 
 
 class QueueSortForm(forms.Form):
@@ -141,9 +145,15 @@ class QueueFilter(TicketFilter):
         form = QueueSortForm
 
     def __init__(self, data=None, *args, **kwargs):
-        if data is not None and not data.getlist("status"):
+        if data is not None:
+            # The form is bound to what the queue really applies, so its controls show it.
             data = data.copy()
-            data.setlist("status", [OPEN])
+            if not data.getlist("status"):
+                data.setlist("status", [OPEN])
+            if not data.get("sort"):
+                data["sort"] = DEFAULT_SORT
+            if not data.get("dir"):
+                data["dir"] = DEFAULT_DIRECTION.get(data["sort"], "desc")
         super().__init__(data, *args, **kwargs)
         for field in self.form.fields.values():
             field.help_text = ""  # the API's notes; the page's choices say it

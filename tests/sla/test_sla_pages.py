@@ -1,5 +1,6 @@
 """The SLA on the pages and in the API: same clocks, countdowns, forms for agents."""
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -72,6 +73,31 @@ def test_queue_countdown_sort_by_next_due_and_states(contracts, users, client):
     with freeze_time(at(2026, 11, 25, 10, 45)):
         page = client.get(reverse("queue"), {"sort": "next_due", "dir": "desc"}).content.decode()
     assert page.index(later.number) < page.index(late.number)
+
+
+def test_queue_default_is_urgency_first_and_its_controls_say_so(contracts, users, client):
+    """Without a sort chosen, the most urgent work leads: the breached P1 filed first (the
+    newest-first order put it last), then the soonest deadline; the form shows that sort."""
+    late = file(users, priority=1, when=at(2026, 11, 25, 8, 0))  # response due 08:30: breached
+    soon = file(users, priority=3, when=at(2026, 11, 25, 9, 0))  # due 11:00
+    later = file(users, priority=4, when=at(2026, 11, 25, 9, 30))  # due 15:30, the newest
+    client.force_login(users["agent"])
+    with freeze_time(at(2026, 11, 25, 10, 45)):
+        response = client.get(reverse("queue"))
+    assert [t.number for t in response.context["page"]] == [
+        late.number,
+        soon.number,
+        later.number,
+    ]
+    form = response.context["form"]
+    assert (form["sort"].value(), form["dir"].value()) == ("next_due", "asc")
+    page = response.content.decode()
+    assert re.search(r'<option value="next_due"[^>]*selected', page)
+    assert re.search(r'<option value="asc"[^>]*selected', page)
+    # choosing the deadline sort without a direction is the soonest first as well
+    with freeze_time(at(2026, 11, 25, 10, 45)):
+        chosen = client.get(reverse("queue"), {"sort": "next_due"})
+    assert [t.number for t in chosen.context["page"]][0] == late.number
 
 
 def test_queue_queries_constant_with_clocks(contracts, users, client):

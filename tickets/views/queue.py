@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from pim.permissions import staff_required
 
 from .. import extensions, queries
-from ..filters import QueueFilter
+from ..filters import DEFAULT_DIRECTION, DEFAULT_SORT, QueueFilter
 from ..models import (
     Status,
 )
@@ -29,18 +29,20 @@ def queue(request):
     qs = filters.qs  # invalid values are ignored (and shown on the form)
     data = filters.sort_data
 
-    sort = data.get("sort") or "reported_at"
-    direction = data.get("dir") or ("asc" if sort == "priority" else "desc")
+    sort = data.get("sort") or DEFAULT_SORT  # an invalid value is shown on the form
+    direction = data.get("dir") or DEFAULT_DIRECTION.get(sort, "desc")
     key = {"reported_at": "reported_at", "priority": "priority", "number": "number"}.get(sort)
     qs = extensions.clock_read().list_rows(qs)
     if sort == "status":
         qs = qs.annotate(status_order=STATUS_ORDER)
         key = "status_order"
     if sort == "next_due":
-        # the soonest deadline first; tickets without a running clock last
+        # the soonest deadline first (a breached one is the most overdue), then the higher
+        # priority; tickets without a running clock last. The partial index ticket_queue_due
+        # serves the first key, an incremental sort the rest.
         due = F("next_due_at")
         order = due.desc(nulls_last=True) if direction == "desc" else due.asc(nulls_last=True)
-        qs = qs.order_by(order, "-reported_at", "-pk")  # the partial index ticket_queue_due
+        qs = qs.order_by(order, "priority", "-reported_at", "-pk")
     else:
         prefix = "-" if direction == "desc" else ""
         if key == "reported_at":
