@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -78,10 +79,15 @@ def healthz(request):
     return JsonResponse(body, status=200 if ok else 503, json_dumps_params={"indent": None})
 
 
+NEW_TOKEN_SESSION_KEY = "pim.new_api_token"
+
+
 @login_required
 def tokens(request):
-    """The user's personal API tokens: create (the key is shown once), revoke."""
-    new_key, error = None, None
+    """The user's personal API tokens: create (the key is shown once), revoke. A created token
+    redirects (post/redirect/get, so a reload cannot make a second one); its key rides in the
+    session to the next page view only, which shows it once and is never cached."""
+    new_key, error = request.session.pop(NEW_TOKEN_SESSION_KEY, None), None
     if request.method == "POST":
         if "revoke" in request.POST:
             token_id = parse_id(request.POST.get("revoke"))
@@ -92,10 +98,14 @@ def tokens(request):
             messages.success(request, _("Token “%(name)s” was revoked.") % {"name": token.name})
             return redirect("account-tokens")
         try:
-            token, new_key = create_token(request.user, request.POST.get("name", ""))
+            token, key = create_token(request.user, request.POST.get("name", ""))
         except ValidationError as exc:
             error = exc.message_dict.get("name", exc.messages)[0]
-    return render(
+        else:
+            request.session[NEW_TOKEN_SESSION_KEY] = key
+            messages.success(request, _("Token “%(name)s” was created.") % {"name": token.name})
+            return redirect("account-tokens")
+    response = render(
         request,
         "account/tokens.html",
         {
@@ -105,6 +115,8 @@ def tokens(request):
         },
         status=400 if error else 200,
     )
+    add_never_cache_headers(response)  # the page may show a key
+    return response
 
 
 def page_not_found(request, exception=None):

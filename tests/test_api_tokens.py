@@ -64,12 +64,17 @@ def test_cannot_revoke_someone_elses_token(users):
 
 def test_token_page_create_and_revoke(users, client):
     client.force_login(users["acme.contact"])
-    page = client.post(reverse("account-tokens"), {"name": "ERP koppeling"})
-    assert page.status_code == 200
+    created = client.post(reverse("account-tokens"), {"name": "ERP koppeling"})
+    assert created.status_code == 302 and created["Location"] == reverse("account-tokens")
     token = ApiToken.objects.get()
+    page = client.get(reverse("account-tokens"))
     key = page.context["new_key"]
-    assert digest(key) == token.digest
+    assert digest(key) == token.digest and key in page.content.decode()
+    assert "no-store" in page["Cache-Control"]  # the key is never cached
+    assert 'data-copy="new-token"' in page.content.decode()
     assert key not in client.get(reverse("account-tokens")).content.decode()  # shown once
+    assert ApiToken.objects.count() == 1  # a reload after creating makes no second token
+    assert "data-confirm=" in page.content.decode()  # revoking asks first (pim.js)
     assert client.post(reverse("account-tokens"), {"name": "  "}).status_code == 400
     client.post(reverse("account-tokens"), {"revoke": str(token.pk)})
     token.refresh_from_db()

@@ -104,5 +104,6 @@ def test_feed_settings_page_shows_the_url_once(client, users):
     later = client.get(url).content.decode()
     assert ".ics" not in later  # shown once: only its hash is kept
     assert "You have a feed URL" in later
+    assert 'data-confirm="Revoke the feed URL?' in later  # pim.js asks before revoking
     assert client.post(url, {"action": "revoke"}).status_code == 302
     assert not FeedToken.objects.filter(pk=token.pk).exists()

@@ -156,6 +156,7 @@ def test_subscribe_and_unsubscribe_in_the_portal(client, users, acme, globex):
     assert client.post(url, {"organization": globex.pk}).status_code == 200  # not a choice
     sub = Subscription.objects.get(user=users["acme.user"])
     assert sub.organization == acme and sub.service is None
+    assert 'data-confirm="Stop the maintenance announcements' in client.get(url).content.decode()
     foreign = Subscription.objects.create(user=users["globex.contact"], organization=globex)
     delete = reverse("maintenance-unsubscribe", args=[foreign.pk])
     assert client.post(delete).status_code == 404
