@@ -19,12 +19,13 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pim_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pim.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from bench.data import ensure_database  # noqa: E402 (one way to create the bench database)
 
 TOTAL = 1_000_000
 OPEN = 100_000
@@ -34,18 +35,6 @@ SPREAD_OPEN = (
     "UPDATE tickets_ticket SET next_sla_check_at = "
     "%s + make_interval(mins => (1 + id %% 10000)::int) WHERE status <> 'closed'"
 )
-
-
-def ensure_database(url):
-    import psycopg
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup():
