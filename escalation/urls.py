@@ -20,4 +20,5 @@ urlpatterns = [
     path("webhooks/", views.webhook_list, name="webhook-list"),
     path("webhooks/<int:pk>/<slug:what>/", views.webhook_action, name="webhook-action"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification-open"),
 ]

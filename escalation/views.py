@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scopes_disabled
@@ -189,8 +190,34 @@ def notification_list(request):
     rows = []
     for notification in page:
         subject, body, _extra = message_for(notification)
-        rows.append({"n": notification, "subject": subject, "body": body})
+        leads = _target(notification) is not None
+        url = reverse("notification-open", args=[notification.pk]) if leads else None
+        rows.append({"n": notification, "subject": subject, "body": body, "url": url})
     return render(request, "escalation/notification_list.html", {"page": page, "rows": rows})
+
+
+def _target(notification):
+    """Where a notification leads: its ticket, or the maintenance notice it announces."""
+    if notification.ticket_id:
+        return notification.ticket.get_absolute_url()
+    notice = (notification.context or {}).get("notice")
+    if notification.template.startswith("maintenance_") and isinstance(notice, int):
+        return reverse("maintenance-detail", args=[notice])
+    return None
+
+
+@login_required
+@require_GET
+def notification_open(request, pk):
+    """Opening a notification marks it read and goes where it leads."""
+    notification = get_object_or_404(
+        Notification.objects.select_related("ticket"),
+        pk=pk,
+        recipient=request.user,
+        channel=Channel.IN_APP,
+    )
+    outbox.mark_read(request.user, [notification.pk])
+    return redirect(_target(notification) or "notification-list")
 
 
 @login_required

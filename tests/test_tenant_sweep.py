@@ -230,7 +230,7 @@ def org_b(users, globex, make_ticket):
         "location": globex.locations.first().pk,
         "ticket_content_type": ContentType.objects.get_for_model(Ticket).pk,
         "membership": users["globex.user"].membership.pk,
-        "notification": _globex_notification(users["globex.user"]),
+        "notification": _globex_notification(users["globex.contact"]),  # the owner below
         "api_token": create_token(users["globex.user"], "globex integration")[0].pk,
         "uidb64": urlsafe_base64_encode(force_bytes(users["globex.user"].pk)),
         **maintenance_objects(users, globex),

@@ -108,6 +108,19 @@ def test_bell_counts_unread_and_the_list_marks_read(file_ticket, users):
     assert "unread notification" not in client.get(reverse("ticket-list")).text
 
 
+def test_opening_a_notification_marks_it_read_and_leads_to_its_ticket(file_ticket, users):
+    ticket = file_ticket(priority=3)
+    client = login(users, "globex.user")
+    receipt = Notification.objects.get(recipient=users["globex.user"], channel="in_app")
+    assert f'href="/notifications/{receipt.pk}/"' in client.get(reverse("notification-list")).text
+    opened = client.get(reverse("notification-open", args=[receipt.pk]))
+    assert opened.status_code == 302 and opened["Location"] == ticket.get_absolute_url()
+    receipt.refresh_from_db()
+    assert receipt.read_at is not None
+    assert "unread notification" not in client.get(reverse("ticket-list")).text
+    assert client.post(reverse("notification-open", args=[receipt.pk])).status_code == 405
+
+
 def test_ticket_page_shows_escalations_and_the_escalate_link(users, make_ticket, client):
     from django.urls import reverse
 

@@ -154,6 +154,23 @@ def test_in_app_rows_read_as_maintenance(subscribed, make_notice, acme, client, 
     with freeze_time(NOW):
         page = client.get("/notifications/").content.decode()
     assert notice.title in page
+    # the item links to the notice; opening it marks it read (and only that one)
+    row = Notification.objects.get(
+        recipient=users["acme.contact"], channel=Channel.IN_APP, context__notice=notice.pk
+    )
+    assert f'href="/notifications/{row.pk}/"' in page
+    others = Notification.objects.filter(
+        recipient=users["acme.contact"], channel=Channel.IN_APP, read_at__isnull=True
+    ).exclude(pk=row.pk)
+    unread_others = others.count()
+    opened = client.get(f"/notifications/{row.pk}/")
+    assert opened.status_code == 302 and opened["Location"] == f"/maintenance/{notice.pk}/"
+    row.refresh_from_db()
+    assert row.read_at is not None and others.count() == unread_others
+    assert client.get(opened["Location"]).status_code == 200
+    # someone else's notification is a 404 and stays unread
+    client.force_login(users["acme.user"])
+    assert client.get(f"/notifications/{row.pk}/").status_code == 404
 
 
 def test_users_without_email_are_skipped(acme, make_notice):
