@@ -592,6 +592,28 @@ def add_update(
     return update
 
 
+# Programs by their first bytes, whatever the file is called: Windows (MZ), ELF, Mach-O (both
+# byte orders, 32/64-bit, universal) and scripts with a #! line.
+EXECUTABLE_SIGNATURES = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"#!",
+)
+
+
+def _starts_like_a_program(uploaded_file) -> bool:
+    position = uploaded_file.tell() if hasattr(uploaded_file, "tell") else 0
+    uploaded_file.seek(0)
+    head = uploaded_file.read(8)
+    uploaded_file.seek(position)
+    return head.startswith(EXECUTABLE_SIGNATURES)
+
+
 def validate_upload(uploaded_file) -> None:
     ext = PurePath(uploaded_file.name or "").suffix.lower().lstrip(".")
     if ext not in settings.ATTACHMENT_ALLOWED_EXTENSIONS:
@@ -609,6 +631,10 @@ def validate_upload(uploaded_file) -> None:
             "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
         }
         raise ValidationError({"file": ValidationError(message, code="too_large")})
+    if _starts_like_a_program(uploaded_file):
+        raise ValidationError(
+            {"file": _("This file is a program, whatever its name says; programs are not allowed.")}
+        )
 
 
 @transaction.atomic

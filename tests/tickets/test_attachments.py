@@ -236,3 +236,22 @@ def test_anonymous_download_redirects_to_login(public_attachment):
     response = Client().get(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"MZ\x90\x00\x03", b"\x7fELF\x02\x01", b"\xcf\xfa\xed\xfe\x07", b"#!/bin/sh\nrm -rf /"],
+)
+def test_a_program_renamed_to_an_allowed_type_is_refused(head, ticket, users):
+    """The extension is allowed, the content is a program: refused with a clear message, nothing
+    stored."""
+    upload = SimpleUploadedFile("invoice.pdf", head + b"\x00" * 64, content_type="application/pdf")
+    with pytest.raises(ValidationError) as refused:
+        services.add_attachment(ticket, users["acme.user"], upload)
+    assert "program" in str(refused.value)
+    assert not ticket.attachments.exists()
+
+
+def test_text_that_merely_mentions_mz_is_accepted(ticket, users):
+    upload = SimpleUploadedFile("notes.txt", b"Model MZ-200 fails after the update.", "text/plain")
+    assert services.add_attachment(ticket, users["acme.user"], upload).size > 0
