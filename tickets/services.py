@@ -592,18 +592,21 @@ def add_update(
     return update
 
 
-# Programs by their first bytes, whatever the file is called: Windows (MZ), ELF, Mach-O (both
-# byte orders, 32/64-bit, universal) and scripts with a #! line.
+# Programs by their first bytes, whatever the file is called: ELF, Mach-O (both byte orders,
+# 32/64-bit, universal), and Windows/DOS (MZ followed by binary header bytes, so a CSV line
+# starting with the country code "MZ" stays a CSV).
 EXECUTABLE_SIGNATURES = (
-    b"MZ",
     b"\x7fELF",
     b"\xfe\xed\xfa\xce",
     b"\xfe\xed\xfa\xcf",
     b"\xce\xfa\xed\xfe",
     b"\xcf\xfa\xed\xfe",
     b"\xca\xfe\xba\xbe",
-    b"#!",
 )
+
+
+def _binary(data: bytes) -> bool:
+    return any(b < 0x09 or 0x0E <= b < 0x20 or b >= 0x7F for b in data)
 
 
 def _starts_like_a_program(uploaded_file) -> bool:
@@ -611,6 +614,8 @@ def _starts_like_a_program(uploaded_file) -> bool:
     uploaded_file.seek(0)
     head = uploaded_file.read(8)
     uploaded_file.seek(position)
+    if head.startswith(b"MZ"):
+        return _binary(head[2:])
     return head.startswith(EXECUTABLE_SIGNATURES)
 
 

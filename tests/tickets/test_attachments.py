@@ -240,7 +240,7 @@ def test_anonymous_download_redirects_to_login(public_attachment):
 
 @pytest.mark.parametrize(
     "head",
-    [b"MZ\x90\x00\x03", b"\x7fELF\x02\x01", b"\xcf\xfa\xed\xfe\x07", b"#!/bin/sh\nrm -rf /"],
+    [b"MZ\x90\x00\x03", b"\x7fELF\x02\x01", b"\xcf\xfa\xed\xfe\x07"],
 )
 def test_a_program_renamed_to_an_allowed_type_is_refused(head, ticket, users):
     """The extension is allowed, the content is a program: refused with a clear message, nothing
@@ -252,6 +252,10 @@ def test_a_program_renamed_to_an_allowed_type_is_refused(head, ticket, users):
     assert not ticket.attachments.exists()
 
 
-def test_text_that_merely_mentions_mz_is_accepted(ticket, users):
-    upload = SimpleUploadedFile("notes.txt", b"Model MZ-200 fails after the update.", "text/plain")
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("notes.txt", b"MZ-200 fails after the update."), ("countries.csv", b"MZ,Mozambique\n")],
+)
+def test_text_that_starts_with_mz_is_accepted(name, content, ticket, users):
+    upload = SimpleUploadedFile(name, content, "text/plain")
     assert services.add_attachment(ticket, users["acme.user"], upload).size > 0
