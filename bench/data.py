@@ -76,8 +76,8 @@ def ensure_database(url):
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def setup():
-    """Create and migrate the database named by DATABASE_URL and seed the demo data."""
+def migrate_database():
+    """Create and migrate the database named by DATABASE_URL (PostgreSQL only)."""
     url = os.environ["DATABASE_URL"]
     if not url.startswith("postgres"):
         sys.exit("the benches need PostgreSQL (DATABASE_URL=postgres://…)")
@@ -88,6 +88,13 @@ def setup():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def setup():
+    """Create and migrate the database named by DATABASE_URL and seed the demo data."""
+    migrate_database()
+    from django.core.management import call_command
+
     from pim.models import Organization
 
     if not Organization.objects.filter(slug__in=["acme", "globex"]).exists():

@@ -25,7 +25,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pim_be
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pim.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench.data import ensure_database  # noqa: E402 (one way to create the bench database)
+from bench.data import migrate_database  # noqa: E402 (one way to make the bench database)
 
 TOTAL = 1_000_000
 OPEN = 100_000
@@ -35,19 +35,6 @@ SPREAD_OPEN = (
     "UPDATE tickets_ticket SET next_sla_check_at = "
     "%s + make_interval(mins => (1 + id %% 10000)::int) WHERE status <> 'closed'"
 )
-
-
-def setup():
-    url = os.environ["DATABASE_URL"]
-    if not url.startswith("postgres"):
-        sys.exit("bench/sla_sweep.py needs PostgreSQL (DATABASE_URL=postgres://…)")
-    ensure_database(url)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def generate():
@@ -161,7 +148,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args()
-    setup()
+    migrate_database()
     from django.db import connection
     from django.utils import timezone
     from django_scopes import scopes_disabled
