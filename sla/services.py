@@ -23,7 +23,7 @@ from tickets.models import Status, Ticket
 from tickets.services import record_audit
 
 from . import engine
-from .calendars import business_calendar
+from .calendars import business_calendar, pinned
 from .models import (
     Calendar,
     Clock,
@@ -159,11 +159,12 @@ def start(ticket, actor=None, now=None):
         data={"priority": ticket.priority},
         actor=actor,
     )
-    results = compute(
-        ticket, now, events=[engine.Event(event.kind, event.at, None, event.data)], terms=terms
-    )
+    with pinned():  # each calendar's version is asked of the cache once, not once per clock
+        results = compute(
+            ticket, now, events=[engine.Event(event.kind, event.at, None, event.data)], terms=terms
+        )
+        next_at = next_check_at(ticket, results, sla, now)
     store_clocks(ticket, results, now, new=True)
-    next_at = next_check_at(ticket, results, sla, now)
     write_summary(ticket, results, next_at)
     return results
 
@@ -342,7 +343,9 @@ def store_clocks(ticket, results, now, *, new=False):
         clocks.append(clock)
     if new:
         Clock.objects.bulk_create(clocks)
+        remember_clocks(ticket, clocks)
         return clocks
+    forget_clocks(ticket)
     if clocks:
         Clock.objects.bulk_create(
             clocks,
@@ -353,6 +356,24 @@ def store_clocks(ticket, results, now, *, new=False):
     if {r.target for r in results} != set(engine.TARGETS_BY_KIND.get(ticket.kind, ())):
         Clock.objects.filter(ticket=ticket).exclude(target__in=[r.target for r in results]).delete()
     return clocks
+
+
+def remember_clocks(ticket, clocks):
+    """Let `ticket.clocks.all()` answer the rows just inserted without reading them back (the
+    API's create response shows them): what `prefetch_related` stores, a queryset whose result
+    cache is filled."""
+    rows = Clock.objects.filter(ticket=ticket).order_by("pk")
+    rows._result_cache = list(clocks)
+    rows._prefetch_done = True
+    cache = getattr(ticket, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = ticket._prefetched_objects_cache = {}
+    cache["clocks"] = rows
+
+
+def forget_clocks(ticket):
+    """Rows about to change: the next read of `ticket.clocks` goes to the database."""
+    getattr(ticket, "_prefetched_objects_cache", {}).pop("clocks", None)
 
 
 def recompute(ticket, now=None, *, sla=None):

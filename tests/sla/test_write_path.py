@@ -81,10 +81,14 @@ def test_api_create_is_at_most_15_queries(api, users, acme, contracts, who, make
         response = client.post(LIST, data, format="json")
     assert response.status_code == 201, response.content
     # numbering, ticket, priority history, audit, terms + ledger start, clocks, summary,
-    # the receipt's outbox rows, the webhook check (cached: none), the response's clocks
+    # the receipt's outbox rows, the webhook check (cached: none); the response shows the clocks
+    # just written without reading them back
     assert len(ctx.captured_queries) <= 15, [q["sql"][:80] for q in ctx.captured_queries]
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('SELECT "sla_clock"')]
     ticket = Ticket.objects.get(pk=response.json()["id"])
     assert [s["target"] for s in response.json()["sla"]] == ["response", "restore", "resolution"]
+    shown = api(users[who]).get(f"{LIST}{ticket.pk}/").json()["sla"]
+    assert response.json()["sla"] == shown  # the same clocks as a later read
     assert Notification.objects.filter(ticket=ticket, trigger="receipt").count() == 2
     assert_equals_recompute(ticket)
 
