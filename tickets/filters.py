@@ -4,14 +4,17 @@ default); the API takes it as its filterset. Sorting is not filtering: the queue
 `QueueFilter`'s `sort`/`dir`, the API with `?ordering=`.
 """
 
+from datetime import UTC
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
-from pim.filters import IdFilter, InstantFilter, parse_id
+from pim.filters import MAX_ID, IdFilter, InstantFilter, parse_id
 from pim.models import Organization
 
 from .forms import worker_users
@@ -69,33 +72,48 @@ class TicketFilter(django_filters.FilterSet):
         model = Ticket
         fields = ["status", "priority", "kind", "organization", "assignee"]
 
-    def filter_status(self, queryset, name, value):
+    # Each filter with a method is a Q (q_<name>): the API filters with it, and the queue builds
+    # one Q of all its filters (QueueFilter.as_q), for its rows and its saved views' counts.
+
+    def q_status(self, value):
         wanted = set(value)
         if not wanted or ALL in wanted:
-            return queryset
+            return Q()
         if OPEN in wanted:
             wanted = (wanted - {OPEN}) | set(OPEN_STATUSES)
-        return queryset.filter(status__in=sorted(wanted))
+        return Q(status__in=sorted(wanted))
 
-    def filter_assignee(self, queryset, name, value):
+    def q_assignee(self, value):
         if value == MINE:
             user = getattr(self.request, "user", None)
-            return queryset.filter(assignee=user) if user else queryset.none()
+            return Q(assignee=user) if user else Q(pk__in=[])
         if value == UNASSIGNED:
-            return queryset.filter(assignee__isnull=True)
-        return queryset.filter(assignee_id=int(value)) if value else queryset
+            return Q(assignee__isnull=True)
+        return Q(assignee_id=int(value)) if value else Q()
 
-    def filter_search(self, queryset, name, value):
-        return queryset.filter(search_filter(value)) if value.strip() else queryset
+    def q_search(self, value):
+        return search_filter(value) if value.strip() else Q()
 
-    def filter_sla_state(self, queryset, name, value):
+    def q_sla_state(self, value):
         """The ticket's SLA state: the worst state of its clocks, from the summary column the
         sla app keeps (the sweep moves it on when an at-risk or due moment passes); a live
         clock past its due time counts as breached before the sweep has seen it."""
         overdue = Q(next_due_at__lte=timezone.now())
         if value == "breached":
-            return queryset.filter(Q(sla_state=value) | overdue)
-        return queryset.filter(sla_state=value).exclude(overdue)
+            return Q(sla_state=value) | overdue
+        return Q(sla_state=value) & ~overdue
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(self.q_status(value))
+
+    def filter_assignee(self, queryset, name, value):
+        return queryset.filter(self.q_assignee(value))
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(self.q_search(value))
+
+    def filter_sla_state(self, queryset, name, value):
+        return queryset.filter(self.q_sla_state(value))
 
 
 # --- the pages' presentation ----------------------------------------------------------------
@@ -129,8 +147,8 @@ class QueueFilter(TicketFilter):
         method="filter_status",
         widget=forms.CheckboxSelectMultiple,
     )
-    priority = django_filters.ChoiceFilter(
-        label=_("Priority"), choices=Priority.choices, empty_label=_("Any priority")
+    priority = django_filters.MultipleChoiceFilter(
+        label=_("Priority"), choices=Priority.choices, widget=forms.CheckboxSelectMultiple
     )
     kind = django_filters.ChoiceFilter(
         label=_("Kind"), choices=Kind.choices, empty_label=_("Any kind")
@@ -144,7 +162,8 @@ class QueueFilter(TicketFilter):
     class Meta(TicketFilter.Meta):
         form = QueueSortForm
 
-    def __init__(self, data=None, *args, **kwargs):
+    def __init__(self, data=None, *args, page=True, **kwargs):
+        """`page=False`: only to filter (a saved view's count), without the page's widgets."""
         if data is not None:
             # The form is bound to what the queue really applies, so its controls show it.
             data = data.copy()
@@ -155,6 +174,12 @@ class QueueFilter(TicketFilter):
             if not data.get("dir"):
                 data["dir"] = DEFAULT_DIRECTION.get(data["sort"], "desc")
         super().__init__(data, *args, **kwargs)
+        if not page:
+            # the organisation by its id: no lookup per view (the counts stay one query)
+            self.form.fields["organization"] = forms.IntegerField(
+                required=False, min_value=1, max_value=MAX_ID
+            )
+            return
         for field in self.form.fields.values():
             field.help_text = ""  # the API's notes; the page's choices say it
         self.form.fields["assignee"].widget = forms.Select(
@@ -167,11 +192,27 @@ class QueueFilter(TicketFilter):
         )
 
     def filter_queryset(self, queryset):
+        return queryset.filter(self.as_q())
+
+    def as_q(self):
+        """The valid filters as one Q (invalid values are ignored, and shown on the form): the
+        queue's rows, and a saved view's count (tickets/queue_views.py)."""
+        self.errors  # noqa: B018 - validates the form
         cleaned = self.form.cleaned_data
+        q = Q()
         for name, flt in self.filters.items():  # the sort fields are not filters
-            if name in cleaned:
-                queryset = flt.filter(queryset, cleaned[name])
-        return queryset
+            value = cleaned.get(name)
+            if value in EMPTY_VALUES:
+                continue
+            if flt.method:
+                q &= getattr(self, f"q_{name}")(value)
+            elif isinstance(flt, django_filters.MultipleChoiceFilter):
+                q &= Q(**{f"{flt.field_name}__in": sorted(value)})
+            else:
+                if isinstance(flt, InstantFilter):
+                    value = value.astimezone(UTC)
+                q &= Q(**{f"{flt.field_name}__{flt.lookup_expr}": value})
+        return q
 
     @property
     def sort_data(self):

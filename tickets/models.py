@@ -212,6 +212,12 @@ class Ticket(models.Model):
                 condition=models.Q(status__in=sorted(OPEN_STATUSES)),
             ),
             # (and the soonest deadline first: ticket_queue_due, PostgreSQL only, migration 0006)
+            # an agent's open tickets, the soonest deadline first (the saved view "My open")
+            models.Index(
+                fields=["assignee", "next_due_at"],
+                name="ticket_queue_assignee",
+                condition=models.Q(status__in=sorted(OPEN_STATUSES)),
+            ),
             # the API's other orderings (?ordering=…, the id breaks ties)
             models.Index(fields=["priority", "id"], name="ticket_by_priority"),
             models.Index(fields=["status", "id"], name="ticket_by_status"),
@@ -477,3 +483,49 @@ class SatisfactionRating(models.Model):
 
     def __str__(self):
         return f"{self.ticket_id}: {self.score}"
+
+
+# --- the agent queue's saved views and column choice (issue 15) ---------------------------------
+
+
+class QueueView(models.Model):
+    """A filter and sort of the queue an agent saved under a name; private to its owner. The
+    shared views ("My open", "Breached", …) are presets in code (tickets/queue_views.py)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="queue_views",
+        verbose_name=_("owner"),
+    )
+    name = models.CharField(_("name"), max_length=60)
+    # the queue's query string (filters and sort), as the page's form sends it
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("saved queue view")
+        verbose_name_plural = _("saved queue views")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="queue_view_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class QueueColumns(models.Model):
+    """The columns a user chose for the queue (comma-separated keys of queue_views.COLUMNS)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_columns"
+    )
+    columns = models.CharField(max_length=200)
+
+    class Meta:
+        verbose_name = _("queue columns")
+        verbose_name_plural = _("queue columns")
+
+    def __str__(self):
+        return f"{self.user_id}: {self.columns}"

@@ -28,5 +28,8 @@ urlpatterns = [
     path("tickets/<str:number>/withdraw/", views.ticket_withdraw, name="ticket-withdraw"),
     path("tickets/<str:number>/rating/", views.ticket_rating, name="ticket-rating"),
     path("queue/", views.queue, name="queue"),
+    path("queue/views/", views.queue_view_save, name="queue-view-save"),
+    path("queue/views/delete/", views.queue_view_delete, name="queue-view-delete"),
+    path("queue/columns/", views.queue_columns, name="queue-columns"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
 ]

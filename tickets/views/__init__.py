@@ -23,11 +23,14 @@ from .participation import (
     ticket_withdraw,
 )
 from .portal import ticket_create, ticket_list
-from .queue import queue
+from .queue import queue, queue_columns, queue_view_delete, queue_view_save
 
 __all__ = [
     "attachment_download",
     "queue",
+    "queue_columns",
+    "queue_view_delete",
+    "queue_view_save",
     "render_ticket_detail",
     "ticket_action",
     "ticket_assign",

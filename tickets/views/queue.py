@@ -1,17 +1,20 @@
 """The agent workspace: one queue across all organisations."""
 
+from django.contrib import messages
 from django.db.models import Case, F, IntegerField, Value, When
-from django.shortcuts import render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
+from pim.filters import parse_id
 from pim.permissions import staff_required
 
-from .. import extensions, queries
+from .. import extensions, queries, queue_views
 from ..filters import DEFAULT_DIRECTION, DEFAULT_SORT, QueueFilter
-from ..models import (
-    Status,
-)
+from ..models import QueueView, Status
 from .common import is_htmx, page_of
 
 STATUS_ORDER = Case(
@@ -51,12 +54,61 @@ def queue(request):
             qs = qs.order_by(f"{prefix}{key}", "-reported_at", "-pk")
 
     page = page_of(request, qs)
+    views = queue_views.views_for(request.user, current=request.GET)
+    queue_views.count_views(request, views)
     ctx = {
         "form": filters.form,
         "page": page,
         "sort": sort,
         "dir": direction,
         "now": timezone.now(),
+        "views": views,
+        "view_query": queue_views.normalise(request.GET),
+        "columns": queue_views.columns_for(request.user),
+        "column_choices": queue_views.COLUMNS.items(),
     }
-    template = "tickets/_queue_results.html" if is_htmx(request) else "tickets/queue.html"
-    return render(request, template, ctx)
+    if is_htmx(request):  # the rows, and the views' counts out of band
+        return render(request, "tickets/_queue_results.html", {**ctx, "partial": True})
+    return render(request, "tickets/queue.html", ctx)
+
+
+def _back_to_queue(request):
+    """The queue with the filters the form was sent from (only the queue's own names)."""
+    query = queue_views.normalise(request.POST.get("query", ""))
+    return redirect(f"{reverse('queue')}?{query}" if query else reverse("queue"))
+
+
+@require_POST
+@staff_required
+def queue_view_save(request):
+    """Save the queue's current filters and sort under a name (the agent's own view)."""
+    view, error = queue_views.save_view(
+        request.user, request.POST.get("name"), request.POST.get("query")
+    )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("The view “%(name)s” is saved.") % {"name": view.name})
+    return _back_to_queue(request)
+
+
+@require_POST
+@staff_required
+def queue_view_delete(request):
+    """Delete one of the agent's own views (another agent's view is a 404)."""
+    pk = parse_id(request.POST.get("view", ""))
+    if pk is None:
+        raise Http404
+    view = get_object_or_404(QueueView, pk=pk, owner=request.user)
+    view.delete()
+    messages.success(request, _("The view “%(name)s” is deleted.") % {"name": view.name})
+    return _back_to_queue(request)
+
+
+@require_POST
+@staff_required
+def queue_columns(request):
+    """The columns the agent wants in the queue (kept per user)."""
+    queue_views.save_columns(request.user, request.POST.getlist("columns"))
+    messages.success(request, _("The queue's columns are saved."))
+    return _back_to_queue(request)

@@ -1,0 +1,200 @@
+"""The agent queue's views, counts, columns and bulk actions (issue 15)."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from freezegun import freeze_time
+
+from tests.sla.conftest import contracts, policy  # noqa: F401 - fixtures
+from tickets import queue_views, services
+from tickets.models import QueueView
+
+AMS = ZoneInfo("Europe/Amsterdam")
+pytestmark = pytest.mark.django_db
+
+
+def at(*a):
+    return datetime(*a, tzinfo=AMS)
+
+
+@pytest.fixture
+def login(client, users):
+    def _login(username):
+        client.force_login(users[username])
+        return client
+
+    return _login
+
+
+def file(users, who="acme.user", priority=3, when=None, **kw):
+    with freeze_time(when or at(2026, 11, 25, 9, 0)):
+        return services.create_ticket(
+            actor=users[who], title=kw.pop("title", "Phones down"), description="d",
+            priority=priority, **kw,
+        )  # fmt: skip
+
+
+def numbers(response):
+    return [t.number for t in response.context["page"]]
+
+
+def counts(response):
+    return {v.name: (v.count, v.exact) for v in response.context["views"]}
+
+
+@pytest.fixture
+def queue_world(contracts, users):  # noqa: F811 - the fixture imported above
+    """At 10:45: a breached unassigned P1, an unassigned P2 (due later), the agent's own P3,
+    one waiting for the customer (the agent's), and a resolved one."""
+    agent = users["agent"]
+    t = {
+        "p1": file(users, priority=1, when=at(2026, 11, 25, 8, 0)),  # response due 08:30
+        "p2": file(users, "globex.user", priority=2, when=at(2026, 11, 25, 10, 0)),
+        "mine": file(users, priority=3),
+        "waiting": file(users, priority=4),
+        "done": file(users, priority=3),
+    }
+    with freeze_time(at(2026, 11, 25, 9, 10)):
+        services.take(t["mine"], agent)
+        services.take(t["waiting"], agent)
+        services.transition(t["waiting"], agent, "waiting_for_customer")
+        services.take(t["done"], agent)
+        services.transition(
+            t["done"], agent, "resolved",
+            resolution={"resolution_type": "definitive", "resolution_cause": "c",
+                        "resolution_how": "h"},
+        )  # fmt: skip
+    return t
+
+
+def test_shared_views_open_their_filters_with_counts(login, queue_world):
+    t = queue_world
+    client = login("agent")
+    with freeze_time(at(2026, 11, 25, 10, 45)):
+        response = client.get(reverse("queue"))
+    assert counts(response) == {
+        "All open": (4, True),
+        "My open": (2, True),
+        "Breached": (1, True),
+        "Unassigned P1/P2": (2, True),
+        "Waiting on us": (3, True),
+    }
+    # each view is a link to the queue with its filters; following it shows the counted rows
+    expected = {
+        "My open": {t["mine"].number, t["waiting"].number},
+        "Breached": {t["p1"].number},
+        "Unassigned P1/P2": {t["p1"].number, t["p2"].number},
+        "Waiting on us": {t["p1"].number, t["p2"].number, t["mine"].number},
+    }
+    for view in response.context["views"]:
+        if view.name not in expected:
+            continue
+        with freeze_time(at(2026, 11, 25, 10, 45)):
+            opened = client.get(f"{reverse('queue')}?{view.query}")
+        assert set(numbers(opened)) == expected[view.name], view.name
+        active = [v.name for v in opened.context["views"] if v.active]
+        assert active == [view.name]
+        # urgency first inside a view too: the breached P1 leads
+        if t["p1"].number in expected[view.name]:
+            assert numbers(opened)[0] == t["p1"].number
+
+
+def test_view_names_follow_the_readers_language(login, users, queue_world):
+    users["agent"].language = "nl"
+    users["agent"].save()
+    body = login("agent").get(reverse("queue")).text
+    for name in ("Mijn open", "Overschreden", "Niet toegewezen P1/P2", "Wacht op ons"):
+        assert name in body
+
+
+def test_counts_take_one_query_whatever_the_number_of_views(
+    login, users, queue_world, django_assert_max_num_queries
+):
+    agent = users["agent"]
+    client = login("agent")
+    client.get(reverse("queue"))  # warm up: session, user, scope
+    with django_assert_max_num_queries(20) as few:
+        client.get(reverse("queue"))
+    for i in range(15):
+        queue_views.save_view(agent, f"View {i}", f"priority={i % 4 + 1}&organization=1")
+    with django_assert_max_num_queries(len(few.captured_queries)) as many:
+        response = client.get(reverse("queue"))
+    assert len(response.context["views"]) == 5 + 15
+    counted = [q["sql"] for q in many.captured_queries if "AS view_" in q["sql"]]
+    assert len(counted) == 1  # every view's count in one statement
+    assert counted[0].count("SELECT COUNT(*)") == 20
+
+
+def test_counts_are_bounded(login, users, queue_world, settings):
+    """Past the bound a view shows "N+" (bounded counts stay cheap at a million tickets)."""
+    response = login("agent").get(reverse("queue"))
+    request = response.wsgi_request
+    views = queue_views.views_for(users["agent"])
+    with freeze_time(at(2026, 11, 25, 10, 45)):
+        queue_views.count_views(request, views, bound=1)
+    assert [(v.count, v.exact) for v in views][:3] == [(1, False), (1, False), (1, True)]
+
+
+def test_an_agent_saves_and_deletes_own_views(login, users, queue_world):
+    client = login("agent")
+    response = client.post(
+        reverse("queue-view-save"),
+        {"name": "Globex P2", "query": "priority=2&organization=999&page=3&bogus=1"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('queue')}?priority=2&organization=999"
+    view = QueueView.objects.get(owner=users["agent"])
+    assert (view.name, view.query) == ("Globex P2", "priority=2&organization=999")
+    # saving under the same name replaces the filters
+    client.post(reverse("queue-view-save"), {"name": "Globex P2", "query": "priority=2"})
+    view.refresh_from_db()
+    assert view.query == "priority=2"
+    body = client.get(reverse("queue")).text
+    assert "Globex P2" in body
+    counted = {v.name: v.count for v in client.get(reverse("queue")).context["views"]}
+    assert counted["Globex P2"] == 1
+    # a name is required
+    client.post(reverse("queue-view-save"), {"name": "  ", "query": "priority=1"})
+    assert QueueView.objects.count() == 1
+    client.post(reverse("queue-view-delete"), {"view": view.pk})
+    assert not QueueView.objects.exists()
+
+
+def test_own_views_are_private(login, users, queue_world):
+    mine = QueueView.objects.create(owner=users["agent"], name="Agent secret", query="priority=1")
+    other = login("oncall")
+    assert "Agent secret" not in other.get(reverse("queue")).text
+    assert other.post(reverse("queue-view-delete"), {"view": mine.pk}).status_code == 404
+    assert other.post(reverse("queue-view-delete"), {"view": "x"}).status_code == 404
+    assert QueueView.objects.filter(pk=mine.pk).exists()
+    # customers have no queue, nor its views
+    customer = login("acme.contact")
+    assert customer.post(reverse("queue-view-save"), {"name": "x"}).status_code == 404
+    assert customer.post(reverse("queue-view-delete"), {"view": mine.pk}).status_code == 404
+    assert QueueView.objects.filter(pk=mine.pk).exists()
+
+
+def test_column_choice_is_kept_per_user(login, users, queue_world):
+    client = login("agent")
+    before = client.get(reverse("queue")).text
+    assert "<th>Organisation</th>" in before and "<th>Kind</th>" not in before
+    response = client.post(
+        reverse("queue-columns"),
+        {"columns": ["kind", "priority", "next_due", "nonsense"], "query": "priority=1"},
+    )
+    assert response["Location"] == f"{reverse('queue')}?priority=1"
+    body = client.get(reverse("queue")).text
+    assert "<th>Kind</th>" in body and "<th>Organisation</th>" not in body
+    assert queue_views.columns_for(users["agent"]) == ["priority", "kind", "next_due"]
+    # another agent keeps the default
+    assert "<th>Organisation</th>" in login("oncall").get(reverse("queue")).text
+
+
+def test_htmx_refresh_brings_the_rows_and_the_counts(login, queue_world):
+    response = login("agent").get(reverse("queue"), headers={"HX-Request": "true"})
+    body = response.text
+    assert "<html" not in body
+    assert 'id="queue-results"' in body
+    assert 'id="queue-views"' in body and 'hx-swap-oob="true"' in body
