@@ -14,6 +14,7 @@ from pim import inputs
 from pim.inputs import DateTimeFormField
 from pim.models import CUSTOMER_ROLES, WORKER_ROLES, Location, Organization, Service, User
 
+from .bulk import BULK_MAX, BULK_STATUSES
 from .models import (
     INCIDENT_PRIORITIES,
     WORKAROUND_STATUS_CHOICES,
@@ -472,3 +473,85 @@ class RatingForm(forms.Form):
         required=False,
         max_length=inputs.REASON_MAX,
     )
+
+
+class TicketNumbersField(forms.Field):
+    """The selected rows' ticket numbers (a checkbox per row, all named alike)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": _("Select the tickets first."),
+        "too_many": _("Select at most %(max)d tickets at once."),
+        "invalid": _("That is not a ticket number."),
+    }
+
+    def __init__(self, *args, max_count, **kwargs):
+        self.max_count = max_count
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        values = value if isinstance(value, list | tuple) else ([value] if value else [])
+        numbers = list(dict.fromkeys(str(v).strip() for v in values if str(v).strip()))
+        if any(len(n) > 20 for n in numbers):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return numbers
+
+    def validate(self, value):
+        super().validate(value)
+        if len(value) > self.max_count:
+            raise forms.ValidationError(
+                self.error_messages["too_many"] % {"max": self.max_count}, code="too_many"
+            )
+
+
+class BulkForm(forms.Form):
+    """One action for the queue's selected rows (tickets.bulk), with one reason."""
+
+    ACTIONS = [
+        ("take", _("Take")),
+        ("assign", _("Assign to")),
+        ("status", _("Change status to")),
+        ("priority", _("Change priority to")),
+    ]
+
+    tickets = TicketNumbersField(max_count=BULK_MAX)
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
+    assignee = UserChoiceField(
+        label=_("Assignee"), queryset=User.objects.none(), required=False, empty_label="—"
+    )
+    status = forms.ChoiceField(label=_("New status"), required=False)
+    priority = forms.TypedChoiceField(
+        label=_("New priority"),
+        choices=[("", "—"), *INCIDENT_PRIORITY_CHOICES, (5, Priority(5).label)],
+        coerce=int,
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=inputs.REASON_MAX,
+        help_text=_(
+            "Required for a priority change. With a status change it is posted to the customer "
+            "as the note."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = worker_users()
+        self.fields["status"].choices = [("", "—"), *((s.value, s.label) for s in BULK_STATUSES)]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "assign" and not data.get("assignee"):
+            self.add_error("assignee", _("Choose who gets the tickets."))
+        if action == "status" and not data.get("status"):
+            self.add_error("status", _("Choose the new status."))
+        if action == "priority":
+            if not data.get("priority"):
+                self.add_error("priority", _("Choose the new priority."))
+            if not (data.get("reason") or "").strip():
+                self.add_error("reason", _("Say why the priority changes."))
+        return data

@@ -198,3 +198,119 @@ def test_htmx_refresh_brings_the_rows_and_the_counts(login, queue_world):
     assert "<html" not in body
     assert 'id="queue-results"' in body
     assert 'id="queue-views"' in body and 'hx-swap-oob="true"' in body
+
+
+# --- bulk actions ---------------------------------------------------------------------------
+
+
+def bulk(client, tickets, **data):
+    response = client.post(
+        reverse("queue-bulk"),
+        {"tickets": [t if isinstance(t, str) else t.number for t in tickets], **data},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_bulk_status_change_reports_what_was_refused_and_why(login, users, queue_world):
+    t = queue_world
+    client = login("agent")
+    said = bulk(
+        client,
+        [t["p1"], t["waiting"], t["done"]],
+        action="status",
+        status="waiting_for_supplier",
+        reason="The carrier is on it.",
+        query="priority=1",
+    )
+    assert said == [
+        f"2 updated, 1 refused: {t['done'].number} — A ticket cannot go from “Resolved” to "
+        "“Waiting for supplier”."
+    ]
+    for key in ("p1", "waiting"):
+        t[key].refresh_from_db()
+        assert t[key].status == "waiting_for_supplier"
+        # through the single action's service: audited, the reason posted as the note
+        assert t[key].audit_entries.filter(action="transition").exists()
+        assert t[key].updates.filter(body="The carrier is on it.").exists()
+    t["done"].refresh_from_db()
+    assert t["done"].status == "resolved"
+
+
+def test_bulk_priority_needs_one_reason_and_keeps_it_per_ticket(login, users, queue_world):
+    t = queue_world
+    client = login("agent")
+    said = bulk(client, [t["p1"], t["p2"]], action="priority", priority="2")
+    assert said == ["Say why the priority changes."]
+    assert t["p1"].priority_changes.count() == 1  # only the registration
+    said = bulk(client, [t["p1"], t["p2"]], action="priority", priority="2", reason="Less urgent")
+    assert said == [
+        f"1 updated, 1 refused: {t['p2'].number} — The ticket already has this priority."
+    ]
+    change = t["p1"].priority_changes.last()
+    assert (change.old_priority, change.new_priority, change.reason) == (1, 2, "Less urgent")
+    assert t["p1"].audit_entries.filter(action="priority").exists()
+
+
+def test_bulk_take_and_assign(login, users, queue_world):
+    t = queue_world
+    client = login("agent")
+    assert bulk(client, [t["p1"], t["p2"]], action="take") == ["2 updated"]
+    for key in ("p1", "p2"):
+        t[key].refresh_from_db()
+        assert t[key].assignee == users["agent"] and t[key].status == "planned_internal"
+        assert t[key].audit_entries.filter(action="taken").exists()
+    oncall = users["oncall"]
+    assert bulk(client, [t["p1"], t["mine"]], action="assign", assignee=oncall.pk) == ["2 updated"]
+    t["mine"].refresh_from_db()
+    assert t["mine"].assignee == oncall
+    # assigning needs the person
+    assert bulk(client, [t["p2"]], action="assign") == ["Choose who gets the tickets."]
+
+
+def test_bulk_refuses_what_the_agent_cannot_see_or_do(login, users, queue_world):
+    t = queue_world
+    # a number outside the agent's queue is refused by name, the rest goes through
+    said = bulk(login("agent"), [t["p1"], "INC-2026-99999"], action="take")
+    assert said == ["1 updated, 1 refused: INC-2026-99999 — no such ticket in your queue"]
+    # a manager reads the queue but does not work tickets: each refusal says why
+    said = bulk(login("csm"), [t["p2"]], action="take")
+    assert said[0].startswith(f"0 updated, 1 refused: {t['p2'].number} — ")
+    t["p2"].refresh_from_db()
+    assert t["p2"].assignee is None
+
+
+def test_customers_have_no_bulk_actions(login, users, queue_world):
+    """Another organisation's ticket through the bulk action: the route does not exist for a
+    customer, and nothing changes."""
+    t = queue_world
+    client = login("acme.contact")
+    response = client.post(reverse("queue-bulk"), {"tickets": [t["p2"].number], "action": "take"})
+    assert response.status_code == 404
+    t["p2"].refresh_from_db()
+    assert t["p2"].assignee is None and t["p2"].status == "new"
+
+
+def test_bulk_is_capped(login, users, queue_world):
+    t = queue_world
+    numbers = [t["p1"].number] + [f"INC-2026-9{i:04d}" for i in range(100)]
+    said = bulk(login("agent"), numbers, action="take")
+    assert said == ["Select at most 100 tickets at once."]
+    t["p1"].refresh_from_db()
+    assert t["p1"].assignee is None
+
+
+def test_bulk_form_and_row_checkboxes_are_on_the_page_for_workers_only(login, queue_world):
+    body = login("agent").get(reverse("queue")).text
+    assert 'id="queue-bulk"' in body
+    assert f'name="tickets" value="{queue_world["p1"].number}" form="queue-bulk"' in body
+    body = login("csm").get(reverse("queue")).text
+    assert 'id="queue-bulk"' not in body and 'name="tickets"' not in body
+
+
+def test_bulk_summary_in_dutch(login, users, queue_world):
+    users["agent"].language = "nl"
+    users["agent"].save()
+    said = bulk(login("agent"), [queue_world["p1"], "INC-2026-99999"], action="take")
+    assert said == ["1 bijgewerkt, 1 geweigerd: INC-2026-99999 — geen ticket in uw wachtrij"]

@@ -23,11 +23,12 @@ from .participation import (
     ticket_withdraw,
 )
 from .portal import ticket_create, ticket_list
-from .queue import queue, queue_columns, queue_view_delete, queue_view_save
+from .queue import queue, queue_bulk, queue_columns, queue_view_delete, queue_view_save
 
 __all__ = [
     "attachment_download",
     "queue",
+    "queue_bulk",
     "queue_columns",
     "queue_view_delete",
     "queue_view_save",

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_GET, require_POST
 from pim.filters import parse_id
 from pim.permissions import staff_required
 
-from .. import extensions, queries, queue_views
+from .. import bulk, extensions, queries, queue_views
 from ..filters import DEFAULT_DIRECTION, DEFAULT_SORT, QueueFilter
+from ..forms import BulkForm
 from ..models import QueueView, Status
 from .common import is_htmx, page_of
 
@@ -66,6 +67,7 @@ def queue(request):
         "view_query": queue_views.normalise(request.GET),
         "columns": queue_views.columns_for(request.user),
         "column_choices": queue_views.COLUMNS.items(),
+        "bulk_form": BulkForm(auto_id="bulk_%s"),
     }
     if is_htmx(request):  # the rows, and the views' counts out of band
         return render(request, "tickets/_queue_results.html", {**ctx, "partial": True})
@@ -111,4 +113,33 @@ def queue_columns(request):
     """The columns the agent wants in the queue (kept per user)."""
     queue_views.save_columns(request.user, request.POST.getlist("columns"))
     messages.success(request, _("The queue's columns are saved."))
+    return _back_to_queue(request)
+
+
+@require_POST
+@staff_required
+def queue_bulk(request):
+    """One action on the selected rows, ticket by ticket through the single actions' services;
+    the summary says what was done and what was refused, and why."""
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        messages.error(request, " ".join(errors))
+        return _back_to_queue(request)
+    data = form.cleaned_data
+    outcome = bulk.apply(
+        request.user,
+        data["tickets"],
+        data["action"],
+        **{
+            bulk.TAKE: {},
+            bulk.ASSIGN: {"assignee": data["assignee"]},
+            bulk.STATUS: {"status": data["status"], "reason": data["reason"]},
+            bulk.PRIORITY: {"priority": data["priority"], "reason": data["reason"]},
+        }[data["action"]],
+    )
+    level = messages.SUCCESS if not outcome.refused else messages.WARNING
+    if not outcome.done:
+        level = messages.ERROR
+    messages.add_message(request, level, outcome.summary())
     return _back_to_queue(request)
