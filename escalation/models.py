@@ -130,7 +130,9 @@ class Trigger(models.Model):
 class Escalation(models.Model):
     """A raised escalation: notified to the level's owner, then deputies until acknowledged."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="escalations", verbose_name=_("ticket")
+    )
     level = models.CharField(_("level"), max_length=12, choices=Level.choices)
     trigger = models.CharField(_("trigger"), max_length=40)
     reason = models.TextField(_("reason"), blank=True)
@@ -189,7 +191,7 @@ class Escalation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.ticket_id} {self.level} ({self.trigger})"
+        return f"{self.ticket} · {self.get_level_display()} ({self.trigger})"
 
     @property
     def is_open(self):
@@ -219,12 +221,22 @@ class Notification(models.Model):
     """The outbox: one row per (ticket, trigger, level, recipient, channel), written in the
     transaction of the event that causes it, delivered after commit (DESIGN §2 steps 4–5)."""
 
-    dedup_key = models.CharField(max_length=200, unique=True)
+    dedup_key = models.CharField(_("deduplication key"), max_length=200, unique=True)
     ticket = models.ForeignKey(
-        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+        Ticket,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("ticket"),
     )
     escalation = models.ForeignKey(
-        Escalation, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+        Escalation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("escalation"),
     )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -232,6 +244,7 @@ class Notification(models.Model):
         null=True,  # webhook rows go to an endpoint, not a user
         blank=True,
         related_name="notifications",
+        verbose_name=_("recipient"),
     )
     endpoint = models.ForeignKey(
         "WebhookEndpoint",
@@ -239,23 +252,24 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        verbose_name=_("webhook endpoint"),
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     trigger = models.CharField(_("trigger"), max_length=80)
     level = models.CharField(_("level"), max_length=12, blank=True)
-    template = models.CharField(max_length=40)
-    context = models.JSONField(default=dict, blank=True)
+    template = models.CharField(_("template"), max_length=40)
+    context = models.JSONField(_("context"), default=dict, blank=True)
     status = models.CharField(
         _("status"),
         max_length=8,
         choices=NotificationStatus.choices,
         default=NotificationStatus.PENDING,
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"))
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
@@ -273,7 +287,8 @@ class Notification(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.template} → {self.recipient} ({self.channel}, {self.status})"
+        to = self.recipient or self.endpoint or "–"
+        return f"{self.template} → {to} ({self.get_channel_display()}, {self.get_status_display()})"
 
 
 class Reminder(models.Model):
@@ -376,7 +391,10 @@ class WebhookDelivery(models.Model):
     """One delivery attempt of a webhook message: the delivery log."""
 
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="webhook_deliveries"
+        Notification,
+        on_delete=models.CASCADE,
+        related_name="webhook_deliveries",
+        verbose_name=_("notification"),
     )
     attempt = models.PositiveSmallIntegerField(_("attempt"))
     status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)

@@ -33,7 +33,7 @@ class InboundMessage(models.Model):
         _("Message-ID"), max_length=255, null=True, blank=True, unique=True
     )
     # SHA-256 of the raw bytes: the duplicate check for messages without a Message-ID.
-    digest = models.CharField(max_length=64, db_index=True, editable=False)
+    digest = models.CharField(_("digest"), max_length=64, db_index=True, editable=False)
     in_reply_to = models.CharField(_("In-Reply-To"), max_length=255, blank=True)
     from_address = models.CharField(_("from"), max_length=254, blank=True)
     from_name = models.CharField(_("sender name"), max_length=200, blank=True)
@@ -48,7 +48,9 @@ class InboundMessage(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     # The system's reason in every language of the portal ({"en": …, "nl": …}); pages show the
     # reader's (`reason_text`). `reason` keeps the text in the language of the moment.
-    reason_i18n = models.JSONField(default=dict, blank=True, editable=False)
+    reason_i18n = models.JSONField(
+        _("reason per language"), default=dict, blank=True, editable=False
+    )
     raw = models.FileField(upload_to=raw_message_path, max_length=200, blank=True)
     raw_size = models.PositiveBigIntegerField(_("size"), default=0)
     sender = models.ForeignKey(

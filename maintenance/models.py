@@ -190,6 +190,7 @@ class Subscription(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="maintenance_subscriptions",
+        verbose_name=_("user"),
     )
     organization = models.ForeignKey(
         Organization,

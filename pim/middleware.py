@@ -108,6 +108,11 @@ class InputBoundaryMiddleware:
                     upload.name or ""
                 ):
                     return inputs.control_character_message(_("The name of an uploaded file"))
+        # The admin looks up the field an empty `_to_field` names (FieldDoesNotExist: a 500).
+        if request.GET.get("_to_field") == "" or (
+            request.method == "POST" and request.POST.get("_to_field") == ""
+        ):
+            return _("The parameter “%(name)s” may not be empty.") % {"name": "_to_field"}
         return None
 
 

@@ -41,7 +41,7 @@ class Organization(models.Model):
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
@@ -96,7 +96,10 @@ class Membership(models.Model):
     """A user's place: a role, and for customers the organisation they belong to."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="membership",
+        verbose_name=_("user"),
     )
     organization = models.ForeignKey(
         Organization,
@@ -104,6 +107,7 @@ class Membership(models.Model):
         related_name="memberships",
         null=True,
         blank=True,
+        verbose_name=_("organisation"),
         help_text=_("Empty for provider staff."),
     )
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
@@ -135,7 +139,10 @@ class Membership(models.Model):
 
 class Service(models.Model):
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="services"
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="services",
+        verbose_name=_("organisation"),
     )
     name = models.CharField(_("name"), max_length=200)
     code = models.SlugField(_("code"), max_length=60)
@@ -154,7 +161,10 @@ class Service(models.Model):
 
 class Location(models.Model):
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="locations"
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="locations",
+        verbose_name=_("organisation"),
     )
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=300, blank=True)

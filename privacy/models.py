@@ -51,10 +51,16 @@ class AnonymisedTicket(models.Model):
     """A ticket whose personal data is gone (so a run never does it twice)."""
 
     ticket = models.OneToOneField(
-        "tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+"
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name=_("ticket"),
     )
     at = models.DateTimeField(_("anonymised at"))
-    event = models.ForeignKey(PrivacyEvent, on_delete=models.PROTECT, related_name="tickets")
+    event = models.ForeignKey(
+        PrivacyEvent, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("event")
+    )
 
     class Meta:
         verbose_name = _("anonymised ticket")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pim.inputs import parse_priorities
 from pim.models import Organization
-from tickets.models import Ticket, TicketChildManager
+from tickets.models import Kind, Ticket, TicketChildManager
 
 
 class ServiceWindow(models.TextChoices):
@@ -32,7 +32,7 @@ class Calendar(models.Model):
         blank=True,
         help_text=_("Public holidays of this country (ISO code) are closed. Empty: none."),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -138,7 +138,7 @@ class SlaPolicy(models.Model):
             "On a 24/7 contract these priorities use the 24/7 calendar; the rest office hours."
         ),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("SLA policy")
@@ -190,7 +190,7 @@ class PolicyTarget(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.kind} P{self.priority} {self.target}: {self.amount} {self.unit}"
+        return target_text(self)
 
 
 def default_emergency_scenarios():
@@ -202,9 +202,14 @@ class Contract(models.Model):
     """An organisation's agreement (DAP): policy, service window, overrides, scenarios."""
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="contracts"
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="contracts",
+        verbose_name=_("organisation"),
     )
-    policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, related_name="contracts")
+    policy = models.ForeignKey(
+        SlaPolicy, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("SLA policy")
+    )
     service_window = models.CharField(
         _("service window"),
         max_length=16,
@@ -254,7 +259,16 @@ class ContractOverride(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.kind} P{self.priority} {self.target}: {self.amount} {self.unit}"
+        return target_text(self)
+
+
+def target_text(row):
+    """A target or override in the reader's language: "Incident P1 Response: 30 Business
+    minutes"."""
+    kind = Kind(row.kind).label if row.kind in Kind.values else row.kind
+    return (
+        f"{kind} P{row.priority} {row.get_target_display()}: {row.amount} {row.get_unit_display()}"
+    )
 
 
 class TicketSla(models.Model):

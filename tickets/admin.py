@@ -5,7 +5,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .forms import worker_users
 from .models import AuditEntry, PriorityChange, Ticket, TicketUpdate
+from .views.detail import AUDIT_ACTIONS, _audit_rows
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -27,14 +29,34 @@ class UpdateInline(ReadOnlyInline):
 
 class PriorityChangeInline(ReadOnlyInline):
     model = PriorityChange
-    fields = ("changed_at", "changed_by", "old_priority", "new_priority", "reason")
+    fields = ("changed_at", "changed_by", "old_priority", "new_priority", "reason_shown")
     readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def reason_shown(self, change):
+        return change.reason_text  # a system reason in the reader's language
 
 
 class AuditInline(ReadOnlyInline):
+    """The ticket's audit trail as the ticket page shows it: the action in words, each change
+    as old → new with local times and names."""
+
     model = AuditEntry
-    fields = ("at", "actor", "action", "changes")
+    fields = ("at", "actor", "action_shown", "changes_shown")
     readonly_fields = fields
+
+    @admin.display(description=_("action"))
+    def action_shown(self, entry):
+        return AUDIT_ACTIONS.get(entry.action, entry.action)
+
+    @admin.display(description=_("changes"))
+    def changes_shown(self, entry):
+        (row,) = _audit_rows([entry])
+        parts = []
+        for change in row["changes"]:
+            shown = f"{change['old']} → {change['new']}" if change["has_old"] else change["new"]
+            parts.append(f"{change['field']}: {shown}")
+        return "; ".join(parts)
 
 
 @admin.register(Ticket)
@@ -65,6 +87,22 @@ class TicketAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tickets are registered in the portal, the API or by e-mail
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only service desk staff can be assigned (tickets.services.update_ticket says so too);
+        # services and locations of the ticket's own organisation.
+        if db_field.name == "assignee":
+            kwargs["queryset"] = worker_users()
+        ticket = getattr(request, "_admin_ticket", None)
+        if db_field.name in ("service", "location") and ticket is not None:
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                organization_id=ticket.organization_id
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        request._admin_ticket = obj
+        return super().get_form(request, obj, change, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         return False

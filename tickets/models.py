@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -278,13 +279,16 @@ class Visibility(models.TextChoices):
 class TicketUpdate(models.Model):
     """A progress update (SPEC §3.3): what was done, next actions, expected resolution."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="updates")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="updates", verbose_name=_("ticket")
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("author"),
         help_text=_("Empty for updates the system posts."),
     )
     visibility = models.CharField(
@@ -293,7 +297,7 @@ class TicketUpdate(models.Model):
     body = models.TextField(_("what was done"))
     next_actions = models.TextField(_("next actions"), blank=True)
     expected_resolution_at = models.DateTimeField(_("expected resolution"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     objects = TicketChildManager()
 
@@ -303,7 +307,10 @@ class TicketUpdate(models.Model):
         verbose_name_plural = _("updates")
 
     def __str__(self):
-        return f"{self.ticket_id} {self.visibility} update {self.pk}"
+        if self.created_at is None:
+            return str(self.get_visibility_display())
+        created = timezone.localtime(self.created_at)
+        return f"{self.get_visibility_display()} · {created:%d-%m-%Y %H:%M}"
 
     @property
     def is_public(self):
@@ -355,24 +362,33 @@ class SystemReason(models.TextChoices):
 
 class PriorityChange(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="priority_changes")
-    old_priority = models.PositiveSmallIntegerField(choices=Priority.choices, null=True)
-    new_priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    old_priority = models.PositiveSmallIntegerField(
+        _("old priority"), choices=Priority.choices, null=True
+    )
+    new_priority = models.PositiveSmallIntegerField(_("new priority"), choices=Priority.choices)
     reason = models.TextField(_("reason"), blank=True)
     reason_code = models.CharField(
         _("system reason"), max_length=32, choices=SystemReason.choices, blank=True
     )
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("changed by"),
     )
-    changed_at = models.DateTimeField()
+    changed_at = models.DateTimeField(_("changed at"))
 
     objects = TicketChildManager()
 
     class Meta:
         ordering = ["changed_at", "pk"]
+        verbose_name = _("priority change")
+        verbose_name_plural = _("priority history")
 
     def __str__(self):
-        return f"P{self.old_priority} → P{self.new_priority}"
+        # The first row of a history has no old priority (the ticket was registered with it).
+        old = f"P{self.old_priority}" if self.old_priority is not None else "—"
+        return f"{old} → P{self.new_priority}"
 
     @property
     def reason_text(self):
@@ -392,12 +408,13 @@ class AuditEntry(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("by"),
     )
-    at = models.DateTimeField(db_index=True)
-    action = models.CharField(max_length=40)
-    object_type = models.CharField(max_length=40, default="ticket")
-    object_id = models.BigIntegerField(null=True)
-    changes = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(_("at"), db_index=True)
+    action = models.CharField(_("action"), max_length=40)
+    object_type = models.CharField(_("object type"), max_length=40, default="ticket")
+    object_id = models.BigIntegerField(_("object id"), null=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
 
     objects = TicketChildManager()
 
@@ -407,7 +424,7 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit trail")
 
     def __str__(self):
-        return f"{self.action} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{timezone.localtime(self.at):%d-%m-%Y %H:%M}" if self.at else ""
 
 
 class TicketWatcher(models.Model):

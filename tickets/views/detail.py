@@ -64,6 +64,12 @@ AUDIT_ACTIONS = {
     "watcher_removed": gettext_lazy("removed a watcher"),
     "withdrawn": gettext_lazy("withdrew the ticket"),
     "rated": gettext_lazy("rated the handling"),
+    "escalated": gettext_lazy("raised an escalation"),
+    "escalation_acknowledged": gettext_lazy("acknowledged an escalation"),
+    "escalation_closed": gettext_lazy("closed an escalation"),
+    "no_access": gettext_lazy("recorded a period without access"),
+    "sla_not_applicable": gettext_lazy("set the SLA to not applicable"),
+    "anonymised": gettext_lazy("removed the personal data"),
 }
 
 
