@@ -1,5 +1,8 @@
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+
+from pim.models import Role
 
 from .models import (
     Escalation,
@@ -8,20 +11,64 @@ from .models import (
     Trigger,
     WebhookDelivery,
     WebhookEndpoint,
+    parse_roles,
 )
 from .outbox import enqueue
 
 
+class RolesField(forms.MultipleChoiceField):
+    """The roles of SPEC §1 as checkboxes; stored as before, comma-separated codes in the
+    roles' order ("agent,oncall")."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Role.choices, **kwargs)
+
+    def prepare_value(self, value):
+        return parse_roles(value) if isinstance(value, str) else value
+
+    def has_changed(self, initial, data):
+        return super().has_changed(self.prepare_value(initial), data)
+
+    def clean(self, value):
+        chosen = set(super().clean(value))  # an unknown role is refused here
+        return ",".join(role for role in Role.values if role in chosen)
+
+
+class MatrixRowForm(forms.ModelForm):
+    owner_roles = RolesField(label=_("owner"))
+    deputy1_roles = RolesField(label=_("1st deputy"))
+    deputy2_roles = RolesField(label=_("2nd deputy"))
+
+    class Meta:
+        model = MatrixRow
+        fields = ["level", "owner_roles", "deputy1_roles", "deputy2_roles",
+                  "deputy_after_minutes"]  # fmt: skip
+
+
+def roles_text(value):
+    labels = dict(Role.choices)
+    return ", ".join(str(labels.get(role, role)) for role in parse_roles(value))
+
+
 @admin.register(MatrixRow)
 class MatrixRowAdmin(admin.ModelAdmin):
-    list_display = [
-        "level",
-        "owner_roles",
-        "deputy1_roles",
-        "deputy2_roles",
-        "deputy_after_minutes",
-    ]
-    list_editable = ["owner_roles", "deputy1_roles", "deputy2_roles", "deputy_after_minutes"]
+    form = MatrixRowForm
+    list_display = ["level", "owners", "deputies1", "deputies2", "deputy_after_minutes"]
+    list_editable = ["deputy_after_minutes"]
+
+    @admin.display(description=_("owner"))
+    def owners(self, row):
+        return roles_text(row.owner_roles)
+
+    @admin.display(description=_("1st deputy"))
+    def deputies1(self, row):
+        return roles_text(row.deputy1_roles)
+
+    @admin.display(description=_("2nd deputy"))
+    def deputies2(self, row):
+        return roles_text(row.deputy2_roles)
 
 
 @admin.register(Trigger)
@@ -37,6 +84,7 @@ class EscalationAdmin(admin.ModelAdmin):
                     "closed_at"]  # fmt: skip
     list_filter = ["level", "trigger"]
     search_fields = ["ticket__number"]
+    list_select_related = ["ticket", "acknowledged_by"]
     raw_id_fields = ["ticket", "raised_by", "acknowledged_by"]
     readonly_fields = ["ticket", "level", "trigger", "reason", "raised_by", "raised_at", "tier",
                        "next_deputy_at", "acknowledged_by", "acknowledged_at",

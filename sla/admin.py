@@ -1,5 +1,16 @@
-from django.contrib import admin
+"""Calendars, policies and contracts. A correction recomputes the clocks of the open tickets it
+touches: after a save, and by the action "Recompute clocks" (also on tickets), a Celery task
+runs the code of `manage.py recompute_sla` for them, and the admin says how many."""
 
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from tickets import admin as tickets_admin
+from tickets.models import Ticket
+
+from . import services, tasks
 from .calendars import bump_version
 from .models import (
     Calendar,
@@ -10,6 +21,37 @@ from .models import (
     PolicyTarget,
     SlaPolicy,
 )
+
+
+def queue_recompute(modeladmin, request, **scope):
+    """Queue the recomputation of the open tickets `scope` touches (after the commit) and say
+    how many; nothing to say when none is open."""
+    scope = {name: sorted(ids) for name, ids in scope.items()}
+    count = services.open_tickets_affected(**scope).count()
+    if not count:
+        return 0
+    transaction.on_commit(lambda: tasks.recompute_open_tickets.delay(**scope))
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d open ticket is being recomputed.",
+            "%(count)d open tickets are being recomputed.",
+            count,
+        )
+        % {"count": count},
+        messages.SUCCESS,
+    )
+    return count
+
+
+def recompute_action(scope_name):
+    @admin.action(description=_("Recompute clocks"))
+    def recompute_clocks(modeladmin, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        if not queue_recompute(modeladmin, request, **{scope_name: ids}):
+            modeladmin.message_user(request, _("No open ticket is affected."), messages.INFO)
+
+    return recompute_clocks
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -26,10 +68,13 @@ class CalendarDateInline(admin.TabularInline):
 class CalendarAdmin(admin.ModelAdmin):
     list_display = ("name", "always_open", "timezone", "holiday_country", "updated_at")
     inlines = [OpeningHoursInline, CalendarDateInline]
+    actions = [recompute_action("calendar_ids")]
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        bump_version(form.instance.pk)  # a correction recomputes open tickets (recompute_sla)
+        bump_version(form.instance.pk)
+        if change:
+            queue_recompute(self, request, calendar_ids=[form.instance.pk])
 
 
 class PolicyTargetInline(admin.TabularInline):
@@ -41,6 +86,12 @@ class PolicyTargetInline(admin.TabularInline):
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "at_risk_share", "office_calendar", "always_calendar", "updated_at")
     inlines = [PolicyTargetInline]
+    actions = [recompute_action("policy_ids")]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            queue_recompute(self, request, policy_ids=[form.instance.pk])
 
 
 class ContractOverrideInline(admin.TabularInline):
@@ -54,3 +105,18 @@ class ContractAdmin(admin.ModelAdmin):
     list_filter = ("service_window", "policy")
     list_select_related = ("organization", "policy")
     inlines = [ContractOverrideInline]
+    actions = [recompute_action("contract_ids")]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            queue_recompute(self, request, contract_ids=[form.instance.pk])
+
+
+# The ticket admin of the tickets app with the action added (tickets does not know this app).
+admin.site.unregister(Ticket)
+
+
+@admin.register(Ticket)
+class TicketAdmin(tickets_admin.TicketAdmin):
+    actions = [*(tickets_admin.TicketAdmin.actions or []), recompute_action("ticket_ids")]

@@ -422,11 +422,31 @@ def rebuild_summaries(ticket_model=None, clock_model=None):
     )
 
 
-def recompute_open(calendar_ids=None, *, progress=None):
-    """Recompute open tickets (after a policy or calendar correction); closed ones never change."""
+def open_tickets_affected(*, calendar_ids=(), policy_ids=(), contract_ids=(), ticket_ids=()):
+    """The open tickets a correction of these calendars, policies or contracts touches (their
+    clocks run on the calendar; their terms were taken from the policy or contract), and these
+    tickets themselves if still open."""
+    scope = Q(pk__in=[])
+    if calendar_ids:
+        scope |= Q(clocks__calendar_id__in=calendar_ids)
+    if policy_ids:
+        scope |= Q(sla_terms__terms__policy__in=list(policy_ids))
+    if contract_ids:
+        scope |= Q(sla_terms__contract_id__in=contract_ids)
+    if ticket_ids:
+        scope |= Q(pk__in=ticket_ids)
+    return Ticket.objects.exclude(status=Status.CLOSED).filter(scope).distinct()
+
+
+def recompute_open(calendar_ids=None, *, progress=None, scope=None):
+    """Recompute open tickets (after a policy or calendar correction); closed ones never change.
+    All open tickets, those on `calendar_ids`, or those `open_tickets_affected(**scope)` names
+    (the admin's "Recompute clocks" and its message after a save, through a Celery task)."""
     qs = Ticket.objects.exclude(status=Status.CLOSED).order_by("pk")
     if calendar_ids is not None:
         qs = qs.filter(clocks__calendar_id__in=calendar_ids).distinct()
+    if scope is not None:
+        qs = open_tickets_affected(**scope).order_by("pk")
     total = qs.count()
     for i, ticket in enumerate(qs.iterator(chunk_size=500), 1):
         with transaction.atomic():

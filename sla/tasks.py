@@ -1,7 +1,9 @@
 """Thin Celery wrappers around the SLA services."""
 
 from celery import shared_task
+from django_scopes import scopes_disabled
 
+from . import services
 from . import sweep as sweeps
 
 
@@ -11,3 +13,17 @@ def sweep():
     nothing new, because evaluated tickets move on and SLA events and notifications are unique."""
     result = sweeps.sweep()
     return {"evaluated": result.evaluated, "events": len(result.events)}
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=3600, soft_time_limit=3500)
+def recompute_open_tickets(calendar_ids=(), policy_ids=(), contract_ids=(), ticket_ids=()):
+    """Recompute the clocks of the open tickets a correction touches: the admin queues this
+    (the same code as `manage.py recompute_sla`). Idempotent: the clocks follow from the ledger."""
+    scope = {
+        "calendar_ids": list(calendar_ids),
+        "policy_ids": list(policy_ids),
+        "contract_ids": list(contract_ids),
+        "ticket_ids": list(ticket_ids),
+    }
+    with scopes_disabled():  # a system job across all tenants
+        return services.recompute_open(scope=scope)

@@ -5,7 +5,7 @@ assignees; an edit through the admin is audited."""
 
 import contextlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib import admin
@@ -207,3 +207,111 @@ def test_an_empty_to_field_is_a_clear_400(admin_user):
     response = admin_client(admin_user, "en").get(url, {"_to_field": ""})
     assert response.status_code == 400  # Django looked up a field named "" (500)
     assert "may not be empty" in response.text
+
+
+# --- escalation matrix roles -----------------------------------------------------------------
+
+
+def matrix_form(row, **roles):
+    data = {"level": row.level, "deputy_after_minutes": row.deputy_after_minutes or ""}
+    for name in ("owner_roles", "deputy1_roles", "deputy2_roles"):
+        data[name] = roles.get(name, row.roles_for_tier(("owner_roles", "deputy1_roles",
+                                                         "deputy2_roles").index(name)))  # fmt: skip
+    return data
+
+
+def test_matrix_roles_are_a_choice_of_the_spec_roles(admin_user):
+    from escalation.models import MatrixRow
+
+    row = MatrixRow.objects.get(level="high")
+    url = reverse("admin:escalation_matrixrow_change", args=[row.pk])
+    client = admin_client(admin_user, "nl")
+    page = client.get(url).text
+    assert 'type="checkbox" name="owner_roles" value="ops_manager"' in page
+    assert "Teammanager Operations" in page  # the roles by name
+    for role in row.roles_for_tier(0):  # the stored roles are ticked
+        assert re.search(rf'name="owner_roles" value="{role}"[^>]*checked', page), role
+
+    before = MatrixRow.objects.get(pk=row.pk).owner_roles
+    refused = client.post(url, matrix_form(row, owner_roles=["ops_manager", "janitor"]))
+    assert refused.status_code == 200 and "errorlist" in refused.text
+    assert MatrixRow.objects.get(pk=row.pk).owner_roles == before
+
+    saved = client.post(url, matrix_form(row, owner_roles=["ops_director", "csm"]))
+    assert saved.status_code == 302
+    row.refresh_from_db()
+    assert row.owner_roles == "csm,ops_director"  # the stored format, in the roles' order
+    assert row.roles_for_tier(0) == ["csm", "ops_director"]
+
+
+# --- recomputing clocks ------------------------------------------------------------------------
+
+
+def spoil_a_clock(ticket):
+    """A clock whose stored due time no longer follows from the ledger (as after a correction
+    of its calendar that nobody recomputed)."""
+    from sla.models import Clock
+
+    clock = Clock.objects.filter(ticket=ticket, stopped_at__isnull=True).order_by("pk").first()
+    right = clock.due_at
+    Clock.objects.filter(pk=clock.pk).update(due_at=right + timedelta(days=30))
+    return clock, right
+
+
+def test_the_recompute_action_mends_a_stale_clock(
+    admin_user, ticket, eager_tasks, django_capture_on_commit_callbacks
+):
+    clock, right = spoil_a_clock(ticket)
+    client = admin_client(admin_user, "nl")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:tickets_ticket_changelist"),
+            {"action": "recompute_clocks", "_selected_action": [ticket.pk]},
+            follow=True,
+        )
+    assert "1 open ticket wordt herberekend." in response.text
+    clock.refresh_from_db()
+    assert clock.due_at == right
+
+
+def test_saving_a_calendar_recomputes_its_open_tickets(
+    admin_user, ticket, eager_tasks, django_capture_on_commit_callbacks
+):
+    from sla.models import Calendar
+
+    clock, right = spoil_a_clock(ticket)
+    calendar = Calendar.objects.get(pk=clock.calendar_id)
+    data = {"name": calendar.name, "timezone": calendar.timezone,
+            "holiday_country": calendar.holiday_country,
+            "dates-TOTAL_FORMS": 0, "dates-INITIAL_FORMS": 0}  # fmt: skip
+    if calendar.always_open:
+        data["always_open"] = "on"
+    hours = list(calendar.hours.all())
+    data.update({"hours-TOTAL_FORMS": len(hours), "hours-INITIAL_FORMS": len(hours)})
+    for i, h in enumerate(hours):
+        data.update({f"hours-{i}-id": h.pk, f"hours-{i}-calendar": calendar.pk,
+                     f"hours-{i}-weekday": h.weekday, f"hours-{i}-opens": "08:00",
+                     f"hours-{i}-closes": "17:00"})  # fmt: skip
+    client = admin_client(admin_user, "en")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:sla_calendar_change", args=[calendar.pk]), data, follow=True
+        )
+    assert response.redirect_chain, response.text[:3000]
+    assert "1 open ticket is being recomputed." in response.text
+    clock.refresh_from_db()
+    assert clock.due_at == right
+
+
+def test_policy_and_contract_recompute_their_open_tickets_only(make_ticket, users, ticket):
+    from sla.models import Contract, SlaPolicy
+    from sla.services import open_tickets_affected
+
+    policy = SlaPolicy.objects.get(pk=ticket.sla_terms.terms["policy"])
+    assert set(open_tickets_affected(policy_ids=[policy.pk])) == {ticket}
+    contract = Contract.objects.create(
+        organization=ticket.organization, policy=policy, valid_from=datetime(2020, 1, 1).date()
+    )
+    later = make_ticket()  # registered under the contract
+    assert set(open_tickets_affected(contract_ids=[contract.pk])) == {later}
+    assert set(open_tickets_affected(ticket_ids=[])) == set()
