@@ -200,6 +200,11 @@ USE_TZ = True
 # --- static and uploaded files ------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# static/ minus what only the browser tests use (pim/staticfiles.py): never collected or served.
+STATICFILES_FINDERS = [
+    "pim.staticfiles.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on a missing root before collectstatic
 STORAGES = {

@@ -60,3 +60,38 @@ def test_every_page_starts_with_a_skip_link_to_its_main_content(client, users, u
     body = html.split("<body>", 1)[1].lstrip()
     assert body.startswith('<a class="skip-link" href="#main">')
     assert re.search(r'<main id="main" tabindex="-1"', html)
+
+
+def test_axe_core_is_for_the_tests_only():
+    """axe-core is vendored for the browser tests, which inject it; users never get it: no
+    template links it, and the static files finders neither find nor collect it."""
+    from django.apps import apps
+    from django.contrib.staticfiles import finders
+
+    vendored = list((Path(settings.BASE_DIR) / "static/vendor").glob("axe-core-*/axe.min.js"))
+    assert len(vendored) == 1
+    path = vendored[0].relative_to(Path(settings.BASE_DIR) / "static").as_posix()
+    assert finders.find(path) is None
+    assert finders.find("vendor/pico-2.1.1/pico.min.css")  # the others still are
+    collected = {
+        p
+        for f in finders.get_finders()
+        for p, _ in f.list(apps.get_app_config("staticfiles").ignore_patterns)
+    }
+    assert "vendor/pico-2.1.1/pico.min.css" in collected
+    assert not [p for p in collected if "axe" in p]
+    templates = Path(settings.BASE_DIR) / "templates"
+    assert not [t for t in templates.rglob("*.html") if "axe" in t.read_text(encoding="utf-8")]
+
+
+def test_header_menu_button_folds_the_navigation_on_a_phone(client, users):
+    """The header's links sit in one #pim-menu that a menu button controls (pim.js folds it
+    below 768 px); without scripts the button stays hidden and the menu open."""
+    client.force_login(users["agent"])
+    html = client.get(reverse("queue")).content.decode()
+    button = re.search(r"<button[^>]*class=\"pim-menu-button[^>]*>", html).group(0)
+    assert 'aria-expanded="false"' in button and 'aria-controls="pim-menu"' in button
+    assert " hidden" in button
+    menu = html.split('id="pim-menu"', 1)[1]
+    assert "/accounts/logout/" in menu and 'name="language"' in menu
+    assert re.search(r"\.js \.pim-menu:not\(\.is-open\) \{ display: none; \}", CSS)

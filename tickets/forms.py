@@ -32,6 +32,17 @@ CALLER_CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.CHAT)
 INCIDENT_PRIORITY_CHOICES = [(p, lbl) for p, lbl in Priority.choices if p in INCIDENT_PRIORITIES]
 
 
+class OwnIds:
+    """Several staff forms share the ticket page: each names its fields' ids after itself
+    (id_transition_note, id_resolve_note, ...), so no id repeats and every label finds its field."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
@@ -297,7 +308,9 @@ class AssignForm(forms.Form):
         self.fields["assignee"].queryset = worker_users()
 
 
-class PriorityForm(forms.Form):
+class PriorityForm(OwnIds, forms.Form):
+    id_prefix = "priority"
+
     priority = forms.TypedChoiceField(label=_("New priority"), choices=Priority.choices, coerce=int)
     reason = forms.CharField(
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=inputs.REASON_MAX
@@ -309,8 +322,10 @@ class PriorityForm(forms.Form):
             self.fields["priority"].choices = INCIDENT_PRIORITY_CHOICES
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(OwnIds, forms.Form):
     """Move a ticket. The state machine (services.transition) decides what is legal."""
+
+    id_prefix = "transition"
 
     status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
     note = forms.CharField(
@@ -334,8 +349,10 @@ WORKAROUND_IS_NOT_A_RESOLUTION = _(
 )
 
 
-class WorkaroundForm(forms.Form):
+class WorkaroundForm(OwnIds, forms.Form):
     """A workaround is in place: the restore clock stops, the ticket stays open."""
+
+    id_prefix = "workaround"
 
     text = forms.CharField(
         label=_("Workaround"),
@@ -350,9 +367,11 @@ class WorkaroundForm(forms.Form):
     )
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(OwnIds, forms.Form):
     """Resolve a ticket with the definitive fix; an incident records how (SPEC §3.2, seed
     §4.9). A workaround is an action of its own (WorkaroundForm): it does not resolve."""
+
+    id_prefix = "resolve"
 
     status = forms.CharField(widget=forms.HiddenInput, initial=Status.RESOLVED, max_length=30)
     resolution_type = forms.ChoiceField(
@@ -415,7 +434,9 @@ class ResolveForm(forms.Form):
         } | ({"resolved_at": data["resolved_at"]} if data.get("resolved_at") else {})
 
 
-class NotResolvedForm(forms.Form):
+class NotResolvedForm(OwnIds, forms.Form):
+    id_prefix = "not_resolved"
+
     note = forms.CharField(
         label=_("What is still wrong?"),
         widget=forms.Textarea(attrs={"rows": 2}),

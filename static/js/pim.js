@@ -38,4 +38,37 @@
       });
     });
   });
+
+  // Filter panels (details[data-fold-small]) start folded on a small screen; without scripts,
+  // and on a desktop, they stay open.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.matchMedia("(max-width: 767.98px)").matches) return;
+    document.querySelectorAll("details[data-fold-small]").forEach(function (panel) {
+      panel.open = false;
+    });
+  });
+
+  // The header menu on a phone: the button folds and unfolds the navigation (aria-expanded);
+  // Escape folds it again and returns the focus to the button.
+  document.addEventListener("DOMContentLoaded", function () {
+    var button = document.querySelector(".pim-menu-button");
+    var menu = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!menu) return;
+    button.hidden = false;
+    function setOpen(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      menu.classList.toggle("is-open", open);
+    }
+    button.addEventListener("click", function () {
+      setOpen(button.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      document.querySelectorAll("details.dropdown[open]").forEach(function (d) { d.open = false; });
+      if (button.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        button.focus();
+      }
+    });
+  });
 })();
