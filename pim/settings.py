@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text search (tickets.queries); inert on SQLite
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",

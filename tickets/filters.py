@@ -92,7 +92,9 @@ class TicketFilter(django_filters.FilterSet):
         return Q(assignee_id=int(value)) if value else Q()
 
     def q_search(self, value):
-        return search_filter(value) if value.strip() else Q()
+        """Number, text, updates (internal notes for provider staff only), reporter,
+        organisation and location: `queries.search_filter`."""
+        return search_filter(value, getattr(self.request, "user", None))
 
     def q_sla_state(self, value):
         """The ticket's SLA state: the worst state of its clocks, from the summary column the

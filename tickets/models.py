@@ -3,6 +3,7 @@
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Upper
 from django.urls import reverse
@@ -177,6 +178,11 @@ class Ticket(models.Model):
     sla_state = models.CharField(_("SLA state"), max_length=8, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Search (queries.search_filter), PostgreSQL only: what a customer may find (title,
+    # description, public updates, reporter) and what only provider staff may find (internal
+    # notes). Database triggers keep both current (migration 0009); the app never writes them.
+    search_document = SearchVectorField(null=True, editable=False)
+    search_internal = SearchVectorField(null=True, editable=False)
 
     objects = TicketManager()
 
@@ -225,8 +231,8 @@ class Ticket(models.Model):
             models.Index(fields=["updated_at", "id"], name="ticket_by_updated"),
             # ?ordering=next_due_at / -next_due_at, NULLs last both ways: ticket_by_due and
             # ticket_by_due_desc (SQLite cannot index NULLS LAST: PostgreSQL only, migration 0006)
-            # search: the number case-insensitively (title and description: trigram indexes on
-            # PostgreSQL, migration 0006)
+            # search: the number case-insensitively (on PostgreSQL also a trigram index on the
+            # number for its last digits, and GIN indexes on the search documents, migration 0009)
             models.Index(Upper("number"), name="ticket_number_upper"),
             models.Index(
                 fields=["next_sla_check_at"],

@@ -1,15 +1,29 @@
 """Read paths shared by the pages and the API."""
 
-from django.db.models import Prefetch, Q
+import re
+from functools import reduce
+from operator import or_
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from .models import Attachment, Ticket, TicketUpdate, Visibility
+from pim.models import Location
+from pim.permissions import is_provider_staff
+from pim.scoping import organization_filter, visible_organizations
+
+from .models import KIND_PREFIX, Attachment, Ticket, TicketUpdate, Visibility
 
 
 def ticket_list(user):
-    """Tickets `user` may see, with what a list row shows, in a constant number of queries."""
-    return Ticket.objects.visible_to(user).select_related(
-        "organization", "service", "location", "reporter", "assignee"
+    """Tickets `user` may see, with what a list row shows, in a constant number of queries
+    (without the search documents: lists never show them)."""
+    return (
+        Ticket.objects.visible_to(user)
+        .select_related("organization", "service", "location", "reporter", "assignee")
+        .defer("search_document", "search_internal")
     )
 
 
@@ -40,6 +54,130 @@ def get_ticket_for(user, number: str) -> Ticket:
     return get_object_or_404(ticket_detail(user), number=number)
 
 
-def search_filter(term):
+# --- search ---------------------------------------------------------------------------------
+#
+# One search for the API's `?search=`, the portal lists and the search page. A term is words
+# (at most SEARCH_WORDS); a ticket matches when every word is found in its title, description,
+# public updates (and, for provider staff, internal notes), its reporter's name, username or
+# e-mail address, its organisation's or its location's name; or when the whole term is its
+# number, with or without prefix and year ("41", "00041", "2025-00041", "INC-41" find
+# INC-2025-00041). On PostgreSQL a word matches the beginning of a word in the ticket's search
+# documents (tsvectors kept by triggers, GIN-indexed, migration 0009); elsewhere it is a plain
+# case-insensitive `icontains`. Organisation and location names come from their own small
+# tables first (one query each, within the user's scope), so the ticket query stays on indexes.
+
+SEARCH_WORDS = 8
+NAME_MATCHES = 200  # organisations or locations a search considers
+SEARCH_CONFIG = "simple"  # no stemming, no stop words: Dutch, English, host names, codes
+NUMBER_TERM = re.compile(r"^(?:(?P<prefix>[A-Za-z]{3})-?)?(?:(?P<year>\d{4})-)?(?P<seq>\d{1,9})$")
+PREFIXES = frozenset(KIND_PREFIX.values())
+
+
+def search_words(term):
+    return term.split()[:SEARCH_WORDS]
+
+
+def number_filter(term):
+    """Tickets whose number is `term`, or ends with it as a sequence number (zeros optional)."""
     term = term.strip()
-    return Q(number__iexact=term) | Q(title__icontains=term) | Q(description__icontains=term)
+    exact = Q(number__iexact=term)
+    match = NUMBER_TERM.match(term)
+    if not match:
+        return exact
+    prefix, year, seq = match["prefix"], match["year"], int(match["seq"])
+    if prefix and prefix.upper() not in PREFIXES:
+        return exact
+    suffix = f"-{year}-{seq:05d}" if year else f"-{seq:05d}"
+    q = Q(number__endswith=suffix)
+    if prefix:
+        q &= Q(number__startswith=f"{prefix.upper()}-")
+    return exact | q
+
+
+def _is_postgresql(queryset):
+    return connections[queryset.db].vendor == "postgresql"
+
+
+def _tsquery(words):
+    """Every word as a prefix, quoted whole so PostgreSQL's parser splits it as it split the
+    documents (an e-mail address stays one token, "printer-storing" three); no operator a user
+    types means anything. A word without letters or digits matches nothing."""
+    quoted = (
+        "'" + w.replace("\0", "").replace("\\", "\\\\").replace("'", "''") + "':*"
+        for w in words
+    )
+    return SearchQuery(" & ".join(quoted), search_type="raw", config=SEARCH_CONFIG)
+
+
+def _named(queryset, words):
+    """{word: ids} of the rows of `queryset` whose name contains the word."""
+    rows = list(
+        queryset.filter(reduce(or_, (Q(name__icontains=w) for w in words)))
+        .order_by("pk")
+        .values_list("pk", "name")[:NAME_MATCHES]
+    )
+    return {w: [pk for pk, name in rows if w.casefold() in name.casefold()] for w in words}
+
+
+def _text_filter(word, staff, postgresql):
+    """`word` in the ticket's own text, its updates or its reporter."""
+    if postgresql:
+        query = _tsquery([word])
+        q = Q(search_document=query)
+        return q | Q(search_internal=query) if staff else q
+    updates = TicketUpdate.objects.filter(ticket=OuterRef("pk")).filter(
+        Q(body__icontains=word) | Q(next_actions__icontains=word)
+    )
+    if not staff:
+        updates = updates.filter(visibility=Visibility.PUBLIC)
+    return (
+        Q(title__icontains=word)
+        | Q(description__icontains=word)
+        | Q(reporter__first_name__icontains=word)
+        | Q(reporter__last_name__icontains=word)
+        | Q(reporter__username__icontains=word)
+        | Q(reporter__email__icontains=word)
+        | Q(Exists(updates))
+    )
+
+
+def search_filter(term, user, using=DEFAULT_DB_ALIAS):
+    """The tickets `term` finds for `user` (see above) as a Q; an empty term finds all."""
+    term = (term or "").strip()
+    words = search_words(term)
+    if not words:
+        return Q()
+    staff = user is not None and is_provider_staff(user)
+    postgresql = connections[using].vendor == "postgresql"
+    organizations = _named(visible_organizations(user), words) if user else {}
+    locations = (
+        _named(Location.objects.filter(organization_filter(user)), words) if user else {}
+    )
+    every_word = Q()
+    for word in words:
+        q = _text_filter(word, staff, postgresql)
+        if organizations.get(word):
+            q |= Q(organization_id__in=organizations[word])
+        if locations.get(word):
+            q |= Q(location_id__in=locations[word])
+        every_word &= q
+    return every_word | number_filter(term)
+
+
+def search_tickets(queryset, term, user):
+    """`queryset` narrowed to the tickets `term` finds for `user`; no ordering."""
+    return queryset.filter(search_filter(term, user, queryset.db))
+
+
+def rank_tickets(queryset, term, user):
+    """Search results best first: a number match, then (PostgreSQL) the text rank of all
+    words (title above description above updates above reporter), then the newest."""
+    term = (term or "").strip()
+    rank = Case(When(number_filter(term), then=Value(1.0)), default=Value(0.0))
+    words = search_words(term)
+    if words and _is_postgresql(queryset):
+        query = _tsquery(words)
+        rank = rank + Coalesce(SearchRank(F("search_document"), query), Value(0.0))
+        if user is not None and is_provider_staff(user):
+            rank = rank + Coalesce(SearchRank(F("search_internal"), query), Value(0.0))
+    return queryset.annotate(search_rank=rank).order_by("-search_rank", "-reported_at", "-pk")

@@ -32,5 +32,6 @@ urlpatterns = [
     path("queue/views/delete/", views.queue_view_delete, name="queue-view-delete"),
     path("queue/columns/", views.queue_columns, name="queue-columns"),
     path("queue/bulk/", views.queue_bulk, name="queue-bulk"),
+    path("search/", views.search, name="search"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
 ]

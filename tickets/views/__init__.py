@@ -24,6 +24,7 @@ from .participation import (
 )
 from .portal import ticket_create, ticket_list
 from .queue import queue, queue_bulk, queue_columns, queue_view_delete, queue_view_save
+from .search import search
 
 __all__ = [
     "attachment_download",
@@ -33,6 +34,7 @@ __all__ = [
     "queue_view_delete",
     "queue_view_save",
     "render_ticket_detail",
+    "search",
     "ticket_action",
     "ticket_assign",
     "ticket_attach",
