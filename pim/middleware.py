@@ -1,8 +1,12 @@
 from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from . import inputs
+from . import inputs, uploads
 from .refusals import input_refused, too_large_message
 from .scoping import user_scope
 
@@ -71,8 +75,36 @@ class RequestSizeLimitMiddleware:
         if not _is_multipart(request) and settings.DATA_UPLOAD_MAX_MEMORY_SIZE is not None:
             limit = min(limit, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         if length > limit:
+            if _is_multipart(request):
+                return refuse_upload(request, length)
             return input_refused(request, too_large_message(limit), status=413)
         return self.get_response(request)
+
+
+def refuse_upload(request, length):
+    """An upload over the limit, refused unread. The API answers JSON 413; a ticket's form goes
+    back to the ticket page with the error beside its file field; any other page is the
+    portal's 413 page with the real limit and a link back to where the user came from."""
+    message = uploads.too_large_upload_message(length)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=413)
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        match = None
+    number = match.kwargs.get("number") if match else None
+    if number and (match.url_name or "").startswith("ticket-"):
+        uploads.remember_refusal(request, number, [message])
+        target = reverse("ticket-detail", kwargs={"number": number}) + "#ticket-attach"
+        if request.headers.get("HX-Request") == "true":
+            return HttpResponse(headers={"HX-Redirect": target})
+        return HttpResponseRedirect(target, status=303)
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    return render(request, "request_too_large.html", {"message": message, "back": back}, status=413)
 
 
 class InputBoundaryMiddleware:

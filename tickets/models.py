@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from pim import uploads
 from pim.models import Location, Organization, Service
 from pim.permissions import is_customer_user
 from pim.scoping import organization_filter, own_tickets_filter
@@ -358,6 +359,11 @@ class Attachment(models.Model):
     @property
     def extension(self):
         return PurePath(self.original_name).suffix.lower().lstrip(".")
+
+    @property
+    def previewable(self):
+        """An image the ticket page shows as a thumbnail (pim.uploads.PREVIEW_TYPES)."""
+        return uploads.preview_key(self.extension) is not None
 
 
 class SystemReason(models.TextChoices):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from pim import uploads
 from pim.exceptions import IllegalStateChange
 from pim.inputs import validate_instants
 from pim.models import Membership, Role, User
@@ -633,13 +634,16 @@ def validate_upload(uploaded_file) -> None:
         # API can answer 413; sizes are shown in readable units, also for small limits.
         message = _("The file is too large (%(size)s); the limit is %(limit)s.") % {
             "size": filesizeformat(uploaded_file.size),
-            "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+            "limit": uploads.readable_size(settings.ATTACHMENT_MAX_BYTES),
         }
         raise ValidationError({"file": ValidationError(message, code="too_large")})
     if _starts_like_a_program(uploaded_file):
         raise ValidationError(
             {"file": _("This file is a program, whatever its name says; programs are not allowed.")}
         )
+    problem = uploads.content_problem(uploaded_file)
+    if problem:
+        raise ValidationError({"file": problem})
 
 
 @transaction.atomic

@@ -312,11 +312,14 @@ def test_internal_updates_and_attachments_are_hidden_from_customers(login, make_
 
 
 def test_customer_uploads_attachment_and_sees_validation_errors(login, make_ticket):
+    """A refused file comes back on the ticket page (post/redirect/get), the error beside the
+    file field (tests/tickets/test_upload_explained.py has the rest)."""
     ticket = make_ticket()
     client = login("acme.user")
     response = client.post(
-        action_url(ticket, "attach"), {"file": SimpleUploadedFile("evil.exe", b"MZ")}
+        action_url(ticket, "attach"), {"file": SimpleUploadedFile("evil.exe", b"MZ")}, follow=True
     )
+    assert response.redirect_chain == [(detail_url(ticket) + "#ticket-attach", 303)]
     assert response.status_code == 200
     assert "evil.exe" not in Attachment.objects.values_list("original_name", flat=True)
     assert "exe" in response.context["attachment_form"].errors["file"][0]
@@ -334,16 +337,18 @@ def test_too_large_upload_shows_the_service_message(login, make_ticket, settings
     settings.ATTACHMENT_MAX_BYTES = 10
     ticket = make_ticket()
     response = login("acme.user").post(
-        action_url(ticket, "attach"), {"file": SimpleUploadedFile("big.txt", b"x" * 100)}
+        action_url(ticket, "attach"),
+        {"file": SimpleUploadedFile("big.txt", b"x" * 100)},
+        follow=True,
     )
     assert response.status_code == 200
-    assert response.context["attachment_form"].errors["file"]
+    assert "the limit is 10" in response.context["attachment_form"].errors["file"][0]
     assert not Attachment.objects.exists()
 
 
-def test_upload_without_file_is_a_200(login, make_ticket):
+def test_upload_without_file_comes_back_with_the_error(login, make_ticket):
     ticket = make_ticket()
-    response = login("acme.user").post(action_url(ticket, "attach"), {})
+    response = login("acme.user").post(action_url(ticket, "attach"), {}, follow=True)
     assert response.status_code == 200
     assert response.context["attachment_form"].errors["file"]
 

@@ -3,8 +3,11 @@ Each works as plain POST + redirect; the update form also answers htmx with a pa
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+
+from pim import uploads
 
 from .. import services
 from ..forms import (
@@ -78,7 +81,10 @@ def ticket_attach(request, ticket):
                 _("“%(name)s” has been attached.") % {"name": attachment.original_name},
             )
             return redirect(ticket)
-    return render_ticket_detail(request, ticket, attachment_form=form)
+    # Post/redirect/get: back on the ticket page, the error beside the file field.
+    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+    uploads.remember_refusal(request, ticket.number, errors)
+    return HttpResponseRedirect(ticket.get_absolute_url() + "#ticket-attach", status=303)
 
 
 @ticket_action

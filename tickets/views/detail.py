@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from pim import uploads
 from pim.exceptions import IllegalStateChange
 from pim.models import User
 from pim.templatetags.people import display_name
@@ -304,7 +305,17 @@ def render_ticket_detail(request, ticket, status=200, **forms):
 @login_required
 @require_GET
 def ticket_detail(request, number):
-    return render_ticket_detail(request, get_ticket(request, number))
+    ticket = get_ticket(request, number)
+    refused = uploads.take_refusal(request, ticket.number)
+    if not refused:
+        return render_ticket_detail(request, ticket)
+    # A refused upload came back here (tickets.views.actions.ticket_attach, or a body too large
+    # to read: pim.middleware): its error beside the file field, nothing filled in.
+    form = AttachmentForm(user=request.user)
+    form.cleaned_data = {}
+    for error in refused:
+        form.add_error("file", error)
+    return render_ticket_detail(request, ticket, attachment_form=form)
 
 
 def ticket_action(view):
@@ -331,15 +342,25 @@ def ticket_action(view):
 @login_required
 @require_GET
 def attachment_download(request, pk):
-    """Attachments are only served here: access-checked, always as a download."""
+    """Attachments are only served here, access-checked: as a download, or with `?preview=1`
+    inline for an image whose bytes agree with its name (png, jpeg, gif, webp; never SVG or
+    HTML): the thumbnails on the ticket page."""
     attachment = get_object_or_404(
         Attachment.objects.filter(ticket__in=Ticket.objects.visible_to(request.user)), pk=pk
     )
     if not queries.attachments_for(attachment.ticket, request.user).filter(pk=pk).exists():
         raise Http404  # internal attachments stay with the provider
-    response = FileResponse(
-        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name
-    )
+    fh = attachment.file.open("rb")
+    inline_type = None
+    if request.GET.get("preview") == "1":
+        inline_type = uploads.preview_content_type(attachment.original_name, fh)
+    if inline_type:
+        response = FileResponse(
+            fh, as_attachment=False, filename=attachment.original_name, content_type=inline_type
+        )
+        response["Cache-Control"] = "private, max-age=3600"
+    else:
+        response = FileResponse(fh, as_attachment=True, filename=attachment.original_name)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
