@@ -34,7 +34,9 @@ def png_bytes(width=2, height=2):
     """A real PNG (grey pixels), built from its chunks."""
 
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
     return (
@@ -264,7 +266,11 @@ def test_content_that_fits_its_extension_is_accepted(ticket, users, name, conten
     [
         ("photo.png", PDF, "This file is not a “.png” file but a “.pdf” file."),
         ("report.pdf", PNG, "This file is not a “.pdf” file but a “.png” file."),
-        ("report.pdf", b"just some words", "This file is not a “.pdf” file, whatever its name says."),
+        (
+            "report.pdf",
+            b"just some words",
+            "This file is not a “.pdf” file, whatever its name says.",
+        ),
         ("photo.jpg", PNG, "This file is not a “.jpg” file but a “.png” file."),
         ("letter.docx", PDF, "This file is not a “.docx” file but a “.pdf” file."),
         ("letter.doc", b"plain words", "This file is not a “.doc” file, whatever its name says."),
