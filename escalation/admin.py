@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from pim.admin_history import ValuesInHistoryMixin
 from pim.models import Role
 
 from .models import (
@@ -53,7 +54,7 @@ def roles_text(value):
 
 
 @admin.register(MatrixRow)
-class MatrixRowAdmin(admin.ModelAdmin):
+class MatrixRowAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
     form = MatrixRowForm
     list_display = ["level", "owners", "deputies1", "deputies2", "deputy_after_minutes"]
     list_editable = ["deputy_after_minutes"]
@@ -72,7 +73,7 @@ class MatrixRowAdmin(admin.ModelAdmin):
 
 
 @admin.register(Trigger)
-class TriggerAdmin(admin.ModelAdmin):
+class TriggerAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
     list_display = ["code", "event", "target", "priorities", "level", "active"]
     list_editable = ["level", "active"]
     list_filter = ["event", "level", "active"]

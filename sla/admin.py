@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from pim.admin_history import ValuesInHistoryMixin
 from tickets import admin as tickets_admin
 from tickets.models import Ticket
 
@@ -65,7 +66,7 @@ class CalendarDateInline(admin.TabularInline):
 
 
 @admin.register(Calendar)
-class CalendarAdmin(admin.ModelAdmin):
+class CalendarAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
     list_display = ("name", "always_open", "timezone", "holiday_country", "updated_at")
     inlines = [OpeningHoursInline, CalendarDateInline]
     actions = [recompute_action("calendar_ids")]
@@ -83,7 +84,7 @@ class PolicyTargetInline(admin.TabularInline):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
     list_display = ("name", "at_risk_share", "office_calendar", "always_calendar", "updated_at")
     inlines = [PolicyTargetInline]
     actions = [recompute_action("policy_ids")]
@@ -100,7 +101,7 @@ class ContractOverrideInline(admin.TabularInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
     list_display = ("organization", "policy", "service_window", "valid_from", "valid_to")
     list_filter = ("service_window", "policy")
     list_select_related = ("organization", "policy")

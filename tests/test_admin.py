@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from freezegun import freeze_time
 
+from pim.models import Role
 from tests.test_language_leak import catalogue, user_content, visible_text
 from tickets import services
 from tickets.models import AuditEntry, Ticket
@@ -274,13 +275,7 @@ def test_the_recompute_action_mends_a_stale_clock(
     assert clock.due_at == right
 
 
-def test_saving_a_calendar_recomputes_its_open_tickets(
-    admin_user, ticket, eager_tasks, django_capture_on_commit_callbacks
-):
-    from sla.models import Calendar
-
-    clock, right = spoil_a_clock(ticket)
-    calendar = Calendar.objects.get(pk=clock.calendar_id)
+def calendar_form(calendar, first_opens="08:00"):
     data = {"name": calendar.name, "timezone": calendar.timezone,
             "holiday_country": calendar.holiday_country,
             "dates-TOTAL_FORMS": 0, "dates-INITIAL_FORMS": 0}  # fmt: skip
@@ -290,8 +285,20 @@ def test_saving_a_calendar_recomputes_its_open_tickets(
     data.update({"hours-TOTAL_FORMS": len(hours), "hours-INITIAL_FORMS": len(hours)})
     for i, h in enumerate(hours):
         data.update({f"hours-{i}-id": h.pk, f"hours-{i}-calendar": calendar.pk,
-                     f"hours-{i}-weekday": h.weekday, f"hours-{i}-opens": "08:00",
+                     f"hours-{i}-weekday": h.weekday,
+                     f"hours-{i}-opens": first_opens if i == 0 else "08:00",
                      f"hours-{i}-closes": "17:00"})  # fmt: skip
+    return data
+
+
+def test_saving_a_calendar_recomputes_its_open_tickets(
+    admin_user, ticket, eager_tasks, django_capture_on_commit_callbacks
+):
+    from sla.models import Calendar
+
+    clock, right = spoil_a_clock(ticket)
+    calendar = Calendar.objects.get(pk=clock.calendar_id)
+    data = calendar_form(calendar)
     client = admin_client(admin_user, "en")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -315,3 +322,30 @@ def test_policy_and_contract_recompute_their_open_tickets_only(make_ticket, user
     later = make_ticket()  # registered under the contract
     assert set(open_tickets_affected(contract_ids=[contract.pk])) == {later}
     assert set(open_tickets_affected(ticket_ids=[])) == set()
+
+
+
+# --- configuration edits in the admin log ------------------------------------------------------
+
+
+def test_sla_terms_and_matrix_edits_are_logged_with_old_and_new_values(admin_user):
+    from django.contrib.admin.models import LogEntry
+
+    from escalation.models import MatrixRow
+    from sla.models import Calendar
+
+    calendar = Calendar.objects.get(name="Kantoortijden NL")
+    client = admin_client(admin_user, "en")
+    url = reverse("admin:sla_calendar_change", args=[calendar.pk])
+    assert client.post(url, calendar_form(calendar, first_opens="09:00")).status_code == 302
+    entry = LogEntry.objects.get(object_id=str(calendar.pk), content_type__model="calendar")
+    assert entry.user == admin_user and entry.action_time is not None
+    assert "Opens: 08:00 → 09:00" in entry.get_change_message()
+
+    row = MatrixRow.objects.get(level="high")
+    old_owner = ", ".join(str(dict(Role.choices)[r]) for r in row.roles_for_tier(0))
+    url = reverse("admin:escalation_matrixrow_change", args=[row.pk])
+    assert client.post(url, matrix_form(row, owner_roles=["csm"])).status_code == 302
+    entry = LogEntry.objects.get(object_id=str(row.pk), content_type__model="matrixrow")
+    assert f"owner: {old_owner} → Customer Service Manager" in entry.get_change_message()
+    assert str(entry.user) == "admin"
