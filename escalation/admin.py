@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from pim.admin_history import ValuesInHistoryMixin
@@ -38,9 +39,9 @@ class RolesField(forms.MultipleChoiceField):
 
 
 class MatrixRowForm(forms.ModelForm):
-    owner_roles = RolesField(label=_("owner"))
-    deputy1_roles = RolesField(label=_("1st deputy"))
-    deputy2_roles = RolesField(label=_("2nd deputy"))
+    owner_roles = RolesField(label=capfirst(_("owner")))
+    deputy1_roles = RolesField(label=capfirst(_("1st deputy")))
+    deputy2_roles = RolesField(label=capfirst(_("2nd deputy")))
 
     class Meta:
         model = MatrixRow

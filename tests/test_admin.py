@@ -347,5 +347,5 @@ def test_sla_terms_and_matrix_edits_are_logged_with_old_and_new_values(admin_use
     url = reverse("admin:escalation_matrixrow_change", args=[row.pk])
     assert client.post(url, matrix_form(row, owner_roles=["csm"])).status_code == 302
     entry = LogEntry.objects.get(object_id=str(row.pk), content_type__model="matrixrow")
-    assert f"owner: {old_owner} → Customer Service Manager" in entry.get_change_message()
+    assert f"Owner: {old_owner} → Customer Service Manager" in entry.get_change_message()
     assert str(entry.user) == "admin"
