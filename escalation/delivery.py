@@ -113,18 +113,39 @@ def _absolute(path):
 # Other apps word and render their own notifications: template prefix -> (message_for,
 # render_email). Maintenance registers "maintenance_" in its AppConfig.ready().
 _renderers = {}
+_prefetchers = {}
 
 
-def register_renderer(prefix, message_for_fn, render_email_fn):
+def register_renderer(prefix, message_for_fn, render_email_fn, prefetch_fn=None):
+    """`prefetch_fn(notifications)` (optional) loads what `message_for_fn` reads for many rows
+    at once and keeps it on them: a list of notifications costs a constant number of queries."""
     _renderers[prefix] = (message_for_fn, render_email_fn)
+    if prefetch_fn is not None:
+        _prefetchers[prefix] = prefetch_fn
+
+
+def messages_for(notifications):
+    """[(subject, body, extra)] of many notifications (the bell's list) in a constant number of
+    queries: escalation triggers read once, each other app's rows prefetched by its hook.
+    The rows should come with their ticket and escalation (select_related)."""
+    notifications = list(notifications)
+    for prefix, prefetch in _prefetchers.items():
+        mine = [n for n in notifications if n.template.startswith(prefix)]
+        if mine:
+            prefetch(mine)
+    triggers = None
+    if any(n.template == "escalation" for n in notifications):
+        triggers = {t.code: t for t in Trigger.objects.all()}
+    return [message_for(n, triggers=triggers) for n in notifications]
 
 
 def _renderer(notification):
     return next((r for p, r in _renderers.items() if notification.template.startswith(p)), None)
 
 
-def message_for(notification):
-    """(subject, body, extra) of a notification in the active language (pages and e-mails)."""
+def message_for(notification, triggers=None):
+    """(subject, body, extra) of a notification in the active language (pages and e-mails).
+    `triggers` ({code: Trigger}) spares a query per escalation row on a list."""
     if renderer := _renderer(notification):
         return renderer[0](notification)
 
@@ -151,7 +172,9 @@ def message_for(notification):
         )
         level = Level(escalation.level).label if escalation else notification.level
         params["level"] = level
-        params["why"] = trigger_label(escalation.trigger if escalation else notification.trigger)
+        params["why"] = trigger_label(
+            escalation.trigger if escalation else notification.trigger, triggers
+        )
         subject = _("Escalation %(level)s (%(why)s): %(number)s %(title)s") % params
         body = (
             _(

@@ -21,4 +21,5 @@ urlpatterns = [
     path("webhooks/<int:pk>/<slug:what>/", views.webhook_action, name="webhook-action"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("notifications/<int:pk>/", views.notification_open, name="notification-open"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification-read"),
 ]

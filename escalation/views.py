@@ -2,6 +2,7 @@
 acknowledge link from the e-mail, and the in-app notifications."""
 
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,9 +21,9 @@ from pim.permissions import is_admin, may_manage_webhooks, staff_required
 from pim.refusals import input_refused
 from tickets.models import Ticket
 
-from . import outbox, preferences, services
+from . import inbox, outbox, preferences, services
 from .acknowledge import acknowledge, read_acknowledge_token
-from .delivery import message_for, trigger_label
+from .delivery import messages_for, trigger_label
 from .forms import EscalateForm, NotificationPreferenceForm
 from .models import (
     LEVEL_ORDER,
@@ -183,41 +184,78 @@ def escalation_ack_link(request, token):
 @login_required
 @require_GET
 def notification_list(request):
+    """The person's in-app notifications, newest first, filtered by kind (`?kind=`), each with
+    its link and a button to mark it read."""
+    kind = request.GET.get("kind", "")
     qs = Notification.objects.filter(recipient=request.user, channel=Channel.IN_APP).select_related(
         "ticket", "escalation"
     )  # fmt: skip
+    if kind:
+        condition = inbox.kind_filter(kind)
+        if condition is None:
+            return input_refused(request, _("Choose one of the kinds in the list."))
+        qs = qs.filter(condition)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    notifications = list(page)
+    for notification in notifications:
+        notification.recipient = request.user  # they are all theirs: no query per row
     rows = []
-    for notification in page:
-        subject, body, _extra = message_for(notification)
-        leads = _target(notification) is not None
+    for notification, (subject, body, _extra) in zip(
+        notifications, messages_for(notifications), strict=True
+    ):
+        leads = inbox.target(notification, request.user) is not None
         url = reverse("notification-open", args=[notification.pk]) if leads else None
         rows.append({"n": notification, "subject": subject, "body": body, "url": url})
-    return render(request, "escalation/notification_list.html", {"page": page, "rows": rows})
+    return render(
+        request,
+        "escalation/notification_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "kind": kind,
+            "kinds": inbox.kind_choices(),
+            "unread": any(row["n"].read_at is None for row in rows),
+        },
+    )
 
 
-def _target(notification):
-    """Where a notification leads: its ticket, or the maintenance notice it announces."""
-    if notification.ticket_id:
-        return notification.ticket.get_absolute_url()
-    notice = (notification.context or {}).get("notice")
-    if notification.template.startswith("maintenance_") and isinstance(notice, int):
-        return reverse("maintenance-detail", args=[notice])
-    return None
+def _own_notification(request, pk):
+    return get_object_or_404(
+        Notification.objects.select_related("ticket", "escalation"),
+        pk=pk,
+        recipient=request.user,
+        channel=Channel.IN_APP,
+    )
 
 
 @login_required
 @require_GET
 def notification_open(request, pk):
     """Opening a notification marks it read and goes where it leads."""
-    notification = get_object_or_404(
-        Notification.objects.select_related("ticket"),
-        pk=pk,
-        recipient=request.user,
-        channel=Channel.IN_APP,
-    )
+    notification = _own_notification(request, pk)
     outbox.mark_read(request.user, [notification.pk])
-    return redirect(_target(notification) or "notification-list")
+    return redirect(inbox.target(notification, request.user) or "notification-list")
+
+
+@login_required
+@require_POST
+def notification_read(request, pk):
+    """Mark one notification read; back to the list as it was (kind and page)."""
+    notification = _own_notification(request, pk)
+    outbox.mark_read(request.user, [notification.pk])
+    return redirect(_list_url(request))
+
+
+def _list_url(request):
+    query = {}
+    kind = request.POST.get("kind", "")
+    if inbox.kind_filter(kind) is not None:
+        query["kind"] = kind
+    page = parse_id(request.POST.get("page"))
+    if page and page > 1:
+        query["page"] = page
+    url = reverse("notification-list")
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 @login_required
@@ -256,7 +294,7 @@ def notifications_read(request):
     if None in ids:
         return input_refused(request, _("That is not a valid notification."))
     outbox.mark_read(request.user, ids or None)
-    return redirect("notification-list")
+    return redirect(_list_url(request))
 
 
 @login_required

@@ -158,12 +158,39 @@ def scope_for(notice, user):
     return orgs, services
 
 
-def message_for(notification):
-    """(subject, body, extra) of a maintenance notification in the active language."""
+def prefetch(notifications):
+    """Load the notices (with their organisations and services) and updates of many rows at
+    once (escalation.delivery.messages_for: the bell's list); message_for reads them from the
+    rows."""
+    notice_ids = {n.context.get("notice") for n in notifications} - {None}
+    update_ids = {n.context.get("update") for n in notifications} - {None}
+    with scopes_disabled():
+        notices = MaintenanceNotice.objects.prefetch_related("organizations", "services").in_bulk(
+            [pk for pk in notice_ids if isinstance(pk, int)]
+        )
+        updates = MaintenanceUpdate.objects.in_bulk(
+            [pk for pk in update_ids if isinstance(pk, int)]
+        )
+    for n in notifications:
+        n._maintenance = (
+            notices.get(n.context.get("notice")),
+            updates.get(n.context.get("update")),
+        )
+
+
+def _notice_and_update(notification):
+    if hasattr(notification, "_maintenance"):
+        return notification._maintenance
     with scopes_disabled():
         notice = MaintenanceNotice.objects.filter(pk=notification.context.get("notice")).first()
         update_id = notification.context.get("update")
         update = MaintenanceUpdate.objects.filter(pk=update_id).first() if update_id else None
+    return notice, update
+
+
+def message_for(notification):
+    """(subject, body, extra) of a maintenance notification in the active language."""
+    notice, update = _notice_and_update(notification)
     if notice is None:
         return _("Maintenance notice withdrawn"), "", {}
     params = {"title": notice.title, "kind": notice.get_kind_display(), "window": _window(notice)}
@@ -232,4 +259,4 @@ def render_email(notification):
 
 def install_delivery_hook():
     """Let escalation's delivery (and its bell page) word and render maintenance rows here."""
-    delivery.register_renderer(PREFIX, message_for, render_email)
+    delivery.register_renderer(PREFIX, message_for, render_email, prefetch)

@@ -1,0 +1,69 @@
+"""The notification centre's reading of the outbox (issue 15, build item 6): what kind of message
+a row is (for the filter on /notifications/) and where it leads (its ticket, maintenance notice,
+or escalation: the acknowledge page while it waits for this person, else its row on
+/escalations/)."""
+
+from functools import reduce
+from operator import or_
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from . import closing, customer_messages
+from .acknowledge import acknowledge_token
+from .models import CustomerEvent
+
+_CUSTOMER = Q(template__in=[customer_messages.TEMPLATE, customer_messages.STAFF_TEMPLATE])
+
+
+def _customer_event(*events):
+    return _CUSTOMER & reduce(or_, (Q(trigger__startswith=f"{event}:") for event in events))
+
+
+# (value, label, filter): every in-app row falls under exactly one kind.
+KINDS = [
+    ("update", _("Ticket updates"), _customer_event(CustomerEvent.UPDATE)),
+    (
+        "status",
+        _("Status changes"),
+        Q(template="receipt")
+        | _customer_event(
+            CustomerEvent.STATUS, CustomerEvent.WAITING, CustomerEvent.RATING, "withdrawn"
+        ),
+    ),
+    ("priority", _("Priority changes"), _customer_event(CustomerEvent.PRIORITY)),
+    (
+        "escalation",
+        _("Escalations"),
+        Q(template__in=["escalation", closing.TEMPLATE])
+        | _customer_event(CustomerEvent.ESCALATION),
+    ),
+    ("reminder", _("Reminders"), Q(template="reminder")),
+    ("maintenance", _("Maintenance"), Q(template__startswith="maintenance_")),
+]
+_FILTERS = {value: condition for value, _label, condition in KINDS}
+
+
+def kind_choices():
+    return [(value, label) for value, label, _condition in KINDS]
+
+
+def kind_filter(kind):
+    """The Q of a kind, or None for an unknown one (the caller answers 400)."""
+    return _FILTERS.get(kind)
+
+
+def target(notification, user):
+    """Where a notification leads, or None."""
+    escalation = notification.escalation if notification.escalation_id else None
+    if escalation is not None and notification.template in ("escalation", closing.TEMPLATE):
+        if escalation.closed_at is None and escalation.acknowledged_at is None:
+            return reverse("escalation-ack-link", args=[acknowledge_token(escalation, user)])
+        return reverse("escalation-list") + f"?show=all#escalation-{escalation.pk}"
+    if notification.ticket_id:
+        return notification.ticket.get_absolute_url()
+    notice = (notification.context or {}).get("notice")
+    if notification.template.startswith("maintenance_") and isinstance(notice, int):
+        return reverse("maintenance-detail", args=[notice])
+    return None
