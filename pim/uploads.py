@@ -44,7 +44,6 @@ EXPECTED = {
 PREVIEW_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
 
 
-
 def preview_key(ext: str) -> str | None:
     """The PREVIEW_TYPES key of an extension (jpeg -> jpg), or None when it is no image."""
     key = "jpg" if ext == "jpeg" else ext

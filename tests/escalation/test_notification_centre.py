@@ -204,9 +204,7 @@ def test_the_filter_pages(customer_items, users):
 # --- where items lead ----------------------------------------------------------------------------
 
 
-def test_escalation_items_lead_to_the_acknowledge_page_then_the_escalations_row(
-    file_ticket, users
-):
+def test_escalation_items_lead_to_the_acknowledge_page_then_the_escalations_row(file_ticket, users):
     ticket = file_ticket(reporter="globex.user", priority=1)
     escalation = Escalation.objects.get(ticket=ticket)
     oncall = users["oncall"]
