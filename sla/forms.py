@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pim import inputs
 from pim.models import Organization
-from tickets.forms import DateTimeLocalInput
+from tickets.forms import DateTimeLocalInput, OwnIds
 
 
 class MonthField(forms.Field):
@@ -32,13 +32,17 @@ class ComplianceFilterForm(forms.Form):
         self.fields["organization"].queryset = organizations
 
 
-class NoAccessForm(forms.Form):
+class NoAccessForm(OwnIds, forms.Form):
+    id_prefix = "no_access"
+
     start_at = inputs.DateTimeFormField(label=_("No access from"), widget=DateTimeLocalInput)
     end_at = inputs.DateTimeFormField(label=_("until"), widget=DateTimeLocalInput)
     note = forms.CharField(label=_("Note"), required=False, max_length=inputs.SHORT_NOTE_MAX)
 
 
-class SlaNotApplicableForm(forms.Form):
+class SlaNotApplicableForm(OwnIds, forms.Form):
+    id_prefix = "sla_na"
+
     reason = forms.CharField(
         label=_("Reason"),
         max_length=300,

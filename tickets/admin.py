@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .forms import worker_users
-from .models import AuditEntry, PriorityChange, Ticket, TicketUpdate
+from .models import AuditEntry, CannedResponse, PriorityChange, Ticket, TicketUpdate
 from .views.detail import AUDIT_ACTIONS, _audit_rows
 
 
@@ -113,3 +113,12 @@ class TicketAdmin(admin.ModelAdmin):
             services.update_ticket(Ticket.objects.get(pk=obj.pk), request.user, **fields)
         except (ValidationError, PermissionDenied) as exc:
             self.message_user(request, _("Not saved: %(error)s") % {"error": exc}, level="error")
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    """Text modules for the composer; placeholders are filled per ticket (tickets.canned)."""
+
+    list_display = ("title", "language", "active")
+    list_filter = ("language", "active")
+    search_fields = ("title", "body")

@@ -32,17 +32,6 @@ CALLER_CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.CHAT)
 INCIDENT_PRIORITY_CHOICES = [(p, lbl) for p, lbl in Priority.choices if p in INCIDENT_PRIORITIES]
 
 
-class OwnIds:
-    """Several staff forms share the ticket page: each names its fields' ids after itself
-    (id_transition_note, id_resolve_note, ...), so no id repeats and every label finds its field."""
-
-    id_prefix = ""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
-        super().__init__(*args, **kwargs)
-
-
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
@@ -60,6 +49,19 @@ def apply_errors(form, exc):
                 form.add_error(target, error.messages)
     else:
         form.add_error(None, exc.messages)
+
+
+class OwnIds:
+    """Several forms share the ticket page: each names its fields' ids after itself
+    (id_transition_note, id_resolve_note, ...), so no id repeats and every label finds its
+    field; the field names, and so what is posted, stay the same."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        if self.id_prefix:
+            kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
 
 
 def worker_users():
@@ -284,7 +286,69 @@ class UpdateForm(forms.Form):
             self.fields["body"].label = _("What was done")
 
 
-class AttachmentForm(forms.Form):
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern): cleans to a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        cleaned = []
+        for item in data if isinstance(data, list | tuple) else [data]:
+            if item:
+                cleaned.append(super().clean(item, initial))
+        return cleaned
+
+
+COMPOSER_VISIBILITY_CHOICES = [
+    (Visibility.PUBLIC, _("Public reply")),
+    (Visibility.INTERNAL, _("Internal note")),
+]
+
+
+class ComposerForm(UpdateForm):
+    """The composer at the top of the ticket page (issue 15 item 3): a reply or internal note,
+    an optional status change and attachments in one submit (`services.compose`). Customers
+    get the message and the files."""
+
+    files = MultipleFileField(
+        label=_("Attachments"),
+        required=False,
+        help_text=_("Several files at once; you can also drag them onto this form."),
+    )
+    status = forms.ChoiceField(label=_("Status after sending"), required=False)
+    wish_date = DateTimeFormField(
+        label=_("Wish date"),
+        widget=DateTimeLocalInput,
+        required=False,
+        help_text=_("Required for “Planned external”: when the customer wants us to continue."),
+    )
+    field_order = ["body", "visibility", "status", "files"]
+
+    def __init__(self, *args, user, ticket=None, targets=(), **kwargs):
+        kwargs.setdefault("auto_id", "id_composer_%s")
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["body"].required = False  # a status change or files alone will do
+        self.fields["body"].widget.attrs["data-shortcut"] = "r"  # "r" focuses it (shortcuts.js)
+        if not user.is_provider_staff:
+            del self.fields["status"], self.fields["wish_date"]
+            self.fields["body"].label = _("Your reply")
+            return
+        self.fields["body"].label = _("Reply or internal note")
+        self.fields["visibility"].choices = COMPOSER_VISIBILITY_CHOICES
+        self.fields["status"].choices = [("", _("— unchanged —")), *targets]
+        if not targets:
+            del self.fields["status"], self.fields["wish_date"]
+
+
+class AttachmentForm(OwnIds, forms.Form):
+    id_prefix = "attach"
+
     file = forms.FileField(label=_("File"))
     internal = forms.BooleanField(label=_("Internal (service desk only)"), required=False)
 
@@ -294,7 +358,9 @@ class AttachmentForm(forms.Form):
             del self.fields["internal"]
 
 
-class AssignForm(forms.Form):
+class AssignForm(OwnIds, forms.Form):
+    id_prefix = "assign"
+
     assignee = UserChoiceField(
         label=_("Assignee"),
         queryset=User.objects.none(),
@@ -460,7 +526,9 @@ class CustomerListFilterForm(forms.Form):
 # --- watchers, withdrawal, rating (issue 12) ---------------------------------------------------
 
 
-class WatcherForm(forms.Form):
+class WatcherForm(OwnIds, forms.Form):
+    id_prefix = "watcher"
+
     user = UserChoiceField(
         label=_("Colleague"), queryset=User.objects.none(), empty_label=_("— choose a colleague —")
     )
@@ -471,7 +539,9 @@ class WatcherForm(forms.Form):
             self.fields["user"].queryset = candidates
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(OwnIds, forms.Form):
+    id_prefix = "withdraw"
+
     reason = forms.CharField(
         label=_("Why do you withdraw it? (optional)"),
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -480,7 +550,9 @@ class WithdrawForm(forms.Form):
     )
 
 
-class RatingForm(forms.Form):
+class RatingForm(OwnIds, forms.Form):
+    id_prefix = "rating"
+
     score = forms.TypedChoiceField(
         label=_("Your rating"),
         choices=[(s, str(s)) for s in (1, 2, 3, 4, 5)],

@@ -558,3 +558,30 @@ class QueueColumns(models.Model):
 
     def __str__(self):
         return f"{self.user_id}: {self.columns}"
+
+
+class CannedResponse(models.Model):
+    """A text module for the composer (issue 15 item 3), managed by staff in the admin. Its
+    placeholders ({reporter_name}, {ticket_number}, {ticket_title}, {agent_name}) are filled
+    for the ticket at hand by `tickets.canned.fill` (plain text, nothing else is evaluated)."""
+
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(
+        _("text"),
+        max_length=8000,
+        help_text=_(
+            "Placeholders: {reporter_name}, {ticket_number}, {ticket_title}, {agent_name}."
+        ),
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="nl"
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["language", "title", "pk"]
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+
+    def __str__(self):
+        return f"{self.title} ({self.language})"

@@ -457,8 +457,19 @@ def transition(
     return _transition(ticket, actor, status, note=note, resolution=resolution, wish_date=wish_date)
 
 
-def _transition(ticket, actor, status, *, note="", resolution=None, wish_date=None, seen=False):
-    """`transition` inside the caller's transaction (`seen`: the actor's view was checked)."""
+def _transition(
+    ticket,
+    actor,
+    status,
+    *,
+    note="",
+    resolution=None,
+    wish_date=None,
+    seen=False,
+    note_posted=False,
+):
+    """`transition` inside the caller's transaction (`seen`: the actor's view was checked;
+    `note_posted`: the caller recorded the note as an update already, the message carries it)."""
     _check_move(ticket, actor, status, seen=seen)
     validate_instants(resolved_at=(resolution or {}).get("resolved_at"), wish_date=wish_date)
     now = timezone.now()
@@ -485,7 +496,7 @@ def _transition(ticket, actor, status, *, note="", resolution=None, wish_date=No
         key=entry.pk,
         note=(note or "").strip(),
     )
-    if note and note.strip():
+    if note and note.strip() and not note_posted:
         # The status change's message carries the note: the update is not announced again.
         record_update(ticket, actor, note, Visibility.PUBLIC, announce=False)
     return ticket
@@ -562,6 +573,20 @@ def record_update(
     return update
 
 
+def _check_update(ticket, author, body, visibility, expected_resolution_at) -> None:
+    if not body or not body.strip():
+        raise ValidationError({"body": _("Write what was done or what you want to tell us.")})
+    if visibility not in Visibility.values:
+        raise ValidationError({"visibility": _("Choose public or internal.")})
+    if author.is_customer and visibility != Visibility.PUBLIC:
+        raise PermissionDenied(_("Customers cannot write internal notes."))
+    if not (is_customer(author) or is_provider_staff(author)):
+        raise PermissionDenied(_("You may not add updates."))
+    if ticket.status == Status.CLOSED:
+        raise ValidationError({"body": _("This ticket is closed; please open a new ticket.")})
+    validate_instants(expected_resolution_at=expected_resolution_at)
+
+
 @transaction.atomic
 def add_update(
     ticket: Ticket,
@@ -574,17 +599,7 @@ def add_update(
 ) -> TicketUpdate:
     """A public or internal update. A customer's reply while we wait for them is their reaction."""
     _require_can_see(ticket, author)
-    if not body or not body.strip():
-        raise ValidationError({"body": _("Write what was done or what you want to tell us.")})
-    if visibility not in Visibility.values:
-        raise ValidationError({"visibility": _("Choose public or internal.")})
-    if author.is_customer and visibility != Visibility.PUBLIC:
-        raise PermissionDenied(_("Customers cannot write internal notes."))
-    if not (is_customer(author) or is_provider_staff(author)):
-        raise PermissionDenied(_("You may not add updates."))
-    if ticket.status == Status.CLOSED:
-        raise ValidationError({"body": _("This ticket is closed; please open a new ticket.")})
-    validate_instants(expected_resolution_at=expected_resolution_at)
+    _check_update(ticket, author, body, visibility, expected_resolution_at)
     update = record_update(ticket, author, body, visibility, next_actions, expected_resolution_at)
     if author.is_customer and ticket.status == Status.WAITING_FOR_CUSTOMER:
         _transition(ticket, author, Status.RESPONSE_RECEIVED, seen=True)
@@ -672,3 +687,84 @@ def add_attachment(
     attachment.save()
     record_audit(ticket, uploaded_by, "attachment", {"file": [None, name]}, obj=attachment)
     return attachment
+
+
+# --- the composer -----------------------------------------------------------------------------
+
+COMPOSER_MAX_FILES = 10
+
+
+@transaction.atomic
+def compose(
+    ticket: Ticket,
+    author,
+    *,
+    body: str = "",
+    visibility: str = Visibility.PUBLIC,
+    status: str | None = None,
+    files=(),
+    next_actions: str = "",
+    expected_resolution_at=None,
+    wish_date=None,
+):
+    """The ticket page's composer (issue 15 item 3): a reply or internal note, an optional
+    status change and any number of files in one transaction, all or nothing. Every file is
+    checked (`validate_upload`) before anything is written; one refused file refuses the whole.
+
+    The customers hear of it once: a public reply with a status change is the status change's
+    note (one message, as a transition's note always is), a reply alone is an update message,
+    and an internal note is never told. Files follow the note's visibility and hang on its
+    update. Returns the update (None without text)."""
+    _require_can_see(ticket, author)
+    body = body or ""
+    files = list(files)
+    if status == ticket.status:
+        status = None  # "unchanged"
+    if not (body.strip() or status or files):
+        raise ValidationError({"body": _("Write a message, choose a status or add a file.")})
+    if len(files) > COMPOSER_MAX_FILES:
+        raise ValidationError(
+            {"files": _("At most %(count)s files at a time.") % {"count": COMPOSER_MAX_FILES}}
+        )
+    refused = []
+    for uploaded in files:
+        try:
+            validate_upload(uploaded)
+        except ValidationError as exc:
+            name = PurePath(uploaded.name or "").name
+            refused += [f"{name}: {message}" for message in exc.messages]
+    if refused:
+        raise ValidationError({"files": refused})
+    if status:
+        if status == Status.RESOLVED:
+            raise ValidationError(
+                {"status": _("Resolve the ticket with “Resolve”: it records the fix.")}
+            )
+        _check_move(ticket, author, status, seen=True)
+    internal = visibility == Visibility.INTERNAL
+    update = None
+    if body.strip():
+        if status and not internal:
+            # Told with the status change below (its note), not as an update of its own.
+            _check_update(ticket, author, body, visibility, expected_resolution_at)
+            update = record_update(
+                ticket, author, body, visibility, next_actions, expected_resolution_at,
+                announce=False,
+            )  # fmt: skip
+        else:
+            update = add_update(
+                ticket,
+                author,
+                body,
+                visibility=visibility,
+                next_actions=next_actions,
+                expected_resolution_at=expected_resolution_at,
+            )
+    for uploaded in files:
+        add_attachment(ticket, author, uploaded, update=update, internal=internal)
+    if status:
+        note = body if (body.strip() and not internal) else ""
+        _transition(
+            ticket, author, status, note=note, wish_date=wish_date, seen=True, note_posted=True
+        )
+    return update

@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("tickets/<str:number>/withdraw/", views.ticket_withdraw, name="ticket-withdraw"),
     path("tickets/<str:number>/rating/", views.ticket_rating, name="ticket-rating"),
+    path("tickets/<str:number>/presence/", views.ticket_presence, name="ticket-presence"),
     path("queue/", views.queue, name="queue"),
     path("queue/views/", views.queue_view_save, name="queue-view-save"),
     path("queue/views/delete/", views.queue_view_delete, name="queue-view-delete"),

@@ -15,7 +15,13 @@ from .actions import (
     ticket_update,
     ticket_workaround,
 )
-from .detail import attachment_download, render_ticket_detail, ticket_action, ticket_detail
+from .detail import (
+    attachment_download,
+    render_ticket_detail,
+    ticket_action,
+    ticket_detail,
+    ticket_presence,
+)
 from .participation import (
     ticket_rating,
     ticket_watcher_add,
@@ -43,6 +49,7 @@ __all__ = [
     "ticket_detail",
     "ticket_list",
     "ticket_not_resolved",
+    "ticket_presence",
     "ticket_priority",
     "ticket_rating",
     "ticket_take",

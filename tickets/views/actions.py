@@ -3,11 +3,12 @@ Each works as plain POST + redirect; the update form also answers htmx with a pa
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from pim import uploads
+from pim.exceptions import IllegalStateChange
 
 from .. import services
 from ..forms import (
@@ -17,41 +18,55 @@ from ..forms import (
     PriorityForm,
     ResolveForm,
     TransitionForm,
-    UpdateForm,
     WorkaroundForm,
     apply_errors,
 )
-from ..models import (
-    Priority,
-    Status,
-)
+from ..models import Priority, Status, Visibility
 from .common import is_htmx
-from .detail import detail_context, get_ticket, render_ticket_detail, ticket_action
+from .detail import (
+    composer_form,
+    detail_context,
+    get_ticket,
+    render_ticket_detail,
+    ticket_action,
+)
 
 
 @ticket_action
 def ticket_update(request, ticket):
-    """A reply (customer) or a progress update (staff). htmx gets the activity partial back."""
+    """The composer: a reply (customer), or a public reply or internal note (staff), with an
+    optional status change and files, in one submit (`services.compose`: all or nothing, so a
+    refused file keeps the text on the form and saves nothing). htmx gets the main part of the
+    page back, or a redirect when the status changed (the side panel follows the status)."""
     user = request.user
-    form = UpdateForm(request.POST, user=user)
+    old_status = ticket.status
+    form = composer_form(ticket, user, request.POST, request.FILES)
     saved = False
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.add_update(
+            services.compose(
                 ticket,
                 user,
-                data["body"],
-                visibility=data.get("visibility") or "public",
+                body=data["body"],
+                visibility=data.get("visibility") or Visibility.PUBLIC,
+                status=data.get("status") or None,
+                files=data.get("files") or [],
                 next_actions=data.get("next_actions") or "",
                 expected_resolution_at=data.get("expected_resolution_at"),
+                wish_date=data.get("wish_date"),
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            apply_errors(form, _files_errors(exc))
+        except IllegalStateChange as exc:  # the page was older than the ticket's status
+            form.add_error("status" if "status" in form.fields else None, exc.message)
         else:
             saved = True
     if is_htmx(request):
         ticket = get_ticket(request, ticket.number)  # the reply may have moved the status
+        if saved and ticket.status != old_status:
+            messages.success(request, _("Your update has been added."))
+            return HttpResponse(headers={"HX-Redirect": ticket.get_absolute_url()})
         ctx = detail_context(request, ticket, update_form=None if saved else form)
         ctx["saved"] = saved
         return render(request, "tickets/_activity_response.html", ctx)
@@ -59,6 +74,15 @@ def ticket_update(request, ticket):
         messages.success(request, _("Your update has been added."))
         return redirect(ticket)
     return render_ticket_detail(request, ticket, update_form=form)
+
+
+def _files_errors(exc):
+    """A single file's error (`file`, from the attachment service) belongs to `files`."""
+    if hasattr(exc, "error_dict") and "file" in exc.error_dict:
+        errors = dict(exc.error_dict)
+        errors["files"] = errors.pop("file") + errors.get("files", [])
+        return ValidationError(errors)
+    return exc
 
 
 @ticket_action

@@ -20,16 +20,16 @@ from pim.exceptions import IllegalStateChange
 from pim.models import User
 from pim.templatetags.people import display_name
 
-from .. import extensions, participation, queries, workflow
+from .. import canned, extensions, participation, presence, queries, workflow
 from ..forms import (
     AssignForm,
     AttachmentForm,
+    ComposerForm,
     NotResolvedForm,
     PriorityForm,
     RatingForm,
     ResolveForm,
     TransitionForm,
-    UpdateForm,
     WatcherForm,
     WithdrawForm,
     WorkaroundForm,
@@ -178,8 +178,19 @@ def _audit_rows(entries):
     return rows
 
 
+TIMELINE_ORDERS = ("newest", "oldest")
+TIMELINE_ORDER_KEY = "pim_timeline_order"
+
+
+def timeline_order(request) -> str:
+    """Newest first unless the user chose oldest first (kept in their session)."""
+    order = request.session.get(TIMELINE_ORDER_KEY)
+    return order if order in TIMELINE_ORDERS else "newest"
+
+
 def _activity(ticket, user):
-    """The merged timeline plus the audit trail, with nothing internal for customers."""
+    """The merged timeline (oldest first) plus the audit trail, with nothing internal for
+    customers."""
     updates = list(queries.updates_for(ticket, user))
     attachments = list(queries.attachments_for(ticket, user))
     priority_changes = list(ticket.priority_changes.select_related("changed_by"))
@@ -208,15 +219,36 @@ def _activity(ticket, user):
     return {"timeline": timeline, "audit_rows": audit_rows}
 
 
+def composer_targets(ticket, user):
+    """The statuses the composer offers: the allowed moves but resolving (its own form)."""
+    if not user.is_worker:
+        return []
+    return [
+        (t, Status(t).label) for t in workflow.allowed_targets(ticket, user) if t != Status.RESOLVED
+    ]
+
+
+def composer_form(ticket, user, data=None, files=None):
+    return ComposerForm(
+        data, files, user=user, ticket=ticket, targets=composer_targets(ticket, user)
+    )
+
+
 def detail_context(request, ticket, **forms):
     user = request.user
     ctx = {
         "ticket": ticket,
-        "update_form": forms.get("update_form") or UpdateForm(user=user),
-        "attachment_form": forms.get("attachment_form") or AttachmentForm(user=user),
+        "update_form": forms.get("update_form") or composer_form(ticket, user),
+        "attachment_form": forms.get("attachment_form"),
         "can_write": ticket.status != Status.CLOSED,
         "is_customer": user.is_customer,
+        "timeline_order": timeline_order(request),
     }
+    if user.is_provider_staff:
+        ctx["present"] = presence.others(ticket, user)
+        if ctx["can_write"]:
+            language = getattr(ticket.reporter, "language", None)
+            ctx["canned_responses"] = canned.for_ticket(ticket, user, language)
     if user.is_customer and ticket.status == Status.RESOLVED:
         ctx["not_resolved_form"] = forms.get("not_resolved_form") or NotResolvedForm()
     if user.is_worker:
@@ -247,8 +279,11 @@ def detail_context(request, ticket, **forms):
                 and (ticket.assignee_id != user.pk or ticket.status == Status.NEW),
             }
         )
-    ctx.update(_activity(ticket, user))
-    ctx.update(_participation(ticket, user, forms, ctx["timeline"]))
+    activity = _activity(ticket, user)
+    ctx.update(_participation(ticket, user, forms, activity["timeline"]))
+    if ctx["timeline_order"] == "newest":
+        activity["timeline"].reverse()
+    ctx.update(activity)
     ctx.update(extensions.detail_context(request, ticket, forms))  # sla, escalation panels
     return ctx
 
@@ -305,17 +340,42 @@ def render_ticket_detail(request, ticket, status=200, **forms):
 @login_required
 @require_GET
 def ticket_detail(request, number):
+    """The ticket page. `?order=newest|oldest` turns the timeline and is remembered; provider
+    staff who open it count as present (the page's heartbeat keeps them so)."""
     ticket = get_ticket(request, number)
+    order = request.GET.get("order")
+    if order in TIMELINE_ORDERS:
+        request.session[TIMELINE_ORDER_KEY] = order
+    if request.user.is_provider_staff:
+        presence.beat(ticket, request.user)
     refused = uploads.take_refusal(request, ticket.number)
     if not refused:
         return render_ticket_detail(request, ticket)
     # A refused upload came back here (tickets.views.actions.ticket_attach, or a body too large
-    # to read: pim.middleware): its error beside the file field, nothing filled in.
+    # to read: pim.middleware): its error beside the composer's file field, nothing filled in.
+    composer = composer_form(ticket, request.user)
     form = AttachmentForm(user=request.user)
-    form.cleaned_data = {}
-    for error in refused:
-        form.add_error("file", error)
-    return render_ticket_detail(request, ticket, attachment_form=form)
+    for each, field in ((composer, "files"), (form, "file")):
+        each.cleaned_data = {}
+        for error in refused:
+            each.add_error(field, error)
+    return render_ticket_detail(request, ticket, attachment_form=form, update_form=composer)
+
+
+@login_required
+@require_POST
+def ticket_presence(request, number):
+    """The page's heartbeat (provider staff, every ~15 s and while typing a reply): records
+    the caller as present, answers the "also working on this" notice for the others."""
+    ticket = get_ticket(request, number)  # 404 outside the caller's scope
+    if not request.user.is_provider_staff:
+        raise PermissionDenied
+    presence.beat(ticket, request.user, typing=request.POST.get("typing") == "1")
+    return TemplateResponse(
+        request,
+        "tickets/_presence.html",
+        {"ticket": ticket, "present": presence.others(ticket, request.user)},
+    )
 
 
 def ticket_action(view):

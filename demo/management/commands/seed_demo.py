@@ -26,7 +26,7 @@ from sla.models import Contract
 from sla.services import default_policy
 from sla.sweep import sweep
 from tickets import services
-from tickets.models import Status, Ticket
+from tickets.models import CannedResponse, Status, Ticket
 
 DEMO_PASSWORD = "demo"
 UNREAD_PER_USER = 3  # the bell of a demo user shows the last few notifications unread
@@ -81,6 +81,23 @@ DESCRIPTIONS = [
     "Het probleem treedt op bij meerdere collega's. Herstarten helpt niet.",
     "Dit gebeurt sinds de update van gisteren. Zie ook eerdere melding.",
 ]
+
+
+# Text modules for the composer (issue 15 item 3); admins keep them in the admin.
+CANNED_RESPONSES = [
+    ("Ontvangen, we kijken ernaar", "nl",
+     "Beste {reporter_name},\n\nDank voor uw melding {ticket_number} ({ticket_title}). We zijn "
+     "ermee bezig en laten u weten wat we vinden.\n\nMet vriendelijke groet,\n{agent_name}"),
+    ("Graag meer informatie", "nl",
+     "Beste {reporter_name},\n\nOm {ticket_number} verder te helpen hebben we meer nodig: sinds "
+     "wanneer speelt het, wie merken het en wat is er al geprobeerd?\n\nGroet,\n{agent_name}"),
+    ("Received, we are on it", "en",
+     "Dear {reporter_name},\n\nThank you for reporting {ticket_number} ({ticket_title}). We are "
+     "looking into it and will let you know what we find.\n\nKind regards,\n{agent_name}"),
+    ("Please tell us more", "en",
+     "Dear {reporter_name},\n\nTo move {ticket_number} forward we need more: since when does it "
+     "happen, who notices it and what was tried already?\n\nRegards,\n{agent_name}"),
+]  # fmt: skip
 
 
 def _user(username, first, last, role, organization=None):
@@ -208,6 +225,10 @@ class Command(BaseCommand):
             for user in staff:
                 twofactor.give_demo_authenticator(user)
         agent = staff[0]
+        for title, language, body in CANNED_RESPONSES:
+            CannedResponse.objects.get_or_create(
+                title=title, language=language, defaults={"body": body}
+            )
         created_tickets = 0
         for spec in ORGANISATIONS:
             org, _ = Organization.objects.get_or_create(
