@@ -34,6 +34,7 @@ ESCALATION_REASON_MAX = 5_000
 MAINTENANCE_TEXT_MAX = 5_000  # emergency scenario, a status update's message
 SHORT_NOTE_MAX = 500  # no-access note, discard reason
 NOTES_MAX = 20_000  # a contract's scope notes (admin)
+CANNED_TEXT_MAX = 8_000  # a canned response's text (admin), inserted into the composer
 SEARCH_MAX = 200
 PASSWORD_MAX = 4_096
 
@@ -50,6 +51,7 @@ TEXT_LIMITS = {
     "tickets.PriorityChange.reason": REASON_MAX,
     "tickets.SatisfactionRating.comment": REASON_MAX,
     "sla.Contract.notes": NOTES_MAX,
+    "tickets.CannedResponse.body": CANNED_TEXT_MAX,
     "escalation.Escalation.reason": ESCALATION_REASON_MAX,
     "intake.InboundMessage.reason": SHORT_NOTE_MAX,
     "maintenance.MaintenanceNotice.description": DESCRIPTION_MAX,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
-from pim import uploads
+from pim import inputs, uploads
 from pim.models import Location, Organization, Service
 from pim.permissions import is_customer_user
 from pim.scoping import organization_filter, own_tickets_filter
@@ -568,7 +568,7 @@ class CannedResponse(models.Model):
     title = models.CharField(_("title"), max_length=120)
     body = models.TextField(
         _("text"),
-        max_length=8000,
+        max_length=inputs.CANNED_TEXT_MAX,
         help_text=_(
             "Placeholders: {reporter_name}, {ticket_number}, {ticket_title}, {agent_name}."
         ),
