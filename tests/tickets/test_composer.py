@@ -558,3 +558,26 @@ def test_the_id_check_finds_duplicates_and_hidden_targets():
     assert id_problems('<label for="c">C</label><div hidden><textarea id="c"></textarea></div>')
     assert id_problems('<label for="d">D</label>')
     assert not id_problems('<div hidden><label for="e">E</label><select id="e"></select></div>')
+
+
+def test_a_body_too_large_to_read_comes_back_beside_the_composers_file_field(login, make_ticket):
+    """The request limit refuses the composer's POST unread (pim.middleware): back on the
+    ticket page, the message on the composer's own file field."""
+    ticket = make_ticket()
+    client = login("agent")
+    response = client.generic(
+        "POST",
+        update_url(ticket),
+        data=b"--x--",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(25 * 1024 * 1024),
+    )
+    assert response.status_code == 303
+    assert response["Location"].startswith(detail_url(ticket))
+    page = client.get(response["Location"])
+    composer = page.text.split('id="composer"')[1].split("</form>")[0]
+    files = composer[composer.index('class="pim-file-input"') :]
+    assert "The upload is too large (25" in files
+    assert 'aria-invalid="true"' in files and "autofocus" in files
+    assert page.context["update_form"].errors["files"]
+    assert not TicketUpdate.objects.exists()
