@@ -169,9 +169,16 @@ def search_tickets(queryset, term, user):
     return queryset.filter(search_filter(term, user, queryset.db))
 
 
+RANK_WINDOW = 1000  # on PostgreSQL the search page ranks the newest this many matches
+
+
 def rank_tickets(queryset, term, user):
     """Search results best first: a number match, then (PostgreSQL) the text rank of all
-    words (title above description above updates above reporter), then the newest."""
+    words (title above description above updates above reporter), then the newest.
+
+    On PostgreSQL the rank is computed for the newest RANK_WINDOW matches only (a word found in
+    half a million tickets would otherwise rank every one of them): a precise search ranks all
+    it finds; a broad one ranks its newest thousand, as far as the page numbers reach."""
     term = (term or "").strip()
     rank = Case(When(number_filter(term), then=Value(1.0)), default=Value(0.0))
     words = search_words(term)
@@ -180,4 +187,6 @@ def rank_tickets(queryset, term, user):
         rank = rank + Coalesce(SearchRank(F("search_document"), query), Value(0.0))
         if user is not None and is_provider_staff(user):
             rank = rank + Coalesce(SearchRank(F("search_internal"), query), Value(0.0))
+        newest = queryset.order_by("-reported_at", "-pk").values("pk")[:RANK_WINDOW]
+        queryset = queryset.filter(pk__in=newest)
     return queryset.annotate(search_rank=rank).order_by("-search_rank", "-reported_at", "-pk")

@@ -301,3 +301,20 @@ def test_documents_follow_writes(world, users, as_user):
     Ticket.objects.filter(pk=headset.pk).update(title="Speakerphone hums")
     assert "'speakerphone'" in documents(headset)[0]
     assert found(as_user("agent"), "Bloemendaal speakerphone") == [headset.number]
+
+
+@pytest.mark.skipif(not POSTGRESQL, reason="the rank window is PostgreSQL's")
+def test_a_broad_search_ranks_its_newest_matches_and_counts_them_all(
+    users, make_ticket, as_user, monkeypatch
+):
+    from tickets import queries
+
+    monkeypatch.setattr(queries, "RANK_WINDOW", 3)
+    old_title_match = make_ticket(title="Modem", description="Nothing")
+    newer = [make_ticket(title="Other", description=f"modem {i}") for i in range(4)]
+    response = as_user("agent").get(SEARCH, {"q": "modem"})
+    page = response.context["page"]
+    assert page.paginator.count == 5  # every match counted
+    # ranked within the newest three: the older title match is not among them
+    assert [t.number for t in page] == [t.number for t in reversed(newer)][:3]
+    assert old_title_match.number not in [t.number for t in page]

@@ -4,17 +4,32 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from pim import inputs
+from pim.pagination import BoundedPaginator, bounded_count
 
 from .. import extensions, queries
-from .common import filter_data, page_of
+from .common import PAGE_SIZE, filter_data
 
 
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("Search tickets"), required=False, max_length=inputs.SEARCH_MAX)
+
+
+class SearchPaginator(BoundedPaginator):
+    """Pages over the ranked rows, counted over all matches (PostgreSQL ranks the newest
+    thousand only: `queries.rank_tickets`)."""
+
+    def __init__(self, rows, matches):
+        super().__init__(rows, PAGE_SIZE)
+        self.matches = matches
+
+    @cached_property
+    def _bounded(self):
+        return bounded_count(self.matches)
 
 
 @login_required
@@ -28,7 +43,8 @@ def search(request):
     if term:
         found = queries.search_tickets(queries.ticket_list(request.user), term, request.user)
         ranked = queries.rank_tickets(found, term, request.user)
-        page = page_of(request, extensions.clock_read().list_rows(ranked))
+        rows = extensions.clock_read().list_rows(ranked)
+        page = SearchPaginator(rows, found).get_page(request.GET.get("page"))
     return render(
         request,
         "tickets/search.html",
