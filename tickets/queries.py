@@ -77,6 +77,13 @@ def search_words(term):
     return term.split()[:SEARCH_WORDS]
 
 
+def is_ticket_number(term):
+    """A term only a ticket number can mean: with its prefix or its year ("INC-41",
+    "2025-00041"); a bare "41" may also be a word."""
+    match = NUMBER_TERM.match(term.strip())
+    return bool(match and (match["year"] or (match["prefix"] or "").upper() in PREFIXES))
+
+
 def number_filter(term):
     """Tickets whose number is `term`, or ends with it as a sequence number (zeros optional)."""
     term = term.strip()
@@ -147,6 +154,8 @@ def search_filter(term, user, using=DEFAULT_DB_ALIAS):
     words = search_words(term)
     if not words:
         return Q()
+    if is_ticket_number(term):
+        return number_filter(term)
     staff = user is not None and is_provider_staff(user)
     postgresql = connections[using].vendor == "postgresql"
     organizations = _named(visible_organizations(user), words) if user else {}
@@ -182,7 +191,7 @@ def rank_tickets(queryset, term, user):
     term = (term or "").strip()
     rank = Case(When(number_filter(term), then=Value(1.0)), default=Value(0.0))
     words = search_words(term)
-    if words and _is_postgresql(queryset):
+    if words and _is_postgresql(queryset) and not is_ticket_number(term):
         query = _tsquery(words)
         rank = rank + Coalesce(SearchRank(F("search_document"), query), Value(0.0))
         if user is not None and is_provider_staff(user):
