@@ -94,6 +94,8 @@ def number_filter(term):
     prefix, year, seq = match["prefix"], match["year"], int(match["seq"])
     if prefix and prefix.upper() not in PREFIXES:
         return exact
+    if prefix and year:  # the whole number: the unique index
+        return Q(number=f"{prefix.upper()}-{year}-{seq:05d}")
     suffix = f"-{year}-{seq:05d}" if year else f"-{seq:05d}"
     q = Q(number__endswith=suffix)
     if prefix:
