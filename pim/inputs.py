@@ -57,6 +57,10 @@ TEXT_LIMITS = {
     "maintenance.MaintenanceNotice.description": DESCRIPTION_MAX,
     "maintenance.MaintenanceNotice.emergency_scenario": MAINTENANCE_TEXT_MAX,
     "maintenance.MaintenanceUpdate.message": MAINTENANCE_TEXT_MAX,
+    "changes.ChangeRequest.type_reason": REASON_MAX,
+    "changes.ChangeRequest.why": RESOLUTION_TEXT_MAX,
+    "changes.ChangeRequest.cancel_reason": REASON_MAX,
+    "changes.ChangeApproval.note": REASON_MAX,
     "intake.InboundMessage.body": None,  # the text of a received e-mail (intake)
     "pim.IdempotencyKey.response": None,  # a stored API response
 }

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "tickets",
     "sla",
     "escalation",
+    "changes",
     "intake",
     "maintenance",
     "privacy",

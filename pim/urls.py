@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from changes.api import TicketChangeView
 from escalation.api import (
     EscalationViewSet,
     NotificationPreferenceView,
@@ -69,6 +70,11 @@ urlpatterns = [
         "api/v1/tickets/<int:pk>/escalate/",
         TicketEscalateView.as_view(),
         name="api-ticket-escalate",
+    ),
+    path(
+        "api/v1/tickets/<int:pk>/change/",
+        TicketChangeView.as_view(),
+        name="api-ticket-change",
     ),
     path(
         "api/v1/tickets/<int:pk>/no-access/",

@@ -5,8 +5,14 @@ and terms always give the same due times; `now` only decides the live state and 
 
 Ledger events (sorted by time): registered, responded, paused (until?), resumed, no_access
 (at..until), workaround (stops restore), resolved (data.resolution_type), reopened, closed,
-priority (data.priority), calendar. A clock counts business time on its calendar from its
-start, minus pauses, no-access intervals and the periods in which it was stopped.
+priority (data.priority), calendar, and the change steps: quote_notice (data.due?: the announced
+date the quote moves to), quote_sent, quote_waived. A clock counts business time on its calendar
+from its start, minus pauses, no-access intervals and the periods in which it was stopped.
+
+A change also has step clocks (seed §5.2.2), from receipt, on the calendars its terms name
+(`terms["steps"]`): `quote_notice` (3 working days of the office calendar, stopped by the notice
+or the quote) and `quote` (10 calendar days, or the announced date; stopped by the quote). A
+change that needs no quote (standard, or approved without one) waives both: they disappear.
 """
 
 from __future__ import annotations
@@ -17,10 +23,14 @@ from datetime import datetime, timedelta
 FAR = datetime.max.replace(tzinfo=None)
 
 RESPONSE, RESTORE, RESOLUTION, PICKUP = "response", "restore", "resolution", "pickup"
+QUOTE_NOTICE, QUOTE = "quote_notice", "quote"
+STEP_TARGETS = (QUOTE_NOTICE, QUOTE)
 TARGETS_BY_KIND = {
     "incident": (RESPONSE, RESTORE, RESOLUTION),
-    "change": (PICKUP,),
+    "change": (PICKUP, *STEP_TARGETS),
 }
+# What stops a change's step clock (besides "closed").
+STEP_STOPS = {QUOTE_NOTICE: ("quote_notice", "quote_sent"), QUOTE: ("quote_sent",)}
 
 
 @dataclass(frozen=True)
@@ -81,11 +91,16 @@ def _stop_intervals(events, target):
                 and e.kind == "resolved"
                 and e.data.get("resolution_type") != "temporary"
             )
+            or e.kind in STEP_STOPS.get(target, ())
             or e.kind == "closed"
         )
         if stops and stopped_at is None:
             stopped_at = e.at
-        elif e.kind == "reopened" and stopped_at is not None and target not in (RESPONSE, PICKUP):
+        elif (
+            e.kind == "reopened"
+            and stopped_at is not None
+            and target not in (RESPONSE, PICKUP, *STEP_TARGETS)
+        ):
             out.append((stopped_at, e.at, "stopped"))
             stopped_at = None
     if stopped_at is not None:
@@ -176,6 +191,71 @@ def target_seconds(cal, spec, start):
     raise ValueError(f"unknown unit {unit!r}")
 
 
+def _clock(target, calendar_id, cal, secs, start, holds, stops, share, now):
+    """One clock from its start, target and the intervals in which it does not count."""
+    segments = _segments(start, holds + stops)
+    last = segments[-1]
+    stopped_at = last.start if (not last.counted and last.reason == "stopped") else None
+    paused = not last.counted and stopped_at is None and last.start <= now
+    # A stopped clock keeps the deadline it had: reach the target as if it ran on.
+    open_stop = stops[-1] if stops and stops[-1][1] is None else None
+    running = _segments(start, holds + stops[:-1]) if open_stop else segments
+    due = _reach(cal, running, secs)
+    at_risk = _reach(cal, running, int(secs * share))
+    used = _used(cal, segments, now if stopped_at is None else min(now, stopped_at))
+    if stopped_at is not None and stopped_at <= now:
+        state = "met" if used <= secs else "breached"
+    elif used > secs or (due is not None and now >= due):
+        state = "breached"
+    elif used >= secs * share or (at_risk is not None and now >= at_risk):
+        state = "at_risk"
+    else:
+        state = "pending"
+    return ClockResult(
+        target, calendar_id, secs, start, due, at_risk, paused, stopped_at, used, state, segments
+    )
+
+
+def calendar_days_later(start, days, zone):
+    """The same wall-clock time `days` calendar days after `start` in `zone` (DST-proof)."""
+    local = start.astimezone(zone)
+    return (local.replace(tzinfo=None) + timedelta(days=days)).replace(tzinfo=zone)
+
+
+def _announced_due(events):
+    """The date the provider announced for the quote (the last quote notice that named one)."""
+    due = None
+    for e in events:
+        if e.kind == "quote_notice" and e.data.get("due"):
+            due = datetime.fromisoformat(e.data["due"])
+    return due
+
+
+def _step_clocks(events, terms, calendars, now, start, pauses, share):
+    """A change's step clocks (seed §5.2.2), unless waived."""
+    steps = terms.get("steps") or {}
+    if not steps or any(e.kind == "quote_waived" for e in events):
+        return []
+    results = []
+    for target in STEP_TARGETS:
+        spec = steps.get(target)
+        if spec is None:
+            continue
+        cal = calendars(spec["calendar"])
+        if target == QUOTE and (announced := _announced_due(events)) is not None:
+            secs = int(cal.elapsed(start, max(announced, start)).total_seconds())
+        elif spec["unit"] == "calendar_days":
+            due = calendar_days_later(start, int(spec["amount"]), cal.zone)
+            secs = int(cal.elapsed(start, due).total_seconds())
+        else:
+            secs = target_seconds(cal, spec, start)
+        stops = _stop_intervals(events, target)
+        results.append(
+            _clock(target, spec["calendar"], cal, secs, start, pauses, stops, share, now)
+        )
+    return results
+
+
 def compute(kind, events, terms, calendars, now):
     """Derive every clock of a ticket from its ledger and terms, as of `now`."""
     events = sorted(events, key=lambda e: e.at)
@@ -209,39 +289,9 @@ def compute(kind, events, terms, calendars, now):
             continue
         secs = target_seconds(cal, spec, start)
         stops = _stop_intervals(events, target)
-        segments = _segments(start, pauses + stops)
-        last = segments[-1]
-        stopped_at = last.start if (not last.counted and last.reason == "stopped") else None
-        paused = not last.counted and stopped_at is None and last.start <= now
-        # A stopped clock keeps the deadline it had: reach the target as if it ran on.
-        open_stop = stops[-1] if stops and stops[-1][1] is None else None
-        running = _segments(start, pauses + stops[:-1]) if open_stop else segments
-        due = _reach(cal, running, secs)
-        at_risk = _reach(cal, running, int(secs * share))
-        used = _used(cal, segments, now if stopped_at is None else min(now, stopped_at))
-        if stopped_at is not None and stopped_at <= now:
-            state = "met" if used <= secs else "breached"
-        elif used > secs or (due is not None and now >= due):
-            state = "breached"
-        elif used >= secs * share or (at_risk is not None and now >= at_risk):
-            state = "at_risk"
-        else:
-            state = "pending"
-        results.append(
-            ClockResult(
-                target,
-                calendar_id,
-                secs,
-                start,
-                due,
-                at_risk,
-                paused,
-                stopped_at,
-                used,
-                state,
-                segments,
-            )
-        )
+        results.append(_clock(target, calendar_id, cal, secs, start, pauses, stops, share, now))
+    if kind == "change":
+        results += _step_clocks(events, terms, calendars, now, registered.at, pauses, share)
     return results
 
 

@@ -104,6 +104,9 @@ class Target(models.TextChoices):
     RESTORE = "restore", _("Restore")
     RESOLUTION = "resolution", _("Resolution")
     PICKUP = "pickup", _("Pickup")
+    # a change's steps (seed §5.2.2): the quote notice within 3 working days, the quote itself
+    QUOTE_NOTICE = "quote_notice", _("Quote notice")
+    QUOTE = "quote", _("Quote")
 
 
 class SlaPolicy(models.Model):
@@ -303,6 +306,9 @@ class ClockEvent(models.Model):
         PRIORITY = "priority", _("Priority changed")
         CALENDAR = "calendar", _("Calendar corrected")
         WORKAROUND = "workaround", _("Workaround in place")
+        QUOTE_NOTICE = "quote_notice", _("Quote notice given")
+        QUOTE_SENT = "quote_sent", _("Quote sent")
+        QUOTE_WAIVED = "quote_waived", _("No quote needed")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="clock_events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -43,6 +43,11 @@ FOLLOW_UPS = {
     "waiting_for_supplier": 3,
 }
 PIR_WORKING_DAYS = 5
+# A change's steps (seed §5.2.2): the quote within 10 calendar days of receipt, and within 3
+# working days (the office calendar, also under a 24/7 contract) the notice that confirms the
+# 10 days or names the date, and says whether the quote is free.
+QUOTE_CALENDAR_DAYS = 10
+QUOTE_NOTICE_WORKING_DAYS = 3
 PAUSING_STATUSES = ("waiting_for_customer", "planned_external")
 
 
@@ -133,6 +138,20 @@ def build_terms(ticket):
         if t.average_goal_minutes:
             entry["average_goal_minutes"][t.target] = t.average_goal_minutes
     scenarios = (contract.emergency_scenarios if contract else {}) or {}
+    steps = {}
+    if ticket.kind == "change":
+        steps = {
+            "quote_notice": {
+                "unit": "working_days",
+                "amount": QUOTE_NOTICE_WORKING_DAYS,
+                "calendar": policy.office_calendar_id,
+            },
+            "quote": {
+                "unit": "calendar_days",
+                "amount": QUOTE_CALENDAR_DAYS,
+                "calendar": policy.always_calendar_id,
+            },
+        }
     return contract, {
         "policy": policy.pk,
         "policy_name": policy.name,
@@ -142,6 +161,7 @@ def build_terms(ticket):
         "office_calendar": policy.office_calendar_id,
         "priorities": priorities,
         "emergency_scenarios": scenarios,
+        **({"steps": steps} if steps else {}),
     }
 
 

@@ -56,7 +56,9 @@ CUSTOMER_REFUSALS = {
 
 
 class SlaClockSerializer(serializers.Serializer):
-    target = serializers.ChoiceField(choices=["response", "restore", "resolution", "pickup"])
+    target = serializers.ChoiceField(
+        choices=["response", "restore", "resolution", "pickup", "quote_notice", "quote"]
+    )
     due_at = serializers.DateTimeField(allow_null=True)
     paused = serializers.BooleanField()
     state = serializers.ChoiceField(choices=["pending", "at_risk", "met", "breached"])
@@ -118,6 +120,8 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
+        for part in extensions.api_parts():  # read-only fields upper apps add (changes)
+            fields[part.name] = part.field()
         request = self.context.get("request")
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
@@ -313,7 +317,10 @@ class TicketViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Ticket.objects.none()
-        return extensions.clock_read().api_rows(queries.ticket_list(self.request.user))
+        queryset = extensions.clock_read().api_rows(queries.ticket_list(self.request.user))
+        for part in extensions.api_parts():
+            queryset = part.rows(queryset)
+        return queryset
 
     def _ticket_response(self, ticket):
         return ticket_response(ticket, self.get_serializer_context())

@@ -6,6 +6,8 @@ without tickets importing them (docs/architecture.md).
 - Ticket page panels: `sla` (clock panel and its agent forms) and `escalation` (escalations,
   the escalate button) register a context hook; `render_ticket_detail` merges what they return.
 - The P1/P2 phone notice: `sla` says what it tells a customer now (their contract, the clock).
+- Ticket API parts: an app adds a read-only field to the ticket's API representation (changes:
+  the `change` object of a change ticket) with the prefetch its rows need.
 """
 
 from collections.abc import Callable
@@ -28,7 +30,19 @@ class ClockRead:
     clocks: Callable
 
 
+@dataclass(frozen=True)
+class ApiPart:
+    """A read-only field of the ticket API that an upper app owns."""
+
+    name: str
+    # () -> a fresh read-only serializer field (source "*": it is given the ticket)
+    field: Callable
+    # queryset -> queryset with what the field reads, in a constant number of queries
+    rows: Callable
+
+
 _clock_read: ClockRead | None = None
+_api_parts: dict[str, ApiPart] = {}
 _detail_hooks: list[Callable] = []
 _urgent_notice: Callable | None = None
 
@@ -70,3 +84,11 @@ def urgent_notice(organization_id, now=None) -> dict:
     if _urgent_notice is None:
         return {"mode": "call"}
     return _urgent_notice(organization_id, now)
+
+
+def register_api_part(part: ApiPart) -> None:
+    _api_parts[part.name] = part
+
+
+def api_parts() -> list[ApiPart]:
+    return list(_api_parts.values())

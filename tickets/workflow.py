@@ -49,6 +49,12 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.RESOLVED, S.CLOSED): BY_CUSTOMER | BY_SYSTEM,  # confirmed by the customer, or automatically
     (S.RESOLVED, S.RESPONSE_RECEIVED): BY_CUSTOMER,  # "not resolved": the customer reopens
     (S.RESOLVED, S.PLANNED_INTERNAL): BY_WORKER,  # reopened by the provider
+    # A change request the provider cancels closes its ticket (changes.services, with the
+    # agent's reason): a system move, so no status form offers it.
+    (S.PLANNED_INTERNAL, S.CLOSED): BY_SYSTEM,
+    (S.PLANNED_EXTERNAL, S.CLOSED): BY_SYSTEM,
+    (S.RESPONSE_RECEIVED, S.CLOSED): BY_SYSTEM,
+    (S.WAITING_FOR_SUPPLIER, S.CLOSED): BY_SYSTEM,
 }
 
 

@@ -69,6 +69,11 @@ EXPECTED = {
     ("resolved", "planned_internal"): {W},
     # Withdrawn by its reporter (only the reporter: WITHDRAWN_BY) before work started.
     ("new", "closed"): {C},
+    # A cancelled change request closes its ticket (the system, for the agent who cancels).
+    ("planned_internal", "closed"): {Y},
+    ("planned_external", "closed"): {Y},
+    ("response_received", "closed"): {Y},
+    ("waiting_for_supplier", "closed"): {Y},
     # Closed is final: nothing leaves it.
 }
 WITHDRAWN_BY = "acme.user"  # the reporter of the tickets below
