@@ -272,7 +272,7 @@ class RatingSerializer(serializers.Serializer):
     )
     comment = serializers.CharField(required=False, allow_blank=True, max_length=inputs.REASON_MAX)
     agent = serializers.CharField(source="agent.username", read_only=True, allow_null=True)
-    rated_at = serializers.DateTimeField(read_only=True)
+    rated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
 def _colleague(ticket, username):
@@ -400,7 +400,12 @@ class TicketViewSet(
     @extend_schema(
         methods=["post"], request=WatcherRefSerializer, responses={201: WatcherSerializer}
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=WatcherSerializer)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=WatcherSerializer,
+        pagination_class=None,  # a handful of people: a plain list (and so in the schema)
+    )
     def watchers(self, request, pk=None, **kwargs):
         """The colleagues who follow the ticket; the reporter or an authorised contact adds one
         (agents on tickets registered by phone, e-mail or chat)."""
