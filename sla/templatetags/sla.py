@@ -1,3 +1,5 @@
+import json
+
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +56,21 @@ def business_time(seconds, day_seconds=None, calendar_name=""):
     if hours:
         return ngettext("%(h)d working hour", "%(h)d working hours", hours) % {"h": hours}
     return _("%(m)d working min") % {"m": minutes}
+
+
+@register.simple_tag
+def countdown_texts():
+    """The countdown's texts in the reader's language, as JSON for the browser's ticking
+    countdowns (static/js/queue.js): the same texts `duration` and _countdown.html use."""
+    return json.dumps(
+        {
+            "in": _("in %(left)s"),
+            "late": _("%(left)s late"),
+            "dh": _("%(d)d d %(h)d h"),
+            "hm": _("%(h)d h %(m)02d min"),
+            "m": _("%(m)d min"),
+        }
+    )
 
 
 @register.inclusion_tag("sla/_countdown.html")

@@ -314,3 +314,23 @@ def test_bulk_summary_in_dutch(login, users, queue_world):
     users["agent"].save()
     said = bulk(login("agent"), [queue_world["p1"], "INC-2026-99999"], action="take")
     assert said == ["1 bijgewerkt, 1 geweigerd: INC-2026-99999 — geen ticket in uw wachtrij"]
+
+
+def test_rows_carry_what_the_browser_needs_to_tick_and_refresh(login, users, queue_world):
+    """Countdowns tick from each clock's due time (ISO) with the server's texts in the reader's
+    language; the results refresh themselves from the URL they were rendered for."""
+    import json
+    import re
+    from html import unescape
+
+    users["agent"].language = "nl"
+    users["agent"].save()
+    with freeze_time(at(2026, 11, 25, 10, 45)):
+        body = login("agent").get(reverse("queue"), {"priority": "1"}).text
+    section = re.search(r'<section id="queue-results"[^>]*>', body).group(0)
+    assert 'hx-trigger="every 30s"' in section
+    assert 'hx-get="/queue/?priority=1"' in section
+    texts = json.loads(unescape(re.search(r'data-countdown="([^"]*)"', section).group(1)))
+    assert texts["in"] == "over %(left)s" and texts["hm"] == "%(h)d u %(m)02d min"
+    # the breached P1's response clock: due 08:30 Amsterdam
+    assert 'data-due="2026-11-25T08:30:00+01:00" data-state="breached"' in body

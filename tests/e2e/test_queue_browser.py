@@ -1,0 +1,86 @@
+"""The queue in a real browser (issue 15): countdowns tick, rows refresh themselves without
+losing the selection, the cursor or the scroll, keyboard shortcuts, bulk actions. The browser's
+clock is Playwright's (page.clock), so no test waits for real time to pass."""
+
+import re
+
+import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from pim.models import Role
+from tests.conftest import make_user
+from tests.e2e.test_incident_flow import login
+from tests.sla.conftest import contracts, policy  # noqa: F401 - fixtures
+from tickets import services
+from tickets.models import Ticket
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def file(reporter, title, priority):
+    return services.create_ticket(actor=reporter, title=title, description="d", priority=priority)
+
+
+def test_queue_ticks_refreshes_and_keeps_the_selection(page, shot, contracts, globex):  # noqa: F811
+    reporter = make_user("globex.user", Role.CUSTOMER_USER, globex, language="nl")
+    agent = make_user("agent", Role.AGENT, language="nl")
+    device = TOTPDevice.objects.create(user=agent, name="phone", confirmed=True)
+    first = file(reporter, "Alles plat", 1)  # Globex is 24/7: the response is due in 30 min
+    for i in range(30):
+        file(reporter, f"Printer {i}", 4)
+    page.set_viewport_size({"width": 1366, "height": 700})
+    page.clock.install()
+    login(page, "agent", device)
+    page.goto("/queue/")
+    rows = page.locator("#queue-results tbody tr")
+    assert rows.first.get_attribute("data-number") == first.number  # urgency first
+
+    # the countdown ticks in the browser
+    countdown = rows.first.locator(".sla-left")
+    before = countdown.inner_text()
+    assert before.startswith("over ")
+    page.clock.run_for("05:00")
+    assert countdown.inner_text() != before
+
+    # j moves the cursor, x ticks the row; the count of selected tickets follows
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    second = rows.nth(1)
+    number = second.get_attribute("data-number")
+    assert "is-cursor" in second.get_attribute("class")
+    assert second.locator("input[name=tickets]").is_checked()
+    assert page.locator("#queue-selected").inner_text() == "(1)"
+
+    # a ticket arrives; the refresh shows it without a reload, keeping selection and scroll
+    page.mouse.wheel(0, 300)
+    page.wait_for_function("window.scrollY > 0")
+    scrolled = page.evaluate("window.scrollY")
+    arrived = file(reporter, "Nieuwe storing", 2)
+    page.evaluate("window.pimLoaded = true")  # gone if the page reloaded
+    page.clock.run_for("00:31")
+    page.wait_for_selector(f"#queue-results tr[data-number='{arrived.number}']")
+    assert page.evaluate("window.pimLoaded") is True
+    row = page.locator(f"#queue-results tr[data-number='{number}']")
+    assert row.locator("input[name=tickets]").is_checked()
+    assert "is-cursor" in row.get_attribute("class")
+    assert page.evaluate("window.scrollY") == scrolled
+    shot(page, "queue-refreshed")
+
+    # x again on the cursor row, then bulk: take the first two
+    page.keyboard.press("k")
+    top = page.locator("#queue-results tr.is-cursor").get_attribute("data-number")
+    page.keyboard.press("x")
+    assert page.locator("#queue-selected").inner_text() == "(2)"
+    page.select_option("#bulk_action", "take")
+    page.click("#queue-bulk button[type=submit]")
+    page.wait_for_selector(".messages li")
+    assert page.locator(".messages li").first.inner_text() == "2 bijgewerkt"
+    taken = Ticket.objects.filter(assignee=agent).values_list("number", flat=True)
+    assert set(taken) == {top, number}
+
+    # Enter opens the ticket under the cursor
+    page.keyboard.press("j")
+    opened = page.locator("#queue-results tr.is-cursor").get_attribute("data-number")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/tickets/{opened}/$"))
