@@ -196,11 +196,13 @@ class QueueFilter(TicketFilter):
     def filter_queryset(self, queryset):
         return queryset.filter(self.as_q())
 
-    def as_q(self):
+    def as_q(self, cleaned=None):
         """The valid filters as one Q (invalid values are ignored, and shown on the form): the
-        queue's rows, and a saved view's count (tickets/queue_views.py)."""
-        self.errors  # noqa: B018 - validates the form
-        cleaned = self.form.cleaned_data
+        queue's rows, and a saved view's count from its `cleaned` data (tickets/queue_views.py).
+        """
+        if cleaned is None:
+            self.errors  # noqa: B018 - validates the form
+            cleaned = self.form.cleaned_data
         q = Q()
         for name, flt in self.filters.items():  # the sort fields are not filters
             value = cleaned.get(name)
