@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pim.pagination import COUNT_BOUND
 
-from .filters import QueueFilter
+from .filters import DEFAULT_DIRECTION, DEFAULT_SORT, OPEN, QueueFilter
 from .models import QueueColumns, QueueView, Status, Ticket
 
 # The queue's query names a view keeps (filters and sort; not the page).
@@ -73,15 +73,19 @@ PRESETS = (
 
 def normalise(data) -> str:
     """A query (QueryDict or string) as the view query string: only the view's names, in a
-    fixed order, without empty values."""
+    fixed order, without empty values and without what the queue does by default (open
+    tickets, the soonest deadline first), so the same view always reads the same."""
     if isinstance(data, str):
         data = QueryDict(data)
-    pairs = []
-    for name in VIEW_PARAMS:
-        for value in sorted(set(data.getlist(name))):
-            if value.strip():
-                pairs.append((name, value))
-    return urlencode(pairs)
+    values = {n: sorted({v for v in data.getlist(n) if v.strip()}) for n in VIEW_PARAMS}
+    if values["status"] == [OPEN]:
+        values["status"] = []
+    sort = (values["sort"] or [DEFAULT_SORT])[0]
+    if values["dir"] == [DEFAULT_DIRECTION.get(sort, "desc")]:
+        values["dir"] = []
+    if values["sort"] == [DEFAULT_SORT] and not values["dir"]:
+        values["sort"] = []
+    return urlencode([(name, value) for name in VIEW_PARAMS for value in values[name]])
 
 
 def views_for(user, current=None) -> list[View]:

@@ -334,3 +334,12 @@ def test_rows_carry_what_the_browser_needs_to_tick_and_refresh(login, users, que
     assert texts["in"] == "over %(left)s" and texts["hm"] == "%(h)d u %(m)02d min"
     # the breached P1's response clock: due 08:30 Amsterdam
     assert 'data-due="2026-11-25T08:30:00+01:00" data-state="breached"' in body
+
+
+def test_a_view_stays_active_when_the_form_spells_out_the_defaults(login, queue_world):
+    """The filter form sends every field (status=open, the default sort): still "My open"."""
+    query = "status=open&assignee=mine&sort=next_due&dir=asc&priority=&search="
+    response = login("agent").get(f"{reverse('queue')}?{query}")
+    assert [v.name for v in response.context["views"] if v.active] == ["My open"]
+    assert queue_views.normalise("sort=reported_at&dir=desc") == "sort=reported_at"
+    assert queue_views.normalise("sort=next_due&dir=desc") == "sort=next_due&dir=desc"
