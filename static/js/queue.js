@@ -1,7 +1,7 @@
 // The agent queue (issue 15): countdowns that tick, rows that refresh themselves (htmx swaps
 // #queue-results every 30 s) without losing the selection or the keyboard cursor, keyboard
-// shortcuts (j/k move, Enter opens, x selects, ? shows the shortcuts), "select all" and the
-// number of selected tickets. Progressive: without this file the queue works as plain pages.
+// shortcuts (j/k move, Enter opens, x selects; "?" is the shared help, static/js/shortcuts.js),
+// "select all" and the number of selected tickets. Progressive: without this file the queue works as plain pages.
 (function () {
   "use strict";
 
@@ -182,13 +182,6 @@
     } else if (event.key === "Enter" && row && !(event.target && event.target.closest("a, button"))) {
       var link = row.querySelector("a");
       if (link) window.location.assign(link.href);
-      event.preventDefault();
-    } else if (event.key === "?") {
-      var help = document.getElementById("queue-shortcuts");
-      if (help) {
-        help.open = !help.open;
-        if (help.open) help.querySelector("summary").focus();
-      }
       event.preventDefault();
     }
   });

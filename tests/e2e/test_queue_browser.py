@@ -79,6 +79,13 @@ def test_queue_ticks_refreshes_and_keeps_the_selection(page, shot, contracts, gl
     taken = Ticket.objects.filter(assignee=agent).values_list("number", flat=True)
     assert set(taken) == {top, number}
 
+    # ? opens the shared shortcut help, which lists the queue's keys
+    page.keyboard.press("?")
+    help_ = page.locator("#shortcut-help")
+    assert help_.is_visible() and "Het ticket selecteren of deselecteren" in help_.inner_text()
+    page.keyboard.press("Escape")
+    assert not help_.is_visible()
+
     # Enter opens the ticket under the cursor
     page.keyboard.press("j")
     opened = page.locator("#queue-results tr.is-cursor").get_attribute("data-number")
