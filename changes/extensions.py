@@ -1,11 +1,106 @@
-"""What changes adds to the ticket API (registered in ChangesConfig.ready())."""
+"""What changes adds to the ticket API and the ticket page (registered in ChangesConfig.ready())."""
 
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+
+from pim.exceptions import IllegalStateChange
 from tickets import extensions
+from tickets.models import Kind
 
+from . import services
 from .api import TicketChangeField, with_change_rows
+from .forms import STEP_FORMS, STEP_LABELS
+from .models import (
+    ChangeApproval,
+    ChangeDocument,
+    ChangeRequest,
+    ChangeType,
+    DocumentStatus,
+    Side,
+    Stage,
+)
 
 API_PART = extensions.ApiPart(name="change", field=TicketChangeField, rows=with_change_rows)
+DECISIONS = ("approve", "reject", "provider_approve")
+
+AUDIT_ACTIONS = {
+    "change_classify": _("classified the change"),
+    "change_verify": _("recorded the verification"),
+    "change_quote_notice": _("sent the quote notice"),
+    "change_quote": _("sent a quote or RFC"),
+    "change_approve": _("approved the quote or RFC"),
+    "change_approved": _("approved the change"),
+    "change_reject": _("rejected the quote or RFC"),
+    "change_rejected": _("rejected the change"),
+    "change_plan": _("planned the change"),
+    "change_start": _("started the work"),
+    "change_complete": _("completed the change"),
+    "change_cancel": _("cancelled the change"),
+}
+AUDIT_FIELDS = {
+    "stage": _("stage"),
+    "type": _("type"),
+    "version": _("version"),
+    "superseded": _("superseded versions"),
+    "planned_start": _("planned start"),
+    "planned_end": _("planned end"),
+    "note": _("note"),
+    "free": _("free of charge"),
+    "due": _("quote due"),
+    "side": _("side"),
+}
+AUDIT_VALUES = {"stage": Stage, "type": ChangeType, "side": Side}
+
+
+def ticket_page_context(request, ticket, forms):
+    """The change panel of a change ticket: the request, its documents and approvals, and the
+    steps the reader may take now (each with its form)."""
+    if ticket.kind != Kind.CHANGE:
+        return {}
+    change = (
+        ChangeRequest.objects.filter(ticket=ticket)
+        .select_related("raised_from", "classified_by")
+        .prefetch_related(
+            "services",
+            Prefetch(
+                "documents",
+                queryset=ChangeDocument.objects.select_related("attachment").order_by("version"),
+            ),
+            Prefetch(
+                "approvals", queryset=ChangeApproval.objects.select_related("by").order_by("at")
+            ),
+        )
+        .first()
+    )
+    if change is None:
+        return {}
+    change.ticket = ticket
+    waiting = next(
+        (d for d in reversed(change.documents.all()) if d.status == DocumentStatus.SENT), None
+    )
+    steps = []
+    for action, form_class in STEP_FORMS.items():
+        try:
+            services.check_role(action, request.user)
+            services.check_stage(action, change)
+        except (PermissionDenied, IllegalStateChange):
+            continue
+        bound = forms.get(f"change_{action}_form")
+        initial = {"version": waiting.version} if waiting and action in DECISIONS else {}
+        steps.append(
+            {
+                "action": action,
+                "label": STEP_LABELS[action],
+                "form": bound or form_class(ticket=ticket, initial=initial),
+                "open": bound is not None,
+                "decision": action in DECISIONS,
+            }
+        )
+    return {"change_panel": {"change": change, "waiting": waiting, "steps": steps}}
 
 
 def register():
     extensions.register_api_part(API_PART)
+    extensions.register_detail_context(ticket_page_context)
+    extensions.register_audit_words(actions=AUDIT_ACTIONS, fields=AUDIT_FIELDS, values=AUDIT_VALUES)

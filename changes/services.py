@@ -409,8 +409,9 @@ def _quote(change, ticket, actor, data, now):
     )
     change.quote_free = bool(free)
     _set_stage(
-        change, S.QUOTED, actor, now, "quote", version=document.version, superseded=superseded
-    )
+        change, S.QUOTED, actor, now, "quote", version=document.version,
+        superseded=", ".join(str(v) for v in superseded),
+    )  # fmt: skip
     if not ClockEvent.objects.filter(ticket=ticket, kind=ClockEvent.Kind.QUOTE_SENT).exists():
         sla_services.record(ticket, ClockEvent.Kind.QUOTE_SENT, at=now, actor=actor)
     notifications.document_sent(change, document, actor)
@@ -517,9 +518,12 @@ def _plan(change, ticket, actor, data, now):
         raise ValidationError({"planned_end": _("The planned end must lie after the start.")})
     if start < now:
         raise ValidationError({"planned_start": _("The planned start lies in the past.")})
-    old = [change.planned_start, change.planned_end]
+    old_start, old_end = change.planned_start, change.planned_end
     change.planned_start, change.planned_end = start, end
-    _set_stage(change, S.PLANNED, actor, now, "plan", planned=[old, [start, end]])
+    _set_stage(
+        change, S.PLANNED, actor, now, "plan",
+        planned_start=[old_start, start], planned_end=[old_end, end],
+    )  # fmt: skip
     notifications.planned(change, actor)
 
 

@@ -100,5 +100,6 @@ urlpatterns = [
     path("", include("intake.urls")),
     path("", include("sla.urls")),
     path("", include("escalation.urls")),
+    path("", include("changes.urls")),
     path("", include("maintenance.urls")),
 ]

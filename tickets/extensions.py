@@ -6,6 +6,8 @@ without tickets importing them (docs/architecture.md).
 - Ticket page panels: `sla` (clock panel and its agent forms) and `escalation` (escalations,
   the escalate button) register a context hook; `render_ticket_detail` merges what they return.
 - The P1/P2 phone notice: `sla` says what it tells a customer now (their contract, the clock).
+- Audit words: an app whose writes are in a ticket's audit trail names its actions, fields and
+  coded values in the reader's language (the ticket page's audit trail).
 - Ticket API parts: an app adds a read-only field to the ticket's API representation (changes:
   the `change` object of a change ticket) with the prefetch its rows need.
 """
@@ -92,3 +94,17 @@ def register_api_part(part: ApiPart) -> None:
 
 def api_parts() -> list[ApiPart]:
     return list(_api_parts.values())
+
+
+_audit_words: dict[str, dict] = {"actions": {}, "fields": {}, "values": {}}
+
+
+def register_audit_words(*, actions=None, fields=None, values=None) -> None:
+    """`actions`: {code: label}; `fields`: {name: label}; `values`: {name: TextChoices}."""
+    _audit_words["actions"].update(actions or {})
+    _audit_words["fields"].update(fields or {})
+    _audit_words["values"].update(values or {})
+
+
+def audit_words() -> dict:
+    return _audit_words

@@ -648,3 +648,25 @@ class BulkForm(forms.Form):
             if not (data.get("reason") or "").strip():
                 self.add_error("reason", _("Say why the priority changes."))
         return data
+
+
+class QuestionForm(forms.Form):
+    """A customer's short question or service request."""
+
+    title = forms.CharField(label=_("Your question in a few words"), max_length=inputs.TITLE_MAX)
+    description = forms.CharField(
+        label=_("Your question"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=inputs.DESCRIPTION_MAX,
+        help_text=_("Ask what you want to know, or what you need us to arrange."),
+    )
+    service = forms.ModelChoiceField(
+        label=_("Service"),
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label=_("— not specified —"),
+    )
+
+    def __init__(self, *args, organization_id, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(organization_id=organization_id)

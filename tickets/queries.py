@@ -112,8 +112,7 @@ def _tsquery(words):
     documents (an e-mail address stays one token, "printer-storing" three); no operator a user
     types means anything. A word without letters or digits matches nothing."""
     quoted = (
-        "'" + w.replace("\0", "").replace("\\", "\\\\").replace("'", "''") + "':*"
-        for w in words
+        "'" + w.replace("\0", "").replace("\\", "\\\\").replace("'", "''") + "':*" for w in words
     )
     return SearchQuery(" & ".join(quoted), search_type="raw", config=SEARCH_CONFIG)
 
@@ -161,9 +160,7 @@ def search_filter(term, user, using=DEFAULT_DB_ALIAS):
     staff = user is not None and is_provider_staff(user)
     postgresql = connections[using].vendor == "postgresql"
     organizations = _named(visible_organizations(user), words) if user else {}
-    locations = (
-        _named(Location.objects.filter(organization_filter(user)), words) if user else {}
-    )
+    locations = _named(Location.objects.filter(organization_filter(user)), words) if user else {}
     every_word = Q()
     for word in words:
         q = _text_filter(word, staff, postgresql)

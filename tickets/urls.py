@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("tickets/", views.ticket_list, name="ticket-list"),
     path("tickets/new/", views.ticket_create, name="ticket-create"),
+    path("tickets/new/question/", views.question_create, name="question-create"),
     path("tickets/<str:number>/", views.ticket_detail, name="ticket-detail"),
     path("tickets/<str:number>/update/", views.ticket_update, name="ticket-update"),
     path("tickets/<str:number>/attach/", views.ticket_attach, name="ticket-attach"),

@@ -28,12 +28,13 @@ from .participation import (
     ticket_watcher_remove,
     ticket_withdraw,
 )
-from .portal import ticket_create, ticket_list
+from .portal import question_create, ticket_create, ticket_list
 from .queue import queue, queue_bulk, queue_columns, queue_view_delete, queue_view_save
 from .search import search
 
 __all__ = [
     "attachment_download",
+    "question_create",
     "queue",
     "queue_bulk",
     "queue_columns",

@@ -74,6 +74,11 @@ AUDIT_ACTIONS = {
 }
 
 
+def audit_action_label(code):
+    """An audit action in words (tickets' own, or registered by an upper app)."""
+    return AUDIT_ACTIONS.get(code) or extensions.audit_words()["actions"].get(code, code)
+
+
 def _field_label(name):
     try:
         return str(Ticket._meta.get_field(name).verbose_name)
@@ -84,7 +89,7 @@ def _field_label(name):
             "visibility": _("visibility"),
             "watcher": _("watcher"),
             "score": _("rating"),
-        }.get(name, name)
+        }.get(name) or str(extensions.audit_words()["fields"].get(name, name))
 
 
 def _display_value(name, value):
@@ -97,6 +102,7 @@ def _display_value(name, value):
         "kind": Kind,
         "channel": Channel,
     }
+    choices.update(extensions.audit_words()["values"])
     if name in choices:
         try:
             return str(choices[name](value).label)
@@ -171,7 +177,7 @@ def _audit_rows(entries):
         rows.append(
             {
                 "entry": entry,
-                "label": AUDIT_ACTIONS.get(entry.action, entry.action),
+                "label": audit_action_label(entry.action),
                 "changes": changes,
             }
         )

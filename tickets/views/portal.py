@@ -18,6 +18,7 @@ from ..filters import ALL, TicketFilter
 from ..forms import (
     CallerLookupForm,
     CustomerListFilterForm,
+    QuestionForm,
     TicketCreateForm,
     apply_errors,
 )
@@ -207,3 +208,36 @@ def _urgent_message(ticket):
 
 def _service_desk_phone():
     return settings.SERVICE_DESK_PHONE
+
+
+@login_required
+def question_create(request):
+    """A customer asks a short question or makes a service request (seed 004: fair use)."""
+    user = request.user
+    if not user.is_customer:
+        raise PermissionDenied(_("Customers ask questions here."))
+    form = QuestionForm(request.POST or None, organization_id=user.organization_id_or_none)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = services.create_ticket(
+                actor=user,
+                kind=Kind.QUESTION,
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                service=form.cleaned_data.get("service"),
+                priority=Priority.P4,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Your question has been registered as %(number)s.") % {"number": ticket.number},
+            )
+            return redirect(ticket)
+    return render(
+        request,
+        "tickets/question_form.html",
+        {"form": form},
+        status=400 if form.is_bound and form.errors else 200,
+    )

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from demo.changes import seed_changes
 from escalation.models import Channel, Notification, NotificationStatus
 from pim.models import Location, Membership, Organization, Role, Service, User
 from pim.security import twofactor
@@ -271,6 +272,10 @@ class Command(BaseCommand):
                     )
                 created_tickets += 1
                 _live(ticket, reporter, agent, _history(reported, now, rng))
+            if spec["slug"] == "acme":  # change requests in every stage of the change path
+                contact = next(u for u in users if u.role == Role.AUTHORISED_CONTACT)
+                manager = next(u for u in staff if u.role == Role.CSM)
+                created_tickets += seed_changes(_at, org, contact, agent, manager, now)
         if created_tickets:
             # What the SLA sweep finds now (SLA events of the history, escalations of the open
             # tickets that are late, reminders), as the first worker start would.

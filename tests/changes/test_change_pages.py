@@ -1,0 +1,157 @@
+"""The change path's pages: the request form, the kind switch, the question form and the
+steps on the ticket page (roles, stages, form errors, tenant isolation, the reader's language)."""
+
+from datetime import date
+
+from django.test import Client
+from django.urls import reverse
+from freezegun import freeze_time
+
+from changes.models import ChangeRequest
+from tickets.models import Ticket
+
+from .conftest import at
+
+NOW = at(2026, 11, 25, 11, 0)
+
+
+def login(users, username):
+    client = Client()
+    client.force_login(users[username])
+    return client
+
+
+def post_step(client, ticket, when=NOW, **data):
+    with freeze_time(when):
+        return client.post(reverse("ticket-change", args=[ticket.number]), data)
+
+
+def test_a_customer_files_a_change_request_with_what_why_date_and_services(users, contracts, acme):
+    client = login(users, "acme.contact")
+    with freeze_time(NOW):
+        page = client.get(reverse("change-create"))
+        assert page.status_code == 200
+        assert b"change-guide" in page.content
+        service = acme.services.first()
+        response = client.post(
+            reverse("change-create"),
+            {
+                "title": "Extension 215 in the reception group",
+                "description": "Add extension 215 to the reception hunt group.",
+                "why": "A new receptionist starts on 1 December.",
+                "wished_date": "2026-11-30",
+                "services": [service.pk],
+                "priority": "4",
+            },
+        )
+    ticket = Ticket.objects.get(kind="change")
+    assert response.status_code == 302 and response["Location"] == ticket.get_absolute_url()
+    change = ChangeRequest.objects.get(ticket=ticket)
+    assert change.why == "A new receptionist starts on 1 December."
+    assert change.wished_date == date(2026, 11, 30)
+    assert list(change.services.all()) == [service]
+    assert ticket.priority == 4 and ticket.number.startswith("CHG-")
+
+
+def test_the_change_form_refuses_a_past_wished_date_and_other_organisations_services(
+    users, contracts, globex
+):
+    client = login(users, "acme.contact")
+    with freeze_time(NOW):
+        response = client.post(
+            reverse("change-create"),
+            {
+                "title": "t",
+                "description": "d",
+                "why": "w",
+                "wished_date": "2026-11-01",
+                "services": [globex.services.first().pk],
+                "priority": "3",
+            },
+        )
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {"wished_date", "services"}
+    assert not Ticket.objects.exists()
+
+
+def test_new_report_offers_incident_change_and_question(users, contracts):
+    client = login(users, "acme.user")
+    page = client.get(reverse("ticket-create")).content.decode()
+    for name in ("change-create", "question-create"):
+        assert reverse(name) in page
+    response = client.post(
+        reverse("question-create"),
+        {"title": "Invoice November", "description": "Which hours are on the invoice?"},
+    )
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302
+    assert ticket.kind == "question" and ticket.number.startswith("QST-")
+
+
+def test_only_customers_use_the_customer_forms(users, contracts):
+    for name in ("change-create", "question-create"):
+        assert login(users, "agent").get(reverse(name)).status_code == 403
+
+
+def test_the_steps_on_the_ticket_page_follow_role_and_stage(users, file_change):
+    ticket = file_change("acme.user")
+    url = ticket.get_absolute_url()
+    agent, contact, user = (login(users, u) for u in ("agent", "acme.contact", "acme.user"))
+    with freeze_time(NOW):
+        page = agent.get(url).content.decode()
+    assert 'data-change-step="classify"' in page and 'data-change-step="approve"' not in page
+    response = post_step(agent, ticket, action="classify", type="medium", reason="Average")
+    assert response.status_code == 302
+    with freeze_time(NOW):
+        page = contact.get(url).content.decode()
+        assert 'data-change-step="approve"' in page and 'data-change-step="plan"' not in page
+        assert 'data-change-step="approve"' not in user.get(url).content.decode()
+    # a customer user may not approve: a message, nothing changes
+    response = post_step(user, ticket, action="approve")
+    assert response.status_code == 302
+    assert ChangeRequest.objects.get(ticket=ticket).stage == "classified"
+    assert post_step(contact, ticket, action="approve", note="ok").status_code == 302
+    assert ChangeRequest.objects.get(ticket=ticket).stage == "approved"
+    # inverted dates: the form again, with the error
+    response = post_step(
+        agent, ticket, action="plan",
+        planned_start="2026-12-02T12:00", planned_end="2026-12-02T08:00",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "after the start" in response.content.decode()
+    response = post_step(
+        agent, ticket, action="plan",
+        planned_start="2026-12-02T08:00", planned_end="2026-12-02T12:00",
+    )  # fmt: skip
+    assert response.status_code == 302
+    with freeze_time(NOW):
+        page = user.get(url).content.decode()
+    assert "02-12-2026 08:00 – 02-12-2026 12:00" in page
+
+
+def test_a_step_in_the_wrong_stage_is_a_message(users, file_change):
+    ticket = file_change("acme.user")
+    agent = login(users, "agent")
+    response = post_step(agent, ticket, action="start")
+    assert response.status_code == 302
+    with freeze_time(NOW):
+        page = agent.get(ticket.get_absolute_url()).content.decode()
+    assert "Classify the change first." in page
+
+
+def test_another_organisations_change_page_and_steps_are_404(users, file_change):
+    ticket = file_change("acme.contact")
+    for who in ("globex.contact", "globex.user"):
+        client = login(users, who)
+        assert client.get(ticket.get_absolute_url()).status_code == 404
+        assert post_step(client, ticket, action="approve").status_code == 404
+
+
+def test_the_panel_speaks_the_readers_language(users, file_change):
+    users["acme.contact"].language = "nl"
+    users["acme.contact"].save()
+    ticket = file_change("acme.contact")
+    post_step(login(users, "agent"), ticket, action="classify", type="standard", reason="Klein")
+    with freeze_time(NOW):
+        page = login(users, "acme.contact").get(ticket.get_absolute_url()).content.decode()
+    assert "Wijzigingsverzoek" in page and "Goedgekeurd" in page and "Standaard" in page
