@@ -4,6 +4,7 @@ idempotent, with a history that tells the truth (issue 12 item 10)."""
 import pytest
 from django.core.management import call_command
 
+from changes.models import Stage
 from escalation.models import Escalation, Notification
 from pim.models import Organization, User
 from sla.models import ClockEvent, Contract
@@ -24,7 +25,12 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     assert User.objects.get(username="acme.contact").role == "authorised_contact"
     assert Contract.objects.get(organization__slug="globex").service_window == "24x7"
     tickets = Ticket.objects.count()
-    assert tickets == 12
+    assert Ticket.objects.filter(kind="incident").count() == 12
+    # and Acme's change requests, one in every stage of the change path
+    stages = set(
+        Ticket.objects.filter(kind="change").values_list("change_request__stage", flat=True)
+    )
+    assert stages == set(Stage.values)
     oldest = Ticket.objects.order_by("reported_at").first()
     assert (Ticket.objects.latest("reported_at").reported_at - oldest.reported_at).days > 7
     assert not Notification.objects.filter(status="pending").exists()  # history is not re-sent
@@ -50,7 +56,7 @@ def test_seeded_history_tells_the_truth():
 
 
 def _same_times_in_header_audit_and_ledger():
-    closed = Ticket.objects.filter(status="closed")
+    closed = Ticket.objects.filter(status="closed", kind="incident")  # changes: their own path
     assert closed.count() >= 5
     for ticket in closed:
         assert ticket.reported_at < ticket.responded_at < ticket.resolved_at < ticket.closed_at
