@@ -324,7 +324,6 @@ def test_policy_and_contract_recompute_their_open_tickets_only(make_ticket, user
     assert set(open_tickets_affected(ticket_ids=[])) == set()
 
 
-
 # --- configuration edits in the admin log ------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """The agent queue at a million tickets (issue 15), on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pim_bench_queue \\
-        .venv/bin/python bench/queue.py --tickets 1000000 [--regenerate] [--repeat 30]
+        .venv/bin/python bench/agent_queue.py --tickets 1000000 [--regenerate] [--repeat 30]
 
 Builds the tickets once with bench/data.py (again with --regenerate or another --tickets),
 then prints p50/p95 of the whole queue page through the Django stack in process (middleware,
@@ -12,18 +12,13 @@ each page's main query (the rows) and of the counts; one line per target, `ok` o
 (goal: p95 < 100 ms).
 """
 
+import argparse
+import os
 import sys
+import time
 from pathlib import Path
 
-# Run as a script, bench/ is sys.path[0], where this file would shadow the standard library's
-# `queue` (which Celery, urllib3 and others import): the repository root takes its place.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(HERE.parent))
-
-import argparse  # noqa: E402
-import os  # noqa: E402
-import time  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pim_bench_queue")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/12")
