@@ -397,6 +397,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.Status",
         "WorkaroundStatusEnum": "tickets.models.WORKAROUND_STATUS_CHOICES",
+        # a maintenance notice's initiator and a change approval's side: the same two parties
+        "PartyEnum": "maintenance.models.Initiator",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
