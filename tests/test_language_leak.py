@@ -13,7 +13,6 @@ descriptions, updates, names the tests wrote) is removed from the text first.
 
 import html
 import re
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -138,7 +137,6 @@ def test_no_page_speaks_the_other_language(users, org_b, language):
     urls = page_urls(objects)
     content = user_content()
     problems, rendered = [], 0
-    started = time.monotonic()
     for username in ROLES:
         client = Client(HTTP_ACCEPT_LANGUAGE=language)
         if username is not None:
@@ -157,4 +155,3 @@ def test_no_page_speaks_the_other_language(users, org_b, language):
                 problems.append(f"{username or 'anonymous'} {url}: {leaked[:5]}")
     assert rendered > 100  # every role reached its pages
     assert not problems, f"{len(problems)} pages speak the other language:\n" + "\n".join(problems)
-    assert time.monotonic() - started < 60
