@@ -1,5 +1,6 @@
 """Shared fixtures: two customer organisations, a user for every role, a ticket factory."""
 
+import datetime as dt
 import time
 from datetime import UTC, datetime
 
@@ -8,6 +9,7 @@ from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
 from pim.models import Location, Membership, Organization, Role, Service, User
+from sla.models import Contract, ServiceWindow, SlaPolicy
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -185,3 +187,20 @@ def eager_tasks(monkeypatch):
     from pim.celery import app
 
     monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
+@pytest.fixture
+def contracts(db, acme, globex):  # tests/sla has its own, on its policy fixture
+    """Acme on office hours, Globex on 24/7 (the demo contracts)."""
+    policy = SlaPolicy.objects.get(name="Standaard SLA")
+    start = dt.date(2020, 1, 1)
+    return {
+        "acme": Contract.objects.create(
+            organization=acme, policy=policy, service_window=ServiceWindow.OFFICE_HOURS,
+            valid_from=start,
+        ),
+        "globex": Contract.objects.create(
+            organization=globex, policy=policy, service_window=ServiceWindow.ALWAYS,
+            valid_from=start,
+        ),
+    }  # fmt: skip

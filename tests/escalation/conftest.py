@@ -1,11 +1,9 @@
-import datetime as dt
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
 
-from sla.models import Contract, ServiceWindow, SlaPolicy
 from tickets import services
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -13,23 +11,6 @@ AMS = ZoneInfo("Europe/Amsterdam")
 
 def at(*args):
     return datetime(*args, tzinfo=AMS)
-
-
-@pytest.fixture
-def contracts(db, acme, globex):
-    """Acme on office hours, Globex on 24/7 (the demo contracts)."""
-    policy = SlaPolicy.objects.get(name="Standaard SLA")
-    start = dt.date(2020, 1, 1)
-    return {
-        "acme": Contract.objects.create(
-            organization=acme, policy=policy, service_window=ServiceWindow.OFFICE_HOURS,
-            valid_from=start,
-        ),
-        "globex": Contract.objects.create(
-            organization=globex, policy=policy, service_window=ServiceWindow.ALWAYS,
-            valid_from=start,
-        ),
-    }  # fmt: skip
 
 
 @pytest.fixture
