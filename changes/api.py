@@ -147,7 +147,10 @@ class ChangeActionSerializer(serializers.Serializer):
     )
     version = serializers.IntegerField(
         required=False, min_value=1, max_value=2**31 - 1,
-        help_text="approve, reject, provider_approve: the version (default: the latest sent).",
+        help_text=(
+            "approve, reject, provider_approve, provider_reject: the version (default: the "
+            "latest sent)."
+        ),
     )  # fmt: skip
     planned_start = DateTimeApiField(required=False)
     planned_end = DateTimeApiField(required=False)
@@ -164,8 +167,9 @@ class TicketChangeView(TenantScopedMixin, GenericAPIView):
     @extend_schema(request=ChangeActionSerializer, responses=TicketSerializer)
     def post(self, request, pk):
         """Take a step of the change path: classify, verify, quote_notice, quote (staff);
-        approve, reject (authorised contact); provider_approve (provider manager, large
-        changes); plan, start, progress, complete, cancel (staff)."""
+        approve, reject (authorised contact); provider_approve, provider_reject with a `note`
+        as the reason (provider manager, large changes); plan, start, progress, complete,
+        cancel (staff)."""
         ticket = get_object_or_404(self.get_queryset(), pk=pk)
         ser = self.get_serializer(data=request.data)
         valid = ser.is_valid()

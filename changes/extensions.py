@@ -22,7 +22,7 @@ from .models import (
 )
 
 API_PART = extensions.ApiPart(name="change", field=TicketChangeField, rows=with_change_rows)
-DECISIONS = ("approve", "reject", "provider_approve")
+DECISIONS = ("approve", "reject", "provider_approve", "provider_reject")
 
 AUDIT_ACTIONS = {
     "change_classify": _("classified the change"),

@@ -202,6 +202,11 @@ class ProviderApproveForm(DecisionForm):
     action_name = "provider_approve"
 
 
+class ProviderRejectForm(DecisionForm):
+    action_name = "provider_reject"
+    note = _note(_("Why does the provider reject it?"))
+
+
 class PlanForm(StepForm):
     action_name = "plan"
     planned_start = DateTimeFormField(label=_("Planned start"), widget=DateTimeLocalInput)
@@ -233,7 +238,8 @@ STEP_FORMS = {
     form.action_name: form
     for form in (
         ClassifyForm, VerifyForm, QuoteNoticeForm, QuoteForm, ApproveForm, RejectForm,
-        ProviderApproveForm, PlanForm, StartForm, ProgressForm, CompleteForm, CancelForm,
+        ProviderApproveForm, ProviderRejectForm, PlanForm, StartForm, ProgressForm,
+        CompleteForm, CancelForm,
     )
 }  # fmt: skip
 
@@ -246,6 +252,7 @@ STEP_LABELS = {
     "approve": _("Approve"),
     "reject": _("Reject"),
     "provider_approve": _("Approve for the provider"),
+    "provider_reject": _("Reject for the provider"),
     "plan": _("Plan"),
     "start": _("Start the work"),
     "progress": _("Report progress"),

@@ -58,7 +58,7 @@ WORKER_ACTIONS = (
     "cancel",
 )  # fmt: skip
 CUSTOMER_ACTIONS = ("approve", "reject")
-MANAGER_ACTIONS = ("provider_approve",)
+MANAGER_ACTIONS = ("provider_approve", "provider_reject")
 ACTIONS = WORKER_ACTIONS + CUSTOMER_ACTIONS + MANAGER_ACTIONS
 # Before a quote or RFC is sent: classification and verification.
 BEFORE_QUOTE = (S.CLASSIFIED, S.VERIFICATION)
@@ -170,7 +170,7 @@ def check_role(action, actor) -> None:
     elif action in MANAGER_ACTIONS:
         require(
             is_provider_manager(actor),
-            _("Only a provider manager approves a large change for the provider."),
+            _("Only a provider manager decides on a large change for the provider."),
         )
     else:
         raise ValidationError({"action": _("Unknown action.")})
@@ -214,11 +214,17 @@ def check_stage(action, change) -> None:
             _refuse(_("An exceptional change is decided on its quote: wait for it."), change)
         if change.quote_free is False:
             _refuse(_("This change has costs: decide on its quote once it is sent."), change)
-    if action == "provider_approve":
+    if action in MANAGER_ACTIONS:
         if type_ != ChangeType.LARGE:
             _refuse(_("Only a large change needs the provider's approval."), change)
         if stage != S.QUOTED:
             _refuse(_("The change is “%(stage)s”: no RFC waits for approval."), change)
+    if action == "plan" and stage == S.QUOTED and type_ == ChangeType.LARGE:
+        _refuse(
+            _("The change is “%(stage)s”: an authorised contact and a provider manager must both "
+              "approve the same RFC version before it is planned."),
+            change,
+        )  # fmt: skip
     if action == "plan" and stage not in (S.APPROVED, S.PLANNED):
         _refuse(_("The change is “%(stage)s”: it is planned once it is approved."), change)
     if action == "start" and not (
@@ -476,7 +482,7 @@ def _decide(change, ticket, actor, data, now, decision, side):
     if decision == Decision.REJECTED:
         document.status, document.decided_at = DocumentStatus.REJECTED, now
         document.save(update_fields=["status", "decided_at"])
-        _set_stage(change, S.REJECTED, actor, now, "reject", version=document.version)
+        _set_stage(change, S.REJECTED, actor, now, "reject", version=document.version, side=side)
         notifications.decided(change, approval, actor, stage_moved=True)
         return
     if document.kind == DocumentKind.RFC and not _both_sides_approved(document):
@@ -502,6 +508,11 @@ def _reject(change, ticket, actor, data, now):
 
 def _provider_approve(change, ticket, actor, data, now):
     _decide(change, ticket, actor, data, now, Decision.APPROVED, Side.PROVIDER)
+
+
+def _provider_reject(change, ticket, actor, data, now):
+    _text(data, "note", _("Say why the provider rejects the RFC."))
+    _decide(change, ticket, actor, data, now, Decision.REJECTED, Side.PROVIDER)
 
 
 def _plan(change, ticket, actor, data, now):
@@ -567,6 +578,7 @@ HANDLERS = {
     "approve": _approve,
     "reject": _reject,
     "provider_approve": _provider_approve,
+    "provider_reject": _provider_reject,
     "plan": _plan,
     "start": _start,
     "progress": _progress,

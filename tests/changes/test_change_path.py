@@ -523,3 +523,39 @@ def test_a_wished_date_in_the_past_is_refused(file_change, users):
     with pytest.raises(ValidationError):
         change_services.describe(ticket, users["agent"], wished_date=date(2000, 1, 1))
     assert Ticket.objects.filter(pk=ticket.pk).exists()
+
+
+def test_the_provider_rejects_an_rfc_with_a_reason_and_a_new_version_needs_both_again(
+    file_change, users, api, step
+):
+    ticket = file_change("acme.user")
+    step(ticket, "agent", action="classify", type="large", reason="Project")
+    step(ticket, "agent", action="quote", free=False, amount="25000")
+    step(ticket, "acme.contact", action="approve")
+    response = act(api, users["csm"], ticket, action="provider_reject")
+    assert response.status_code == 400 and "note" in response.json()  # the reason is required
+    body = step(ticket, "csm", action="provider_reject", note="No engineers before March")
+    assert body["stage"] == "rejected"
+    assert body["documents"][0]["status"] == "rejected"
+    assert [(a["version"], a["side"], a["decision"], a["note"]) for a in body["approvals"]] == [
+        (1, "customer", "approved", ""),
+        (1, "provider", "rejected", "No engineers before March"),
+    ]
+    response = act(api, users["agent"], ticket, action="plan",
+                   planned_start="2026-12-02T08:00", planned_end="2026-12-02T12:00")  # fmt: skip
+    assert response.status_code == 409
+    # version 2: the customer's approval of version 1 does not count for it
+    step(ticket, "agent", action="quote", free=False, amount="27000")
+    step(ticket, "csm", action="provider_approve", note="Capacity found")
+    response = act(api, users["agent"], ticket, action="plan",
+                   planned_start="2026-12-02T08:00", planned_end="2026-12-02T12:00")  # fmt: skip
+    assert response.status_code == 409
+    assert "must both approve the same RFC version" in response.json()["detail"]
+    body = step(ticket, "acme.contact", action="approve")
+    assert body["stage"] == "approved"
+    # the requester heard of the provider's rejection, with the reason
+    told = Notification.objects.get(
+        ticket=ticket, recipient=users["acme.user"], channel="email",
+        context__step="decided", context__side="provider", context__decision="rejected",
+    )  # fmt: skip
+    assert told.context["note"] == "No engineers before March"
