@@ -399,6 +399,8 @@ SPECTACULAR_SETTINGS = {
         "WorkaroundStatusEnum": "tickets.models.WORKAROUND_STATUS_CHOICES",
         # a maintenance notice's initiator and a change approval's side: the same two parties
         "PartyEnum": "maintenance.models.Initiator",
+        # a link as one ticket reads it (the ticket's own kind is KindEnum)
+        "LinkKindEnum": "tickets.models.LinkRole",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -92,6 +92,7 @@ KWARG_VALUES = {
     "slug": ("organization_slug", True),
     "organization_slug": ("organization_slug", True),
     "content_type_id": ("ticket_content_type", True),
+    "link_id": ("ticket_link", True),
     # Not tenant objects:
     "format": ("literal:json", False),
     "what": ("literal:test", False),
@@ -204,7 +205,7 @@ def _globex_notification(user):
 @pytest.fixture
 def org_b(users, globex, make_ticket):
     """A globex ticket with every kind of child, and an acme ticket (so lists are not empty)."""
-    make_ticket("acme.user", title="Acme own ticket")
+    acme_own = make_ticket("acme.user", title="Acme own ticket")
     make_ticket("acme.contact", title="Acme colleague ticket")
     ticket = make_ticket("globex.user", title=B_TITLE, service=globex.services.first())
     attachment = services.add_attachment(
@@ -236,6 +237,7 @@ def org_b(users, globex, make_ticket):
         **maintenance_objects(users, globex),
         "inbound_message": held_email_from_b(),
         "webhook_endpoint": webhook_endpoint_of_b(globex),
+        "ticket_link": link_across(ticket, acme_own, users),
     }
     markers = [
         B_MAINTENANCE,
@@ -283,6 +285,14 @@ def maintenance_objects(users, globex):
     )
     subscription, _ = maintenance.subscribe(users["globex.contact"], globex)
     return {"maintenance_notice": notice.pk, "maintenance_subscription": subscription.pk}
+
+
+def link_across(ticket, acme_ticket, users):
+    """A link from the globex ticket to an acme one (tickets.links): staff see it on both, the
+    acme customers never see the globex side (its number and title are markers)."""
+    from tickets import links
+
+    return links.add_link(ticket, users["agent"], acme_ticket, "caused_by")[0].pk
 
 
 def webhook_endpoint_of_b(globex):

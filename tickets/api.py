@@ -1,5 +1,7 @@
 """REST API for tickets (DESIGN §5)."""
 
+from django.db.models import Q
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -9,23 +11,26 @@ from rest_framework.response import Response
 
 from pim import inputs
 from pim.api import TenantScopedMixin
+from pim.filters import parse_id
 from pim.inputs import DateTimeApiField
 from pim.models import WORKER_ROLES, Location, Organization, Service, User
 from pim.pagination import KeysetPagination
 from pim.parsers import FormParser, JSONParser, MultiPartParser
-from pim.permissions import IsProviderStaff
+from pim.permissions import IsProviderStaff, require_staff
 from pim.scoping import organization_filter, visible_organizations
 
-from . import extensions, participation, queries, services
+from . import extensions, links, participation, queries, services
 from .filters import TicketFilter
 from .models import (
     WORKAROUND_STATUS_CHOICES,
     Channel,
+    LinkRole,
     Priority,
     ResolutionType,
     SatisfactionRating,
     Status,
     Ticket,
+    TicketLink,
     Visibility,
 )
 
@@ -65,6 +70,24 @@ class SlaClockSerializer(serializers.Serializer):
     business_seconds_used = serializers.IntegerField()
 
 
+class TicketLinkSerializer(serializers.Serializer):
+    """A link as one of its tickets reads it: `kind` from this ticket's side (A duplicate_of B
+    reads duplicated_by on B), `ticket` and `number` the other ticket."""
+
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=LinkRole.choices)
+    ticket = serializers.IntegerField(
+        min_value=1, max_value=inputs.MAX_ID, help_text="The other ticket's id."
+    )
+    number = serializers.CharField(read_only=True)
+
+
+def link_data(row):
+    other = row["ticket"]
+    return {"id": row["link"].pk, "kind": row["role"].value, "ticket": other.pk,
+            "number": other.number}  # fmt: skip
+
+
 class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     organization = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.all(), required=False
@@ -98,6 +121,7 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         choices=ResolutionType.choices, allow_blank=True, read_only=True
     )
     sla = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -108,7 +132,7 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "resolution_type", "resolution_cause", "resolution_how", "resolution_follow_up",
             "workaround_at", "workaround_text",
             "sla_not_applicable", "sla_not_applicable_reason", "sla", "updated_at",
-            "detected_at",
+            "detected_at", "links",
         ]  # fmt: skip
         read_only_fields = [
             "id", "number", "status", "reported_at", "responded_at", "resolved_at",
@@ -168,12 +192,19 @@ class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             )
         ]
 
+    @extend_schema_field(TicketLinkSerializer(many=True))
+    def get_links(self, ticket):
+        user = getattr(self.context.get("request"), "user", None)
+        return [link_data(row) for row in links.links_of(ticket, user)]
+
     def create(self, validated_data):
         user = self.context["request"].user
         validated_data.setdefault("channel", Channel.API)  # the API records itself
         if "detected_at" in validated_data:
             validated_data["reported_at"] = validated_data.pop("detected_at")
-        return services.create_ticket(actor=user, **validated_data)
+        ticket = services.create_ticket(actor=user, **validated_data)
+        ticket.visible_links_out = ticket.visible_links_in = []  # a new ticket has no links
+        return ticket
 
     def validate_detected_at(self, value):
         if value > timezone.now():
@@ -312,12 +343,13 @@ class TicketViewSet(
     # next_due_at: the most urgent live clock's due time (the SLA summary); none sorts last
     ordering_nulls_last = ("next_due_at",)
     ordering = ["-reported_at"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Ticket.objects.none()
         queryset = extensions.clock_read().api_rows(queries.ticket_list(self.request.user))
+        queryset = links.with_links(queryset, self.request.user)
         for part in extensions.api_parts():
             queryset = part.rows(queryset)
         return queryset
@@ -468,6 +500,46 @@ class TicketViewSet(
             ser.validated_data.get("comment", ""),
         )
         return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=TicketLinkSerializer, responses={201: TicketLinkSerializer})
+    @action(detail=True, methods=["post"], url_path="links", serializer_class=TicketLinkSerializer)
+    def add_link(self, request, pk=None, **kwargs):
+        """Link this ticket to another (provider staff): `kind` as read from this ticket
+        (related, caused_by, causes, duplicate_of, duplicated_by, parent_of, child_of). Marking
+        a ticket duplicate_of another closes it with a pointer, and its reporter follows the
+        original. The same link again answers 200 with it."""
+        ticket = self.get_object()
+        require_staff(request.user, "Only the service desk links tickets.")
+        ser = TicketLinkSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        other = links.find_ticket(request.user, pk=ser.validated_data["ticket"])
+        if other is None:
+            raise serializers.ValidationError({"ticket": ["No such ticket."]})
+        link, created = links.add_link(ticket, request.user, other, ser.validated_data["kind"])
+        row = {"link": link, "role": link.role_from(ticket.pk), "ticket": link.other(ticket.pk)}
+        return Response(
+            TicketLinkSerializer(link_data(row)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"links/(?P<link_id>\d+)",
+        serializer_class=TicketLinkSerializer,
+    )
+    def remove_link(self, request, pk=None, link_id=None, **kwargs):
+        """Remove a link of this ticket (provider staff)."""
+        ticket = self.get_object()
+        require_staff(request.user, "Only the service desk links tickets.")
+        link = TicketLink.objects.filter(
+            Q(source=ticket) | Q(target=ticket), pk=parse_id(link_id)
+        ).first()
+        if link is None:
+            raise Http404
+        links.remove_link(ticket, request.user, link)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(methods=["get"], responses=AttachmentSerializer(many=True))
     @extend_schema(

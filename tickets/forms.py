@@ -20,6 +20,7 @@ from .models import (
     WORKAROUND_STATUS_CHOICES,
     Channel,
     Kind,
+    LinkRole,
     Priority,
     ResolutionType,
     Status,
@@ -565,6 +566,19 @@ class RatingForm(OwnIds, forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         max_length=inputs.REASON_MAX,
+    )
+
+
+class LinkForm(OwnIds, forms.Form):
+    """Link this ticket to another by its number (provider staff; tickets.links)."""
+
+    id_prefix = "link"
+
+    kind = forms.ChoiceField(label=_("This ticket is"), choices=LinkRole.choices)
+    number = forms.CharField(
+        label=_("Ticket number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": "INC-2026-00012"}),
     )
 
 

@@ -585,3 +585,103 @@ class CannedResponse(models.Model):
 
     def __str__(self):
         return f"{self.title} ({self.language})"
+
+
+# --- links between tickets (issue 16 item 6) ----------------------------------------------------
+
+
+class LinkKind(models.TextChoices):
+    """How a link is stored: from its `source` ticket to its `target`."""
+
+    RELATED = "related", _("Related to")
+    CAUSED_BY = "caused_by", _("Caused by")
+    DUPLICATE_OF = "duplicate_of", _("Duplicate of")
+    PARENT_OF = "parent_of", _("Parent of")
+
+
+class LinkRole(models.TextChoices):
+    """How a link reads from one of its two tickets (the target reads the inverse)."""
+
+    RELATED = "related", _("Related to")
+    CAUSED_BY = "caused_by", _("Caused by")
+    CAUSES = "causes", _("Causes")
+    DUPLICATE_OF = "duplicate_of", _("Duplicate of")
+    DUPLICATED_BY = "duplicated_by", _("Has duplicate")
+    PARENT_OF = "parent_of", _("Parent of")
+    CHILD_OF = "child_of", _("Child of")
+
+
+LINK_INVERSE = {
+    LinkRole.RELATED: LinkRole.RELATED,
+    LinkRole.CAUSED_BY: LinkRole.CAUSES,
+    LinkRole.CAUSES: LinkRole.CAUSED_BY,
+    LinkRole.DUPLICATE_OF: LinkRole.DUPLICATED_BY,
+    LinkRole.DUPLICATED_BY: LinkRole.DUPLICATE_OF,
+    LinkRole.PARENT_OF: LinkRole.CHILD_OF,
+    LinkRole.CHILD_OF: LinkRole.PARENT_OF,
+}
+
+
+TicketLinkManager = ScopedManager(organization="source__organization").__class__
+
+
+class TicketLink(models.Model):
+    """Two tickets linked by provider staff (tickets.links): shown on both. A link may cross
+    organisations (a related incident elsewhere); a customer sees only the links to tickets
+    they may see. Related links are stored with the lower id as source (one row per pair)."""
+
+    source = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="links_out", verbose_name=_("ticket")
+    )
+    target = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="links_in", verbose_name=_("linked ticket")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=LinkKind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("at"))
+
+    objects = TicketLinkManager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("ticket link")
+        verbose_name_plural = _("ticket links")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "kind"], name="ticket_link_once_per_kind"
+            ),
+            models.CheckConstraint(
+                name="ticket_link_not_to_itself", condition=~models.Q(source=models.F("target"))
+            ),
+            # a ticket is the duplicate of one original, and the child of one parent
+            models.UniqueConstraint(
+                fields=["source"],
+                condition=models.Q(kind="duplicate_of"),
+                name="ticket_link_one_original",
+            ),
+            models.UniqueConstraint(
+                fields=["target"],
+                condition=models.Q(kind="parent_of"),
+                name="ticket_link_one_parent",
+            ),
+        ]
+        indexes = [models.Index(fields=["target", "kind"])]
+
+    def __str__(self):
+        return f"{self.source_id} {self.kind} {self.target_id}"
+
+    def role_from(self, ticket_id) -> str:
+        """How the link reads from `ticket_id`'s side."""
+        if ticket_id == self.source_id:
+            return LinkRole(self.kind)
+        return LINK_INVERSE[LinkRole(self.kind)]
+
+    def other(self, ticket_id):
+        return self.target if ticket_id == self.source_id else self.source

@@ -26,6 +26,8 @@ urlpatterns = [
         views.ticket_watcher_remove,
         name="ticket-watcher-remove",
     ),
+    path("tickets/<str:number>/links/", views.ticket_link_add, name="ticket-link-add"),
+    path("tickets/<str:number>/links/remove/", views.ticket_link_remove, name="ticket-link-remove"),
     path("tickets/<str:number>/withdraw/", views.ticket_withdraw, name="ticket-withdraw"),
     path("tickets/<str:number>/rating/", views.ticket_rating, name="ticket-rating"),
     path("tickets/<str:number>/presence/", views.ticket_presence, name="ticket-presence"),

@@ -23,6 +23,8 @@ from .detail import (
     ticket_presence,
 )
 from .participation import (
+    ticket_link_add,
+    ticket_link_remove,
     ticket_rating,
     ticket_watcher_add,
     ticket_watcher_remove,
@@ -48,6 +50,8 @@ __all__ = [
     "ticket_confirm",
     "ticket_create",
     "ticket_detail",
+    "ticket_link_add",
+    "ticket_link_remove",
     "ticket_list",
     "ticket_not_resolved",
     "ticket_presence",

@@ -20,11 +20,12 @@ from pim.exceptions import IllegalStateChange
 from pim.models import User
 from pim.templatetags.people import display_name
 
-from .. import canned, extensions, participation, presence, queries, workflow
+from .. import canned, extensions, links, participation, presence, queries, workflow
 from ..forms import (
     AssignForm,
     AttachmentForm,
     ComposerForm,
+    LinkForm,
     NotResolvedForm,
     PriorityForm,
     RatingForm,
@@ -38,6 +39,7 @@ from ..models import (
     Attachment,
     Channel,
     Kind,
+    LinkRole,
     Priority,
     ResolutionType,
     SatisfactionRating,
@@ -71,6 +73,8 @@ AUDIT_ACTIONS = {
     "no_access": gettext_lazy("recorded a period without access"),
     "sla_not_applicable": gettext_lazy("set the SLA to not applicable"),
     "anonymised": gettext_lazy("removed the personal data"),
+    "link_added": gettext_lazy("linked a ticket"),
+    "link_removed": gettext_lazy("removed a link"),
 }
 
 
@@ -89,6 +93,8 @@ def _field_label(name):
             "visibility": _("visibility"),
             "watcher": _("watcher"),
             "score": _("rating"),
+            "link": _("linked ticket"),
+            "link_kind": _("link"),
         }.get(name) or str(extensions.audit_words()["fields"].get(name, name))
 
 
@@ -101,6 +107,7 @@ def _display_value(name, value):
         "resolution_type": ResolutionType,
         "kind": Kind,
         "channel": Channel,
+        "link_kind": LinkRole,
     }
     choices.update(extensions.audit_words()["values"])
     if name in choices:
@@ -285,6 +292,9 @@ def detail_context(request, ticket, **forms):
                 and (ticket.assignee_id != user.pk or ticket.status == Status.NEW),
             }
         )
+    ctx["links"] = links.links_of(ticket, user)
+    if user.is_provider_staff:
+        ctx["link_form"] = forms.get("link_form") or LinkForm()
     activity = _activity(ticket, user)
     ctx.update(_participation(ticket, user, forms, activity["timeline"]))
     if ctx["timeline_order"] == "newest":

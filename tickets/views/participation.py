@@ -2,7 +2,8 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -10,9 +11,9 @@ from django.views.decorators.http import require_http_methods
 from pim.filters import parse_id
 from pim.refusals import input_refused
 
-from .. import participation
-from ..forms import RatingForm, WatcherForm, WithdrawForm, apply_errors
-from ..models import TicketWatcher
+from .. import links, participation
+from ..forms import LinkForm, RatingForm, WatcherForm, WithdrawForm, apply_errors
+from ..models import TicketLink, TicketWatcher
 from .detail import get_ticket, render_ticket_detail, ticket_action
 
 
@@ -88,3 +89,44 @@ def _rate(request, ticket):
             messages.success(request, _("Thank you for your rating."))
             return redirect(ticket)
     return render_ticket_detail(request, ticket, status=400, rating_form=form)
+
+
+# --- links (issue 16 item 6) -------------------------------------------------------------------
+
+
+@ticket_action
+def ticket_link_add(request, ticket):
+    if not request.user.is_provider_staff:
+        raise PermissionDenied(_("Only the service desk links tickets."))
+    form = LinkForm(request.POST)
+    if form.is_valid():
+        other = links.find_ticket(request.user, number=form.cleaned_data["number"])
+        if other is None:
+            form.add_error("number", _("No ticket has this number."))
+        else:
+            try:
+                links.add_link(ticket, request.user, other, form.cleaned_data["kind"])
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(number)s is linked to %(other)s.")
+                    % {"number": ticket.number, "other": other.number},
+                )
+                return redirect(ticket)
+    return render_ticket_detail(request, ticket, status=400, link_form=form)
+
+
+@ticket_action
+def ticket_link_remove(request, ticket):
+    if not request.user.is_provider_staff:
+        raise PermissionDenied(_("Only the service desk links tickets."))
+    link_id = parse_id(request.POST.get("link"))
+    if link_id is None:
+        return input_refused(request, _("That is not a valid link."))
+    link = TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket), pk=link_id).first()
+    if link is not None:
+        links.remove_link(ticket, request.user, link)
+        messages.success(request, _("The link has been removed."))
+    return redirect(ticket)
