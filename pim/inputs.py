@@ -61,6 +61,12 @@ TEXT_LIMITS = {
     "changes.ChangeRequest.why": RESOLUTION_TEXT_MAX,
     "changes.ChangeRequest.cancel_reason": REASON_MAX,
     "changes.ChangeApproval.note": REASON_MAX,
+    "reviews.PostIncidentReview.timeline": UPDATE_BODY_MAX,
+    "reviews.PostIncidentReview.cause": RESOLUTION_TEXT_MAX,
+    "reviews.PostIncidentReview.impact": RESOLUTION_TEXT_MAX,
+    "reviews.PostIncidentReview.went_well": RESOLUTION_TEXT_MAX,
+    "reviews.PostIncidentReview.went_wrong": RESOLUTION_TEXT_MAX,
+    "reviews.ReviewAction.description": REASON_MAX,
     "intake.InboundMessage.body": None,  # the text of a received e-mail (intake)
     "pim.IdempotencyKey.response": None,  # a stored API response
 }

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "changes",
     "intake",
     "maintenance",
+    "reviews",
     "privacy",
     "demo",
     "django.contrib.admin",

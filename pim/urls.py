@@ -13,6 +13,7 @@ from escalation.api import (
     WebhookEndpointViewSet,
 )
 from maintenance.api import MaintenanceNoticeViewSet, SubscriptionViewSet
+from reviews.api import TicketReviewView
 from sla.api import ComplianceView, TicketNoAccessView, TicketSlaNotApplicableView
 from tickets.api import SatisfactionViewSet, TicketViewSet
 
@@ -77,6 +78,11 @@ urlpatterns = [
         name="api-ticket-change",
     ),
     path(
+        "api/v1/tickets/<int:pk>/review/",
+        TicketReviewView.as_view(),
+        name="api-ticket-review",
+    ),
+    path(
         "api/v1/tickets/<int:pk>/no-access/",
         TicketNoAccessView.as_view(),
         name="api-ticket-no-access",
@@ -101,5 +107,6 @@ urlpatterns = [
     path("", include("sla.urls")),
     path("", include("escalation.urls")),
     path("", include("changes.urls")),
+    path("", include("reviews.urls")),
     path("", include("maintenance.urls")),
 ]

@@ -517,6 +517,18 @@ def move_follow_up(ticket, due_at, now=None):
     return recompute(ticket, now)
 
 
+def file_pir(ticket, at=None):
+    """The post-incident review of a P1 is filed (the reviews app): the PIR reminders stop. The
+    first filing counts; returns the ticket's TicketSla (None without SLA terms)."""
+    sla = TicketSla.objects.filter(ticket=ticket).first()
+    if sla is None or sla.pir_filed_at is not None:
+        return sla
+    sla.pir_filed_at = at or timezone.now()
+    sla.save(update_fields=["pir_filed_at"])
+    recompute(ticket, sla=sla)
+    return sla
+
+
 def office_calendar_of(ticket):
     """The office-hours BusinessCalendar of the ticket's terms (working-day rules), or None.
     The terms are frozen at registration: the TicketSla a recompute of this instance held will

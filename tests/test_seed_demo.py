@@ -7,7 +7,8 @@ from django.core.management import call_command
 from changes.models import Stage
 from escalation.models import Escalation, Notification
 from pim.models import Organization, User
-from sla.models import ClockEvent, Contract
+from reviews.models import PostIncidentReview
+from sla.models import ClockEvent, Contract, TicketSla
 from tickets.models import AuditEntry, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,11 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     assert User.objects.get(username="acme.contact").role == "authorised_contact"
     assert Contract.objects.get(organization__slug="globex").service_window == "24x7"
     tickets = Ticket.objects.count()
-    assert Ticket.objects.filter(kind="incident").count() == 12
+    assert Ticket.objects.filter(kind="incident").count() == 13  # and the P1 with its review
+    review = PostIncidentReview.objects.get()
+    assert review.published and review.ticket.priority == 1
+    assert review.ticket.status == "closed" and review.actions.count() == 2
+    assert TicketSla.objects.get(ticket=review.ticket).pir_filed_at == review.filed_at
     # and Acme's change requests, one in every stage of the change path
     stages = set(
         Ticket.objects.filter(kind="change").values_list("change_request__stage", flat=True)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from demo.changes import seed_changes
+from demo.reviews import seed_review
 from escalation.models import Channel, Notification, NotificationStatus
 from pim.models import Location, Membership, Organization, Role, Service, User
 from pim.security import twofactor
@@ -276,6 +277,9 @@ class Command(BaseCommand):
                 contact = next(u for u in users if u.role == Role.AUTHORISED_CONTACT)
                 manager = next(u for u in staff if u.role == Role.CSM)
                 created_tickets += seed_changes(_at, org, contact, agent, manager, now)
+                # a resolved P1 with its post-incident review filed and published
+                ops = next(u for u in staff if u.role == Role.OPS_MANAGER)
+                created_tickets += seed_review(_at, org, contact, agent, ops, now)
         if created_tickets:
             # What the SLA sweep finds now (SLA events of the history, escalations of the open
             # tickets that are late, reminders), as the first worker start would.
