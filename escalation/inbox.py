@@ -39,7 +39,8 @@ KINDS = [
         Q(template__in=["escalation", closing.TEMPLATE])
         | _customer_event(CustomerEvent.ESCALATION),
     ),
-    ("reminder", _("Reminders"), Q(template="reminder")),
+    # reviews' overdue-action reminders (template "review_action_overdue") are reminders too
+    ("reminder", _("Reminders"), Q(template="reminder") | Q(template__startswith="review_")),
     ("maintenance", _("Maintenance"), Q(template__startswith="maintenance_")),
 ]
 _FILTERS = {value: condition for value, _label, condition in KINDS}

@@ -60,6 +60,8 @@ class ReviewAction(models.Model):
     due = models.DateField(_("due"))
     done = models.BooleanField(_("done"), default=False)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    # the due date its owner was last reminded of (reviews.notifications: once per due date)
+    reminded_for = models.DateField(null=True, blank=True, editable=False)
 
     objects = ActionManager()
 

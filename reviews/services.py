@@ -169,6 +169,7 @@ def save_review(ticket: Ticket, actor, data: dict, actions=None) -> PostIncident
             record_audit(ticket, actor, "review_updated", changes, obj=review)
     if cleaned is not None:
         _replace_actions(ticket, review, actor, cleaned, now)
+        sla_services.recompute(ticket)  # the next check: an action's due date
     return review
 
 
@@ -204,6 +205,7 @@ def add_action(ticket, actor, *, description, owner, due) -> ReviewAction:
         raise NoReview(_("File the review first; then add its actions."))
     values = _clean_action(ticket, {"description": description, "owner": owner, "due": due})
     action = ReviewAction.objects.create(review=review, **values)
+    sla_services.recompute(ticket)  # the next check: the action's due date
     record_audit(
         ticket, actor, "review_action_added", {"action": [None, values["description"][:80]]},
         obj=action,

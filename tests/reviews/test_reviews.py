@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from freezegun import freeze_time
 
 from escalation.models import Notification
 from reviews.models import PostIncidentReview, ReviewAction
+from reviews.notifications import message_for
 from sla.models import TicketSla
 from sla.sweep import sweep
 from tickets import services
@@ -200,3 +202,50 @@ def test_staff_file_the_review_and_track_actions_on_the_ticket_page(p1, users, c
     client.force_login(users["acme.contact"])
     client.post(target, {**REVIEW, "cause": "Hijacked"})
     assert PostIncidentReview.objects.get().cause == REVIEW["cause"]
+
+
+def test_an_overdue_action_reminds_its_owner_once_the_morning_after(p1, users, api):
+    ticket = p1(at(2026, 11, 24, 9, 0), resolved=at(2026, 11, 24, 11, 0))
+    actions = [
+        {"description": "Spare switch on site", "owner": "opsmanager", "due": "2026-12-01"},
+        {"description": "Test the failover", "owner": "agent", "due": "2026-12-20"},
+    ]
+    with freeze_time(at(2026, 11, 25, 10, 0)):
+        api(users["oncall"]).put(url(ticket), {**REVIEW, "actions": actions}, format="json")
+    with freeze_time(at(2026, 12, 1, 12, 0)):
+        sweep()  # what came due before (the SLA events of the history, the auto-close)
+    ticket.refresh_from_db()
+    assert ticket.status == "closed"
+    assert ticket.next_sla_check_at == at(2026, 12, 2, 8, 0)
+
+    def overdue(user):
+        return Notification.objects.filter(
+            ticket=ticket, recipient=users[user], template="review_action_overdue"
+        )
+
+    with freeze_time(at(2026, 12, 2, 7, 59)):
+        sweep()
+    assert not overdue("opsmanager").exists()
+    for minute in (1, 2):  # twice: still once
+        with freeze_time(at(2026, 12, 2, 8, minute)):
+            sweep()
+    assert overdue("opsmanager").count() == 2  # e-mail and bell
+    mail = overdue("opsmanager").get(channel="email")
+    with translation.override("en"):
+        subject, body, _extra = message_for(mail)
+    assert ticket.number in subject and "Spare switch on site" in body and "01-12-2026" in body
+    ticket.refresh_from_db()
+    assert ticket.next_sla_check_at == at(2026, 12, 21, 8, 0)  # the next action's morning
+    # done in time: no reminder
+    second = ReviewAction.objects.get(description="Test the failover")
+    with freeze_time(at(2026, 12, 18, 9, 0)):
+        services_done(ticket, users["agent"], second)
+    with freeze_time(at(2026, 12, 21, 8, 5)):
+        sweep()
+    assert not overdue("agent").exists()
+
+
+def services_done(ticket, user, action):
+    from reviews import services as review_services
+
+    review_services.set_action_done(ticket, user, action)
