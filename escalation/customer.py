@@ -98,6 +98,8 @@ def tell(
     further messages to the same people, each (event, key, context, who), written with the
     first: one query for the audience and one INSERT, whatever the number of watchers.
     Returns the ids of the rows."""
+    if ticket.kind == "problem":
+        return []  # provider-internal (SPEC §7): its updates and status never reach customers
     now = now or timezone.now()
     people = audience(ticket, extra)
 

@@ -182,8 +182,9 @@ def fire(ticket, event, *, target="", at=None):
 
 def needs_registration_escalation(ticket) -> bool:
     """A ticket (re)classified so that a registration trigger applies, not yet escalated by it
-    (nor covered by an open escalation at the trigger's level)."""
-    if not ticket.is_open:
+    (nor covered by an open escalation at the trigger's level). Never a problem: it is
+    provider-internal and has no customer SLA (see receivers.ticket_registered)."""
+    if not ticket.is_open or ticket.kind == "problem":
         return False
     triggers = [t for t in active_triggers(TriggerEvent.REGISTERED) if t.applies_to(ticket)]
     if not triggers:

@@ -15,7 +15,7 @@ from sla import services as sla_services
 from sla import signals as sla_signals
 from sla.models import ClockEvent
 from tickets import signals as ticket_signals
-from tickets.models import Status, Ticket, Visibility
+from tickets.models import Kind, Status, Ticket, Visibility
 
 from . import closing, customer, matrix, reminders
 from .models import Trigger, TriggerEvent, WebhookEndpoint
@@ -26,7 +26,11 @@ from .webhooks import events as webhook_events
 @receiver(ticket_signals.ticket_created, sender=Ticket, dispatch_uid="escalation.created")
 def ticket_registered(sender, ticket, **kwargs):
     """Registration (DESIGN §2 step 1): the receipt with the ticket number to the reporter, and
-    the registration triggers (P1 → Low)."""
+    the registration triggers (P1 → Low). A problem is provider-internal (SPEC §7): it has no
+    customer to confirm to, no customer SLA clocks to escalate (sla has no targets for it) and
+    no place in the organisation's webhooks, so a P1 problem raises nothing here."""
+    if ticket.kind == Kind.PROBLEM:
+        return
     with scopes_disabled():
         notify_all(
             [ticket.reporter],

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "escalation",
     "changes",
     "intake",
+    "problems",
     "maintenance",
     "reviews",
     "privacy",
@@ -402,6 +403,8 @@ SPECTACULAR_SETTINGS = {
         "PartyEnum": "maintenance.models.Initiator",
         # a link as one ticket reads it (the ticket's own kind is KindEnum)
         "LinkKindEnum": "tickets.models.LinkRole",
+        # a problem's impact and urgency: one high/medium/low scale
+        "ProblemLevelEnum": "problems.models.Level",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

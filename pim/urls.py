@@ -13,6 +13,7 @@ from escalation.api import (
     WebhookEndpointViewSet,
 )
 from maintenance.api import MaintenanceNoticeViewSet, SubscriptionViewSet
+from problems.api import KnownErrorViewSet, ProblemViewSet
 from reviews.api import TicketReviewView
 from sla.api import ComplianceView, TicketNoAccessView, TicketSlaNotApplicableView
 from tickets.api import SatisfactionViewSet, TicketViewSet
@@ -47,6 +48,8 @@ router.register(
     "maintenance/subscriptions", SubscriptionViewSet, basename="api-maintenance-subscription"
 )
 router.register("maintenance", MaintenanceNoticeViewSet, basename="api-maintenance")
+router.register("problems", ProblemViewSet, basename="api-problem")
+router.register("known-errors", KnownErrorViewSet, basename="api-known-error")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -109,4 +112,5 @@ urlpatterns = [
     path("", include("changes.urls")),
     path("", include("reviews.urls")),
     path("", include("maintenance.urls")),
+    path("", include("problems.urls")),
 ]

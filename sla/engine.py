@@ -28,6 +28,8 @@ STEP_TARGETS = (QUOTE_NOTICE, QUOTE)
 TARGETS_BY_KIND = {
     "incident": (RESPONSE, RESTORE, RESOLUTION),
     "change": (PICKUP, *STEP_TARGETS),
+    # No "problem": a problem is provider-internal (SPEC §7); the SLA promises customers
+    # response and resolution of their incidents, not of the provider's root-cause work.
 }
 # What stops a change's step clock (besides "closed").
 STEP_STOPS = {QUOTE_NOTICE: ("quote_notice", "quote_sent"), QUOTE: ("quote_sent",)}

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from changes.models import Stage
 from escalation.models import Escalation, Notification
 from pim.models import Organization, User
+from problems.models import Problem
 from reviews.models import PostIncidentReview
 from sla.models import ClockEvent, Contract, TicketSla
 from tickets.models import AuditEntry, Ticket
@@ -36,6 +37,13 @@ def test_seed_demo_is_complete_and_idempotent(settings):
         Ticket.objects.filter(kind="change").values_list("change_request__stage", flat=True)
     )
     assert stages == set(Stage.values)
+    # and a problem with a known error (workaround sent, published to Acme) and linked incidents
+    problem = Problem.objects.get()
+    assert problem.ticket.kind == "problem" and problem.links.count() == 3
+    assert {link.incident.organization.slug for link in problem.links.all()} == {"acme", "globex"}
+    known_error = problem.known_errors.get()
+    assert known_error.workaround and known_error.published_to.get().slug == "acme"
+    assert known_error.sent_to.exists() and known_error.followers.exists()
     oldest = Ticket.objects.order_by("reported_at").first()
     assert (Ticket.objects.latest("reported_at").reported_at - oldest.reported_at).days > 7
     assert not Notification.objects.filter(status="pending").exists()  # history is not re-sent

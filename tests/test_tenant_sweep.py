@@ -41,6 +41,8 @@ B_ATTACHMENT_BODY = b"%PDF-1.4 GLOBEX-ATTACHMENT-SECRET-qx7"
 B_PUBLIC_UPDATE = "Globex public update qx7"
 B_INTERNAL_UPDATE = "Globex internal note qx7"
 B_MAINTENANCE = "Globex core switch maintenance qx7"
+B_PROBLEM = "Globex scanner fault qx7"
+B_KNOWN_ERROR = "Globex scanner firmware qx7"
 
 # The literal path segment before a `pk`/`id`/`object_id` keyword says which object it names.
 OBJECT_BY_SEGMENT = {
@@ -67,7 +69,12 @@ OBJECT_BY_SEGMENT = {
     "r": "ticket",  # admin "view on site": r/<content_type_id>/<object_id>/ (a ticket's type)
     "intake": "inbound_message",  # intake/<pk>/…: a held e-mail (staff only, POST only)
     "webhooks": "webhook_endpoint",
+    "problems": "problem",  # api/v1/problems/<pk>/: the problem ticket's id (staff only)
+    "errors": "known_error",  # api/v1/known-errors/<pk>/
 }
+# Routes that exist for provider staff only: their positive control is an agent (organisation
+# B's own customers get 404 there too, as everybody who is not staff).
+STAFF_ONLY_ROUTES = {"api-problem-detail", "api-problem-link"}
 # The admin site turns away everybody without is_staff before it looks up an object, so an admin
 # route's object needs no exact match: the globex ticket's id stands in for any admin model.
 ADMIN_OBJECT = "ticket"
@@ -238,8 +245,11 @@ def org_b(users, globex, make_ticket):
         "inbound_message": held_email_from_b(),
         "webhook_endpoint": webhook_endpoint_of_b(globex),
         "ticket_link": link_across(ticket, acme_own, users),
+        **problem_objects(users, globex, ticket),
     }
     markers = [
+        B_PROBLEM,
+        B_KNOWN_ERROR,
         B_MAINTENANCE,
         ticket.number,
         B_TITLE,
@@ -293,6 +303,21 @@ def link_across(ticket, acme_ticket, users):
     from tickets import links
 
     return links.add_link(ticket, users["agent"], acme_ticket, "caused_by")[0].pk
+
+
+def problem_objects(users, globex, ticket):
+    """A problem raised from the globex ticket and its known error, published to globex
+    (problems app): the problem is staff only, the known error globex's customers read."""
+    from problems import services as problems
+
+    problem = problems.raise_problem(
+        users["agent"], title=B_PROBLEM, description=B_PROBLEM, incidents=[ticket]
+    )
+    known_error = problems.save_known_error(
+        problem, users["agent"], title=B_KNOWN_ERROR, workaround=B_KNOWN_ERROR,
+        published_to=[globex],
+    )  # fmt: skip
+    return {"problem": problem.ticket_id, "known_error": known_error.pk}
 
 
 def webhook_endpoint_of_b(globex):
@@ -395,6 +420,8 @@ def test_no_route_leaks_another_organisation(users, org_b, username):
     client.force_login(users[username])
     owner = Client()
     owner.force_login(users["globex.contact"])
+    staff = Client()
+    staff.force_login(users["agent"])
     problems = []
     swept = 0
 
@@ -419,7 +446,7 @@ def test_no_route_leaks_another_organisation(users, org_b, username):
         if tenant:
             # Positive control: the owner's organisation does reach the object, so the 404
             # above is the tenant scope at work, not a URL that points nowhere.
-            response = owner.get(url)
+            response = (staff if route.name in STAFF_ONLY_ROUTES else owner).get(url)
             body_of(response)
             if response.status_code == 404:
                 problems.append(f"GET {url}: 404 even for org B itself; the sweep proves nothing")
@@ -479,6 +506,14 @@ def test_staff_list_does_show_both_organisations(users, org_b):
 # --- the safety net ---------------------------------------------------------------------------
 
 
+def problem_numbers(organization):
+    return list(
+        Ticket.objects.filter(organization=organization, kind="problem").values_list(
+            "number", flat=True
+        )
+    )
+
+
 def _in_fresh_context(fn):
     """Run outside the autouse scopes_disabled() of tests/conftest.py."""
     return contextvars.Context().run(fn)
@@ -517,5 +552,7 @@ def test_a_scope_limits_queries_to_its_organisation(acme, globex, org_b):
     acme_titles, acme_updates, globex_numbers, everything = _in_fresh_context(query)
     assert acme_titles == {"Acme own ticket", "Acme colleague ticket"}
     assert acme_updates == []
-    assert globex_numbers == [ticket.number]
-    assert everything == 3
+    # The problem raised from the globex ticket is filed under globex too: the scope is the
+    # organisation; visible_to() is what keeps problems from customers.
+    assert sorted(globex_numbers) == sorted([ticket.number, *problem_numbers(globex)])
+    assert everything == 4

@@ -8,6 +8,8 @@ without tickets importing them (docs/architecture.md).
 - The P1/P2 phone notice: `sla` says what it tells a customer now (their contract, the clock).
 - Audit words: an app whose writes are in a ticket's audit trail names its actions, fields and
   coded values in the reader's language (the ticket page's audit trail).
+- The new-incident page: an app adds context while a customer types (problems: matching
+  known errors).
 - Ticket API parts: an app adds a read-only field to the ticket's API representation (changes:
   the `change` object of a change ticket) with the prefetch its rows need.
 """
@@ -72,6 +74,25 @@ def detail_context(request, ticket, forms: dict) -> dict:
     context = {}
     for hook in _detail_hooks:
         context.update(hook(request, ticket, forms))
+    return context
+
+
+_new_ticket_hooks: list[Callable] = []
+
+
+def register_new_ticket_context(hook: Callable) -> Callable:
+    """`hook(request)` returns context for the new-incident page (problems: the published known
+    errors that match the title a customer types, refreshed through htmx on the page's own
+    URL)."""
+    if hook not in _new_ticket_hooks:
+        _new_ticket_hooks.append(hook)
+    return hook
+
+
+def new_ticket_context(request) -> dict:
+    context = {}
+    for hook in _new_ticket_hooks:
+        context.update(hook(request))
     return context
 
 

@@ -13,7 +13,7 @@ from django_scopes import ScopedManager
 
 from pim import inputs, uploads
 from pim.models import Location, Organization, Service
-from pim.permissions import is_customer_user
+from pim.permissions import is_customer, is_customer_user
 from pim.scoping import organization_filter, own_tickets_filter
 
 
@@ -79,8 +79,11 @@ class ResolutionType(models.TextChoices):
 class TicketQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The tenant choke point: staff see all, authorised contacts their organisation,
-        customer users their own tickets."""
+        customer users their own tickets. Problems are provider-internal (SPEC §7): no
+        customer sees one, whatever its organisation."""
         qs = self.filter(organization_filter(user))
+        if is_customer(user):
+            qs = qs.exclude(kind=Kind.PROBLEM)
         if is_customer_user(user):
             watched = TicketWatcher.objects.filter(user=user).values("ticket_id")
             qs = qs.filter(own_tickets_filter(user, watched))

@@ -231,6 +231,8 @@ def create_ticket(
 ) -> Ticket:
     """Register a ticket: number it, audit it, and tell the apps above (`ticket_created`: sla
     starts the clocks, escalation sends the receipt), all in one transaction."""
+    if kind == Kind.PROBLEM and not is_worker(actor):
+        raise PermissionDenied(_("Problems are registered by the service desk."))
     organization, reporter, channel = _filed_by(actor, organization, reporter, channel)
     priority = _validate_new_ticket(kind, title, description, priority)
     _validate_org_refs(organization, service, location)

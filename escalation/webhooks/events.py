@@ -128,6 +128,8 @@ def ticket_data(ticket):
 
 
 def ticket_event(ticket, event_type, key, **extra):
+    if ticket.kind == "problem":
+        return []  # provider-internal: never sent to an organisation's endpoints
     if _known_without_endpoints(ticket.organization_id):
         return []  # known to have no endpoint: not even the organisation is read
     data = {**ticket_data(ticket), **extra}

@@ -94,6 +94,7 @@ def ticket_create(request):
     context = {"form": form}
     if user.is_customer:
         context["phone_notice"] = extensions.urgent_notice(user.organization_id_or_none)
+        context.update(extensions.new_ticket_context(request))
     return render(request, "tickets/ticket_form.html", context)
 
 
@@ -102,6 +103,9 @@ LIMITS = {"title": TITLE_MAX, "description": DESCRIPTION_MAX, "priority": 2, "ch
 
 def _lookup_form(request, user):
     if user.is_customer:
+        title = request.GET.get("title")  # back from following a known error (problems)
+        if isinstance(title, str) and title.strip():
+            return TicketCreateForm(user=user, initial={"title": title[:TITLE_MAX]})
         return TicketCreateForm(user=user)
     lookup = CallerLookupForm(request.GET)
     lookup.is_valid()

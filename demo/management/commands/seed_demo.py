@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from demo.changes import seed_changes
+from demo.problems import seed_problems
 from demo.reviews import seed_review
 from escalation.models import Channel, Notification, NotificationStatus
 from pim.models import Location, Membership, Organization, Role, Service, User
@@ -281,6 +282,9 @@ class Command(BaseCommand):
                 ops = next(u for u in staff if u.role == Role.OPS_MANAGER)
                 created_tickets += seed_review(_at, org, contact, agent, ops, now)
         if created_tickets:
+            # a problem raised from incidents of both organisations, with its known error
+            follower = User.objects.get(username="acme.contact")
+            created_tickets += seed_problems(_at, agent, follower, timezone.now())
             # What the SLA sweep finds now (SLA events of the history, escalations of the open
             # tickets that are late, reminders), as the first worker start would.
             sweep(timezone.now())
