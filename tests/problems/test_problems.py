@@ -3,6 +3,8 @@ incidents of several organisations, the API contract, known-error matching on a 
 the workaround sent exactly once per person, the fix through a closed change (incidents resolved,
 e-mails exactly once), following a known error, and tenant isolation."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
@@ -45,6 +47,17 @@ def test_a_p1_problem_raises_no_escalation_nor_receipt_and_has_no_clocks(problem
     assert not Escalation.objects.filter(ticket=ticket).exists()
     assert not Notification.objects.filter(ticket=ticket).exists()
     assert ticket.next_due_at is None
+
+
+def test_the_sla_sweep_raises_nothing_for_a_p1_problem(problem):
+    from django.utils import timezone
+
+    from sla.sweep import sweep
+
+    sweep(timezone.now())
+    sweep(timezone.now() + timedelta(days=3))
+    assert not Escalation.objects.filter(ticket=problem.ticket).exists()
+    assert not Notification.objects.filter(ticket=problem.ticket).exists()
 
 
 @pytest.mark.parametrize(
