@@ -1,11 +1,14 @@
 """The demo's post-incident review (issue 16 item 5): a P1 incident of Acme Zorg, resolved and
 confirmed, with its review filed before the due date and published, and two actions (one done),
-each step at its own moment."""
+each step at its own moment; it is linked (related) to the change that replaces the
+telephone exchange."""
 
 from datetime import timedelta
 
 from reviews import services as review_services
+from tickets import links
 from tickets import services as ticket_services
+from tickets.models import Kind, Ticket
 
 REVIEW = {
     "timeline": (
@@ -57,4 +60,10 @@ def seed_review(at, organization, reporter, agent, manager, now):
     ]  # fmt: skip
     with at(filed):
         review_services.save_review(ticket, agent, REVIEW, actions)
+        # the review's lasting fix is the change to the new telephone exchange (a demo link)
+        change = Ticket.objects.filter(
+            organization=organization, kind=Kind.CHANGE, title__startswith="Migratie"
+        ).first()
+        if change is not None:
+            links.add_link(ticket, agent, change, "related")
     return 1

@@ -23,7 +23,11 @@ def _customer_event(*events):
 
 # (value, label, filter): every in-app row falls under exactly one kind.
 KINDS = [
-    ("update", _("Ticket updates"), _customer_event(CustomerEvent.UPDATE)),
+    (
+        "update",
+        _("Ticket updates"),
+        _customer_event(CustomerEvent.UPDATE) | Q(template="review_published"),
+    ),
     (
         "status",
         _("Status changes"),
@@ -39,8 +43,8 @@ KINDS = [
         Q(template__in=["escalation", closing.TEMPLATE])
         | _customer_event(CustomerEvent.ESCALATION),
     ),
-    # reviews' overdue-action reminders (template "review_action_overdue") are reminders too
-    ("reminder", _("Reminders"), Q(template="reminder") | Q(template__startswith="review_")),
+    # the reviews app's notices: an overdue action is a reminder, a published review an update
+    ("reminder", _("Reminders"), Q(template="reminder") | Q(template="review_action_overdue")),
     ("maintenance", _("Maintenance"), Q(template__startswith="maintenance_")),
 ]
 _FILTERS = {value: condition for value, _label, condition in KINDS}

@@ -11,13 +11,14 @@ from django_scopes import scopes_disabled
 
 from escalation import delivery
 from escalation.outbox import notify_all
-from tickets.models import Status
+from pim.models import Role, User
+from tickets.models import Kind, Status
 
-from . import services
 from .models import ReviewAction
 
 PREFIX = "review_"
 TEMPLATE = "review_action_overdue"
+PUBLISHED = "review_published"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 REMIND_AT = time(8, 0)  # the morning after the due date
 
@@ -27,7 +28,12 @@ def overdue_at(due):
 
 
 def _watched(ticket):
-    return services.has_review(ticket) and ticket.status in (Status.RESOLVED, Status.CLOSED)
+    """A P1 incident that can have a review (services.has_review), resolved or closed."""
+    return (
+        ticket.kind == Kind.INCIDENT
+        and ticket.priority == 1
+        and ticket.status in (Status.RESOLVED, Status.CLOSED)
+    )
 
 
 def _unreminded(ticket):
@@ -75,6 +81,23 @@ def remind_overdue(ticket, now) -> bool:
     return reminded
 
 
+def published(review, actor, now):
+    """The organisation's authorised contacts are told, once, that they can read the review."""
+    ticket = review.ticket
+    contacts = User.objects.filter(
+        is_active=True,
+        membership__organization_id=ticket.organization_id,
+        membership__role=Role.AUTHORISED_CONTACT,
+    ).exclude(pk=getattr(actor, "pk", None))
+    notify_all(
+        list(contacts),
+        ticket=ticket,
+        trigger=f"review-published:{review.pk}",
+        template=PUBLISHED,
+        now=now,
+    )
+
+
 def _day(iso):
     try:
         return date.fromisoformat(iso).strftime("%d-%m-%Y")
@@ -84,6 +107,15 @@ def _day(iso):
 
 def message_for(notification):
     ticket = notification.ticket
+    if notification.template == PUBLISHED:
+        params = {"number": ticket.number, "title": ticket.title} if ticket else {}
+        return (
+            _("The post-incident review of %(number)s is published") % params,
+            _("The post-incident review of P1 incident %(number)s (%(title)s) is published: "
+              "the timeline, the cause, the impact and the actions agreed on. Read it on the "
+              "ticket page.") % params,
+            {},
+        )  # fmt: skip
     ctx = notification.context or {}
     params = {
         "number": ticket.number if ticket else "",

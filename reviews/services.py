@@ -26,6 +26,7 @@ from sla.models import TicketSla
 from tickets.models import Kind, Status, Ticket
 from tickets.services import record_audit
 
+from . import notifications
 from .models import PostIncidentReview, ReviewAction
 
 TEXTS = ("timeline", "cause", "impact", "went_well", "went_wrong")
@@ -151,6 +152,8 @@ def save_review(ticket: Ticket, actor, data: dict, actions=None) -> PostIncident
         review.save()
         record_audit(ticket, actor, "review_filed", {"published": [None, publish]}, obj=review)
         sla_services.file_pir(ticket, now)
+        if publish:
+            notifications.published(review, actor, now)
     else:
         changes = {
             n: [getattr(review, n)[:80], texts[n][:80]]
@@ -164,6 +167,7 @@ def save_review(ticket: Ticket, actor, data: dict, actions=None) -> PostIncident
             review.published = publish
             if publish and review.published_at is None:
                 review.published_at = now
+                notifications.published(review, actor, now)
         review.save()
         if changes:
             record_audit(ticket, actor, "review_updated", changes, obj=review)

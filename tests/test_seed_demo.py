@@ -10,7 +10,7 @@ from pim.models import Organization, User
 from problems.models import Problem
 from reviews.models import PostIncidentReview
 from sla.models import ClockEvent, Contract, TicketSla
-from tickets.models import AuditEntry, Ticket
+from tickets.models import AuditEntry, Ticket, TicketLink
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +32,8 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     assert review.published and review.ticket.priority == 1
     assert review.ticket.status == "closed" and review.actions.count() == 2
     assert TicketSla.objects.get(ticket=review.ticket).pir_filed_at == review.filed_at
+    link = TicketLink.objects.get()  # the P1 and the change replacing the exchange
+    assert review.ticket_id in (link.source_id, link.target_id) and link.kind == "related"
     # and Acme's change requests, one in every stage of the change path
     stages = set(
         Ticket.objects.filter(kind="change").values_list("change_request__stage", flat=True)

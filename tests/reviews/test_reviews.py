@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 from freezegun import freeze_time
 
+from escalation import inbox
 from escalation.models import Notification
 from reviews.models import PostIncidentReview, ReviewAction
 from reviews.notifications import message_for
@@ -117,6 +118,16 @@ def test_published_reviews_are_read_by_the_authorised_contacts_only(p1, users, a
     assert response.json()["published"] is True and response.json()["published_at"]
     body = api(users["acme.contact"]).get(url(ticket))
     assert body.status_code == 200 and body.json()["cause"] == REVIEW["cause"]
+    # the authorised contacts are told once (e-mail and bell), nobody else
+    api(users["agent"]).put(url(ticket), {**REVIEW, "published": True}, format="json")
+    told = Notification.objects.filter(ticket=ticket, template="review_published")
+    assert sorted(told.values_list("recipient__username", "channel")) == [
+        ("acme.contact", "email"), ("acme.contact", "in_app")
+    ]  # fmt: skip
+    with translation.override("en"):
+        assert "is published" in message_for(told.first())[0]
+    bell = told.filter(channel="in_app")
+    assert bell.filter(inbox.kind_filter("update")).count() == 1  # the bell's "updates"
     html = client.get(page).content.decode()
     assert "post-incident-review" in html and "firmware bug" in html
     assert "Save the review" not in html and 'name="timeline"' not in html
@@ -230,6 +241,8 @@ def test_an_overdue_action_reminds_its_owner_once_the_morning_after(p1, users, a
         with freeze_time(at(2026, 12, 2, 8, minute)):
             sweep()
     assert overdue("opsmanager").count() == 2  # e-mail and bell
+    bell = overdue("opsmanager").filter(channel="in_app")
+    assert bell.filter(inbox.kind_filter("reminder")).count() == 1  # the bell's "reminders"
     mail = overdue("opsmanager").get(channel="email")
     with translation.override("en"):
         subject, body, _extra = message_for(mail)
