@@ -71,4 +71,8 @@ def target(notification, user):
     notice = (notification.context or {}).get("notice")
     if notification.template.startswith("maintenance_") and isinstance(notice, int):
         return reverse("maintenance-detail", args=[notice])
+    # A notification of no ticket may name its page (the monthly open-problem report).
+    url = (notification.context or {}).get("url")
+    if isinstance(url, str) and url.startswith("/") and not url.startswith("//"):
+        return url
     return None

@@ -345,6 +345,13 @@ CELERY_BEAT_SCHEDULE["privacy-retention"] = {
     "options": {"expires": 3600},
 }
 
+# The open-problem report to the provider's managers, monthly (SPEC §7).
+CELERY_BEAT_SCHEDULE["problems-monthly-report"] = {
+    "task": "problems.tasks.mail_open_problem_report",
+    "schedule": crontab(day_of_month=1, hour=7, minute=0),
+    "options": {"expires": 3600},
+}
+
 if IMAP_URL:
     CELERY_BEAT_SCHEDULE["intake-poll-imap"] = {
         "task": "intake.tasks.poll_imap",

@@ -2,6 +2,8 @@
 person and channel with a unique dedup key; rendered in the recipient's language at delivery):
 the workaround of a known error (`services.send_workaround`) and, to its followers, its fix."""
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from escalation import delivery
@@ -27,8 +29,41 @@ def prefetch(notifications):
         n._known_error = found.get((n.context or {}).get("known_error"))
 
 
+def _report_message(notification):
+    """The monthly open-problem report (tasks.mail_open_problem_report), from the figures frozen
+    in the row's context when it was written."""
+    context = notification.context or {}
+    params = {"month": context.get("month", ""), "total": context.get("total", 0)}
+    subject = _("Open problems report %(month)s: %(total)s open") % params
+    lines = [
+        _("The status of the open problems at the start of %(month)s.") % params,
+        "",
+        " · ".join(f"P{priority}: {count}" for priority, count in context.get("by_priority", [])),
+        "",
+    ]
+    for row in context.get("rows", []):
+        lines.append(
+            _(
+                "%(number)s (P%(priority)s) %(title)s — %(age)s days open, %(incidents)s "
+                "incidents, %(known_errors)s known errors"
+            )
+            % row
+            + (" · " + _("workaround available") if row.get("workaround") else "")
+        )
+    if not context.get("rows"):
+        lines.append(_("No open problems."))
+    lines += [
+        "",
+        _("The whole report: %(url)s")
+        % {"url": settings.PORTAL_BASE_URL + reverse("problem-report")},
+    ]
+    return subject, "\n".join(lines), {}
+
+
 def message_for(notification):
     """(subject, body, extra) of a problem notification."""
+    if notification.template == "problem_report":
+        return _report_message(notification)
     known_error = _known_error(notification)
     ticket = notification.ticket
     params = {

@@ -73,8 +73,10 @@ def raise_problem(
 ) -> Problem:
     """Register a problem from one or more incidents (of any organisations) or one
     significant incident. The problem ticket belongs to the organisation of its first
-    incident (or the one given); customers of no organisation ever see it."""
-    require_worker(actor)
+    incident (or the one given); customers of no organisation ever see it. Workers raise
+    problems, and managers too (from the incident trends, SPEC §7); a problem raised by a manager
+    is owned by nobody until a worker takes it."""
+    require_staff(actor)
     impact, urgency = _level("impact", impact), _level("urgency", urgency)
     incidents = _incidents(incidents)
     if organization is None:
@@ -99,7 +101,8 @@ def raise_problem(
         service=service,
     )
     problem = ensure_problem(ticket)
-    problem.impact, problem.urgency, problem.owner = impact, urgency, owner or actor
+    problem.impact, problem.urgency = impact, urgency
+    problem.owner = owner or (actor if is_worker(actor) else None)
     problem.save()
     for incident in incidents:
         link_incident(problem, actor, incident)
@@ -144,8 +147,9 @@ def update_problem(problem, actor, **fields) -> Problem:
 
 @transaction.atomic
 def link_incident(problem, actor, incident) -> tuple[ProblemIncident, bool]:
-    """Link an incident to the problem (once); both tickets' audit trails say so."""
-    require_worker(actor)
+    """Link an incident to the problem (once); both tickets' audit trails say so. Provider
+    staff link (a manager links the incidents of the problem they raise from the trends)."""
+    require_staff(actor)
     _incidents([incident])
     link, created = ProblemIncident.objects.get_or_create(
         problem=problem,

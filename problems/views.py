@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from pim.permissions import is_customer, is_provider_staff, is_worker, staff_required
+from pim.permissions import is_customer, is_provider_staff, staff_required
 from tickets.forms import apply_errors
 from tickets.models import OPEN_STATUSES, Kind, Ticket
 from tickets.views import render_ticket_detail, ticket_action
@@ -57,9 +57,8 @@ def problem_list(request):
 
 @staff_required
 def problem_create(request):
-    """Raise a problem from incidents (`?incident=INC-…` from an incident's page)."""
-    if not is_worker(request.user):
-        raise PermissionDenied(_("Only service desk staff may do this."))
+    """Raise a problem from incidents: `?incident=INC-…` from an incident's page, or
+    `?incidents=…&title=…` from the incident-trend view (managers raise problems there)."""
     initial = {}
     number = request.GET.get("incident")
     if isinstance(number, str) and number:
@@ -70,6 +69,11 @@ def problem_create(request):
                 "title": incident.title,
                 "description": incident.description[:2000],
             }
+    elif request.GET.get("incidents"):
+        initial = {
+            "incidents": request.GET["incidents"][:2000],
+            "title": (request.GET.get("title") or "")[:200],
+        }
     form = ProblemForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -699,3 +699,19 @@ def test_a_session_cookie_with_nul_is_not_a_session(users):
     assert response.status_code == 302 and reverse("login") in response["Location"]
     raw = Client(headers={"Cookie": f'{settings.SESSION_COOKIE_NAME}="abcdefgh\\000ijkl"'})
     assert raw.get("/tickets/").status_code == 302
+
+
+def test_a_foreign_key_lookup_beyond_any_id_matches_nothing(users):
+    # The admin allows a lookup on any local field: ?ticket=<31 digits> on the notifications'
+    # changelist raised OverflowError on SQLite (DataError on PostgreSQL) before.
+    from escalation.models import Notification
+
+    assert not Notification.objects.filter(ticket=10**30).exists()
+    assert not Notification.objects.filter(ticket=-(10**30)).exists()
+    admin = users["admin"]
+    admin.is_staff = admin.is_superuser = True
+    admin.save(update_fields=["is_staff", "is_superuser"])
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/admin/escalation/notification/?ticket=" + "1" + "0" * 30)
+    assert page.status_code in (200, 302)

@@ -124,18 +124,19 @@ def _mark_responded(ticket: Ticket, actor, now) -> bool:
 WORKER_CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.CHAT, Channel.MONITORING, Channel.API)
 
 
-def _filed_by(actor, organization, reporter, channel):
+def _filed_by(actor, organization, reporter, channel, kind=Kind.INCIDENT):
     """(organization, reporter, channel) of a new ticket: a customer files for themselves in
     their own organisation (through the portal, the API or e-mail); a worker registers one for a
     customer organisation, for a caller of that organisation (the reporter) or, without one,
-    with themselves as the reporter (monitoring, integrations, e-mail triage)."""
+    with themselves as the reporter (monitoring, integrations, e-mail triage). A manager
+    registers only problems (from the incident-trend view)."""
     if actor.is_customer:
         if channel not in (Channel.PORTAL, Channel.API, Channel.EMAIL):  # also None
             channel = Channel.PORTAL
         if reporter is not None and reporter.pk != actor.pk:
             raise PermissionDenied(_("Customers file tickets for themselves."))
         return actor.membership.organization, actor, channel
-    if not actor.is_worker:
+    if not (actor.is_worker or (kind == Kind.PROBLEM and actor.is_provider_staff)):
         raise PermissionDenied(_("You may not file tickets."))
     if organization is None:
         raise ValidationError({"organization": _("Choose the customer organisation.")})
@@ -231,9 +232,9 @@ def create_ticket(
 ) -> Ticket:
     """Register a ticket: number it, audit it, and tell the apps above (`ticket_created`: sla
     starts the clocks, escalation sends the receipt), all in one transaction."""
-    if kind == Kind.PROBLEM and not is_worker(actor):
-        raise PermissionDenied(_("Problems are registered by the service desk."))
-    organization, reporter, channel = _filed_by(actor, organization, reporter, channel)
+    if kind == Kind.PROBLEM and not is_provider_staff(actor):
+        raise PermissionDenied(_("Problems are registered by provider staff."))
+    organization, reporter, channel = _filed_by(actor, organization, reporter, channel, kind)
     priority = _validate_new_ticket(kind, title, description, priority)
     _validate_org_refs(organization, service, location)
 
