@@ -33,6 +33,8 @@ from django_scopes import scopes_disabled
 from escalation.models import Escalation, Notification
 from intake.models import InboundMessage
 from pim.models import CUSTOMER_ROLES, Membership, Role, User
+from reviews.models import PostIncidentReview, ReviewAction
+from reviews.services import TEXTS as REVIEW_TEXTS
 from tickets.models import Attachment, AuditEntry, PriorityChange, Status, Ticket, TicketUpdate
 from tickets.services import record_audit
 
@@ -143,6 +145,22 @@ def _scrub_reasons(rows, person, stand_in):
         row.save(update_fields=[person, "reason"])
 
 
+def _anonymise_review(ticket, placeholder):
+    """A P1's post-incident review is service history written by staff: kept, masked; an
+    action a customer owned passes to the placeholder."""
+    for review in PostIncidentReview.objects.filter(ticket=ticket):
+        for name in REVIEW_TEXTS:
+            setattr(review, name, mask(getattr(review, name)))
+        review.save(update_fields=list(REVIEW_TEXTS))
+    for action in ReviewAction.objects.filter(review__ticket=ticket).select_related(
+        "owner__membership"
+    ):
+        action.description = mask(action.description)
+        if is_customer(action.owner):
+            action.owner = placeholder
+        action.save(update_fields=["description", "owner"])
+
+
 def anonymise_ticket(ticket, event, now):
     """Remove one closed ticket's personal data (see the module docstring)."""
     placeholder = placeholder_for(ticket.organization)
@@ -166,6 +184,7 @@ def anonymise_ticket(ticket, event, now):
         entry.save(update_fields=["changes", "actor"])
     for message in InboundMessage.objects.filter(ticket=ticket):
         _anonymise_inbound(message)
+    _anonymise_review(ticket, placeholder)
     Notification.objects.filter(ticket=ticket).delete()
     ticket.reporter = placeholder
     ticket.description = removed_text()

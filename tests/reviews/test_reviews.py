@@ -262,3 +262,26 @@ def services_done(ticket, user, action):
     from reviews import services as review_services
 
     review_services.set_action_done(ticket, user, action)
+
+
+def test_retention_masks_the_review_and_hands_customer_actions_to_the_placeholder(p1, users, api):
+    from privacy import services as privacy
+
+    ticket = p1(at(2026, 11, 24, 9, 0), resolved=at(2026, 11, 24, 11, 0))
+    with freeze_time(at(2026, 11, 24, 12, 0)):
+        services.confirm_resolution(ticket, users["acme.user"])
+    texts = {**REVIEW, "impact": "Anna (anna@acme.example, 06-12345678) could not call."}
+    actions = [
+        {"description": "Call anna@acme.example", "owner": "acme.contact", "due": "2026-12-01"}
+    ]
+    with freeze_time(at(2026, 11, 25, 10, 0)):
+        api(users["agent"]).put(url(ticket), {**texts, "actions": actions}, format="json")
+    with freeze_time(at(2028, 12, 1, 10, 0)):
+        numbers, _messages = privacy.anonymise_expired()
+    assert numbers == [ticket.number]
+    review = PostIncidentReview.objects.get()
+    assert "anna@acme.example" not in review.impact and "06-12345678" not in review.impact
+    assert review.cause == REVIEW["cause"]  # the service history stays
+    action = ReviewAction.objects.get()
+    assert "anna@acme.example" not in action.description
+    assert action.owner.username == f"anonymous-{ticket.organization_id}"
