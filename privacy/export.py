@@ -14,6 +14,7 @@ from intake.models import InboundMessage
 from maintenance.models import FeedToken, MaintenanceNotice, MaintenanceUpdate, Subscription
 from pim.models import ApiToken, Membership
 from pim.routers import replica_reads
+from reviews.models import PostIncidentReview, ReviewAction
 from tickets.models import Attachment, AuditEntry, PriorityChange, Ticket, TicketUpdate
 
 from .models import PrivacyAction, PrivacyEvent
@@ -116,6 +117,23 @@ def _records(person):
             for e in AuditEntry.objects.filter(actor=person)
             .select_related("ticket")
             .order_by("at", "pk")
+        ],
+        "reviews_written": [
+            {"ticket": r.ticket.number, "filed_at": _iso(r.filed_at), "published": r.published}
+            for r in PostIncidentReview.objects.filter(author=person)
+            .select_related("ticket")
+            .order_by("filed_at", "pk")
+        ],
+        "review_actions_owned": [
+            {
+                "ticket": a.review.ticket.number,
+                "description": a.description,
+                "due": a.due.isoformat(),
+                "done": a.done,
+            }
+            for a in ReviewAction.objects.filter(owner=person)
+            .select_related("review__ticket")
+            .order_by("due", "pk")
         ],
         "escalations": [
             {

@@ -285,3 +285,17 @@ def test_retention_masks_the_review_and_hands_customer_actions_to_the_placeholde
     action = ReviewAction.objects.get()
     assert "anna@acme.example" not in action.description
     assert action.owner.username == f"anonymous-{ticket.organization_id}"
+
+
+def test_the_personal_data_export_holds_reviews_written_and_actions_owned(p1, users, api):
+    from privacy.export import export_person
+
+    ticket = p1(at(2026, 11, 24, 9, 0), resolved=at(2026, 11, 24, 11, 0))
+    actions = [{"description": "Test the failover", "owner": "acme.contact", "due": "2026-12-01"}]
+    with freeze_time(at(2026, 11, 25, 10, 0)):
+        api(users["agent"]).put(url(ticket), {**REVIEW, "actions": actions}, format="json")
+    owned = export_person(users["acme.contact"], via="test")["review_actions_owned"]
+    assert owned == [{"ticket": ticket.number, "description": "Test the failover",
+                      "due": "2026-12-01", "done": False}]  # fmt: skip
+    written = export_person(users["agent"], via="test")["reviews_written"]
+    assert [row["ticket"] for row in written] == [ticket.number]
