@@ -111,7 +111,9 @@ def _problem_panel(ticket, forms):
         }
     )
     known_errors = [
-        {"ke": ke, "form": forms.get(f"known_error_form_{ke.pk}") or KnownErrorForm(known_error=ke),
+        {"ke": ke,
+         "form": forms.get(f"known_error_form_{ke.pk}")
+         or KnownErrorForm(known_error=ke, problem=problem),
          "open": f"known_error_form_{ke.pk}" in forms}
         for ke in problem.known_errors.all()
     ]  # fmt: skip
@@ -124,7 +126,8 @@ def _problem_panel(ticket, forms):
             "link_form": forms.get("problem_link_form") or LinkIncidentForm(),
             "link_open": "problem_link_form" in forms,
             "known_errors": known_errors,
-            "new_form": new_form or KnownErrorForm(initial={"root_cause": problem.root_cause}),
+            "new_form": new_form
+            or KnownErrorForm(initial={"root_cause": problem.root_cause}, problem=problem),
             "new_open": new_form is not None,
         }
     }

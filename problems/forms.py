@@ -2,6 +2,7 @@
 urgency, owner, root cause; linking an incident) and the known-error form."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from changes.models import ChangeRequest
@@ -10,7 +11,7 @@ from pim.models import Organization, Service
 from tickets.forms import OwnIds, UserChoiceField, worker_users
 from tickets.models import Kind, Ticket
 
-from .models import Level
+from .models import Level, ProblemIncident
 
 
 def _numbers(value):
@@ -139,7 +140,7 @@ class KnownErrorForm(forms.Form):
         help_text=_("The change request number (CHG-…); closing it resolves the open incidents."),
     )
 
-    def __init__(self, *args, known_error=None, **kwargs):
+    def __init__(self, *args, known_error=None, problem=None, **kwargs):
         prefix = f"ke{known_error.pk}" if known_error is not None else "ke"
         kwargs.setdefault("auto_id", f"id_{prefix}_%s")
         if known_error is not None and "initial" not in kwargs:
@@ -157,3 +158,23 @@ class KnownErrorForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.known_error = known_error
         self.fields["services"].label_from_instance = lambda s: f"{s.organization} · {s.name}"
+        problem = problem or (known_error.problem if known_error is not None else None)
+        if problem is not None:
+            # Published per affected organisation (issue 16 item 4): the organisations of the
+            # linked incidents and the problem's own, and what is chosen already.
+            linked = ProblemIncident.objects.filter(problem=problem)
+            affected = Q(pk__in=linked.values("incident__organization_id")) | Q(
+                pk=problem.ticket.organization_id
+            )
+            if known_error is not None:
+                affected |= Q(pk__in=known_error.published_to.values("pk"))
+            self.fields["published_to"].queryset = Organization.objects.filter(
+                affected, is_active=True
+            ).order_by("name")
+            services = Q(organization__in=self.fields["published_to"].queryset)
+            if known_error is not None:
+                services |= Q(pk__in=known_error.services.values("pk"))
+            self.fields["services"].queryset = (
+                Service.objects.filter(services).select_related("organization")
+                .order_by("organization__name", "name")
+            )  # fmt: skip

@@ -198,7 +198,7 @@ def ticket_problem(request, ticket):
         return redirect(ticket)
     # known_error: new, or an edit of one of this problem's
     known_error = _known_error_of(problem, request) if request.POST.get("known_error") else None
-    form = KnownErrorForm(request.POST, known_error=known_error)
+    form = KnownErrorForm(request.POST, known_error=known_error, problem=problem)
     if form.is_valid():
         try:
             services.save_known_error(problem, request.user, known_error, **form.cleaned_data)

@@ -183,3 +183,26 @@ def test_another_organisation_never_sees_the_known_error(login, known_error):
     assert response.status_code == 404
     agent = login("agent")
     assert agent.post(reverse("known-error-follow", args=[known_error.pk])).status_code == 404
+
+
+def test_a_known_error_is_published_only_to_affected_organisations(login, problem, acme, globex):
+    # The problem's incidents are acme's and globex's; initech has none linked.
+    from pim.models import Organization, Service
+
+    initech = Organization.objects.create(name="Initech", slug="initech")
+    Service.objects.create(organization=initech, name="Printers", code="printers")
+    client = login("agent")
+    page = client.get(problem.ticket.get_absolute_url()).text
+    assert "Globex Logistics" in page and "Initech" not in page
+    response = post(
+        client, problem.ticket, action="known_error", title="Transfers drop",
+        workaround="Use the console", published_to=[initech.pk],
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert not KnownError.objects.exists()
+    response = post(
+        client, problem.ticket, action="known_error", title="Transfers drop",
+        workaround="Use the console", published_to=[globex.pk],
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert list(KnownError.objects.get().published_to.all()) == [globex]
