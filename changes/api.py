@@ -79,6 +79,8 @@ class ChangeSerializer(serializers.Serializer):
     def to_representation(self, change):
         data = super().to_representation(change)
         data["type"] = change.type or None
+        if not self.context.get("staff", False):  # a draft is the provider's own
+            data["documents"] = [d for d in data["documents"] if d["status"] != "draft"]
         return data
 
 
@@ -92,6 +94,8 @@ class TicketChangeField(serializers.Field):
     def to_representation(self, ticket):
         if ticket.kind != Kind.CHANGE:
             return None
+        request = self.context.get("request")
+        staff = bool(request is not None and getattr(request.user, "is_provider_staff", False))
         change = getattr(ticket, "change_request", None)
         if change is None:  # registered before the change path: not touched since
             change = ChangeRequest(
@@ -102,7 +106,7 @@ class TicketChangeField(serializers.Field):
                 "documents": [],
                 "approvals": [],
             } | {"type": None}
-        return ChangeSerializer(change).data
+        return ChangeSerializer(change, context={"staff": staff}).data
 
 
 def with_change_rows(queryset):
@@ -144,6 +148,15 @@ class ChangeActionSerializer(serializers.Serializer):
         min_value=1,
         max_value=inputs.MAX_ID,
         help_text="An attachment id of the ticket.",
+    )
+    draft = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "quote: keep the version as a draft the customer does not see (saving again "
+            "updates it); a later quote without draft sends it, with the fields given over "
+            "the draft's."
+        ),
     )
     version = serializers.IntegerField(
         required=False, min_value=1, max_value=2**31 - 1,

@@ -29,6 +29,7 @@ AUDIT_ACTIONS = {
     "change_verify": _("recorded the verification"),
     "change_quote_notice": _("sent the quote notice"),
     "change_quote": _("sent a quote or RFC"),
+    "change_quote_draft": _("saved a draft quote or RFC"),
     "change_approve": _("approved the quote or RFC"),
     "change_approved": _("approved the change"),
     "change_reject": _("rejected the quote or RFC"),
@@ -48,6 +49,7 @@ AUDIT_FIELDS = {
     "note": _("note"),
     "free": _("free of charge"),
     "due": _("quote due"),
+    "amount": _("amount"),
     "side": _("side"),
 }
 AUDIT_VALUES = {"stage": Stage, "type": ChangeType, "side": Side}
@@ -76,9 +78,13 @@ def ticket_page_context(request, ticket, forms):
     if change is None:
         return {}
     change.ticket = ticket
-    waiting = next(
-        (d for d in reversed(change.documents.all()) if d.status == DocumentStatus.SENT), None
-    )
+    documents = [
+        d
+        for d in change.documents.all()
+        if d.status != DocumentStatus.DRAFT or request.user.is_provider_staff
+    ]  # a draft is the provider's own until it is sent
+    draft = next((d for d in reversed(documents) if d.status == DocumentStatus.DRAFT), None)
+    waiting = next((d for d in reversed(documents) if d.status == DocumentStatus.SENT), None)
     steps = []
     for action, form_class in STEP_FORMS.items():
         try:
@@ -88,6 +94,12 @@ def ticket_page_context(request, ticket, forms):
             continue
         bound = forms.get(f"change_{action}_form")
         initial = {"version": waiting.version} if waiting and action in DECISIONS else {}
+        if action == "quote" and draft is not None:
+            initial = {
+                "free": "true" if draft.free else "false",
+                "amount": draft.amount,
+                "attachment": draft.attachment_id,
+            }
         steps.append(
             {
                 "action": action,
@@ -97,7 +109,15 @@ def ticket_page_context(request, ticket, forms):
                 "decision": action in DECISIONS,
             }
         )
-    return {"change_panel": {"change": change, "waiting": waiting, "steps": steps}}
+    return {
+        "change_panel": {
+            "change": change,
+            "documents": documents,
+            "draft": draft,
+            "waiting": waiting,
+            "steps": steps,
+        }
+    }
 
 
 def register():

@@ -248,7 +248,7 @@ STEP_LABELS = {
     "classify": _("Classify"),
     "verify": _("Record the verification"),
     "quote_notice": _("Send the quote notice"),
-    "quote": _("Send a new version"),
+    "quote": _("Send a new version"),  # or, with the form's second button, save a draft
     "approve": _("Approve"),
     "reject": _("Reject"),
     "provider_approve": _("Approve for the provider"),

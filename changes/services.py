@@ -95,7 +95,9 @@ def change_of(ticket) -> ChangeRequest:
 
 def sent_document(change, version=None):
     """The version an approval is about: the given one, else the latest sent."""
-    documents = ChangeDocument.objects.filter(change=change)
+    documents = ChangeDocument.objects.filter(change=change).exclude(
+        status=DocumentStatus.DRAFT
+    )  # a draft is not sent: nobody decides on it
     if version is not None:
         document = documents.filter(version=version).first()
         if document is None:
@@ -375,44 +377,63 @@ def _quote_notice(change, ticket, actor, data, now):
     notifications.quote_notice(change, actor, event.pk, note)
 
 
+def _quote_attachment(ticket, data):
+    if data.get("attachment") is None:
+        return None
+    attachment = Attachment.objects.filter(
+        pk=data["attachment"], ticket=ticket, internal=False
+    ).first()
+    if attachment is None:
+        raise ValidationError(
+            {"attachment": _("Choose a file attached to this ticket that the customer sees.")}
+        )
+    return attachment
+
+
 def _quote(change, ticket, actor, data, now):
+    """Send a new version of the quote (or RFC), or with `draft` keep it as a draft the
+    customer does not see yet (one draft at a time: saving again updates it). Sending sends
+    the draft, with what this request gives over what the draft holds."""
+    documents = ChangeDocument.objects.filter(change=change)
+    draft = documents.filter(status=DocumentStatus.DRAFT).order_by("-version").first()
+    keep = bool(data.get("draft"))
     free = data.get("free")
-    if free is None:
+    if free is None and draft is not None:
+        free = draft.free
+    if free is None and not keep:
         raise ValidationError({"free": _("Say whether the quote is free of charge.")})
-    amount = data.get("amount")
+    amount = data.get("amount", draft.amount if draft else None)
     if amount is not None and amount < 0:
         raise ValidationError({"amount": _("The amount cannot be negative.")})
     if free and amount:
         raise ValidationError({"amount": _("A free quote has no amount.")})
-    attachment = None
-    if data.get("attachment") is not None:
-        attachment = Attachment.objects.filter(
-            pk=data["attachment"], ticket=ticket, internal=False
-        ).first()
-        if attachment is None:
-            raise ValidationError(
-                {"attachment": _("Choose a file attached to this ticket that the customer sees.")}
-            )
-    documents = ChangeDocument.objects.filter(change=change)
-    last = documents.aggregate(v=Max("version"))["v"] or 0
+    attachment = _quote_attachment(ticket, data)
+    if attachment is None and "attachment" not in data and draft is not None:
+        attachment = draft.attachment
+    if draft is None:
+        last = documents.aggregate(v=Max("version"))["v"] or 0
+        draft = ChangeDocument(
+            change=change, kind=change.document_kind, version=last + 1, created_by=actor,
+            created_at=now,
+        )  # fmt: skip
+    draft.kind = change.document_kind
+    draft.amount, draft.free, draft.attachment = amount, bool(free is None or free), attachment
+    if keep:
+        draft.status = DocumentStatus.DRAFT
+        draft.save()
+        ticket_services.record_audit(
+            ticket, actor, "change_quote_draft",
+            {"version": draft.version, "amount": _jsonable(amount), "free": draft.free},
+            obj=change,
+        )  # fmt: skip
+        return
     superseded = list(
-        documents.filter(status__in=(DocumentStatus.SENT, DocumentStatus.DRAFT)).values_list(
-            "version", flat=True
-        )
+        documents.filter(status=DocumentStatus.SENT).values_list("version", flat=True)
     )
     documents.filter(version__in=superseded).update(status=DocumentStatus.SUPERSEDED)
-    document = ChangeDocument.objects.create(
-        change=change,
-        kind=change.document_kind,
-        version=last + 1,
-        status=DocumentStatus.SENT,
-        amount=amount,
-        free=bool(free),
-        attachment=attachment,
-        created_by=actor,
-        created_at=now,
-        sent_at=now,
-    )
+    draft.status, draft.sent_at = DocumentStatus.SENT, now
+    draft.save()
+    document = draft
     change.quote_free = bool(free)
     _set_stage(
         change, S.QUOTED, actor, now, "quote", version=document.version,

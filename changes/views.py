@@ -76,11 +76,15 @@ def ticket_change(request, ticket):
     services.check_stage(action, services.change_of(ticket))
     form = STEP_FORMS[action](request.POST, ticket=ticket)
     if form.is_valid():
+        data = form.data_for_service()
+        if action == "quote" and request.POST.get("draft"):
+            data["draft"] = True  # "Save as draft": the customer does not see it yet
         try:
-            services.act(ticket, request.user, action, form.data_for_service())
+            services.act(ticket, request.user, action, data)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Done: %(step)s.") % {"step": STEP_LABELS[action]})
+            step = _("Save as draft") if data.get("draft") else STEP_LABELS[action]
+            messages.success(request, _("Done: %(step)s.") % {"step": step})
             return redirect(ticket)
     return render_ticket_detail(request, ticket, status=400, **{f"change_{action}_form": form})

@@ -155,3 +155,26 @@ def test_the_panel_speaks_the_readers_language(users, file_change):
     with freeze_time(NOW):
         page = login(users, "acme.contact").get(ticket.get_absolute_url()).content.decode()
     assert "Wijzigingsverzoek" in page and "Goedgekeurd" in page and "Standaard" in page
+
+
+def test_the_agent_saves_a_draft_quote_on_the_page_and_sends_it_later(users, file_change):
+    ticket = file_change("acme.user")
+    url = ticket.get_absolute_url()
+    agent, contact = login(users, "agent"), login(users, "acme.contact")
+    post_step(agent, ticket, action="classify", type="exceptional", reason="New application")
+    response = post_step(agent, ticket, action="quote", free="false", amount="700", draft="true")
+    assert response.status_code == 302
+    document = ChangeRequest.objects.get(ticket=ticket).documents.get()
+    assert (document.status, document.amount) == ("draft", 700)
+    with freeze_time(NOW):
+        page = agent.get(url).content.decode()
+        assert 'id="change-draft"' in page and 'value="700.00"' in page  # the form holds it
+        seen = contact.get(url).content.decode()
+    assert 'id="change-draft"' not in seen and 'id="change-documents"' not in seen
+    assert 'data-change-step="approve"' not in seen
+    assert post_step(agent, ticket, action="quote", free="false", amount="700").status_code == 302
+    document.refresh_from_db()
+    assert (document.version, document.status) == (1, "sent")
+    with freeze_time(NOW):
+        seen = contact.get(url).content.decode()
+    assert 'id="change-documents"' in seen and 'data-change-step="approve"' in seen

@@ -559,3 +559,44 @@ def test_the_provider_rejects_an_rfc_with_a_reason_and_a_new_version_needs_both_
         context__step="decided", context__side="provider", context__decision="rejected",
     )  # fmt: skip
     assert told.context["note"] == "No engineers before March"
+
+
+def test_a_draft_quote_is_kept_unseen_and_sent_later(file_change, users, api, step):
+    ticket = file_change("acme.user")
+    step(ticket, "agent", action="classify", type="exceptional", reason="New application")
+    body = step(ticket, "agent", action="quote", draft=True, free=False, amount="900")
+    assert body["stage"] == "classified"  # nothing sent: no stage, no clock, nobody told
+    assert [(d["version"], d["status"], d["amount"]) for d in body["documents"]] == [
+        (1, "draft", "900.00")
+    ]
+    body = step(ticket, "agent", action="quote", draft=True, amount="950")  # saved again
+    assert [(d["version"], d["status"], d["amount"]) for d in body["documents"]] == [
+        (1, "draft", "950.00")
+    ]
+    assert clocks(ticket)["quote"].stopped_at is None
+    assert not Notification.objects.filter(ticket=ticket, context__step="document").exists()
+    with freeze_time(NOW):
+        seen = api(users["acme.contact"]).get(f"/api/v1/tickets/{ticket.pk}/").json()["change"]
+    assert seen["documents"] == []  # the customer does not see a draft
+    response = act(api, users["acme.contact"], ticket, action="approve", version=1)
+    assert response.status_code in (400, 409)
+    assert ChangeDocument.objects.get(change__ticket=ticket).status == "draft"
+    body = step(ticket, "agent", action="quote")  # send the draft as it stands
+    assert body["stage"] == "quoted"
+    assert [(d["version"], d["status"], d["amount"], d["free"]) for d in body["documents"]] == [
+        (1, "sent", "950.00", False)
+    ]
+    assert clocks(ticket)["quote"].state == "met"
+    assert Notification.objects.filter(
+        ticket=ticket, recipient=users["acme.user"], context__step="document"
+    ).exists()
+    # a draft of version 2; the customer still decides on version 1, which the draft does
+    # not supersede until it is sent
+    step(ticket, "agent", action="quote", draft=True, free=False, amount="800")
+    body = step(ticket, "agent", action="quote", free=False, amount="850")
+    assert [(d["version"], d["status"], d["amount"]) for d in body["documents"]] == [
+        (1, "superseded", "950.00"),
+        (2, "sent", "850.00"),
+    ]
+    body = step(ticket, "acme.contact", action="approve")
+    assert body["approvals"][0]["version"] == 2

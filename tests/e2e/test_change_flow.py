@@ -23,8 +23,9 @@ def staff(username, role):
     return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
 
 
-def take_step(page, action, fill=None):
-    """Open the step's fold on the ticket page, fill its form and submit it."""
+def take_step(page, action, fill=None, draft=False):
+    """Open the step's fold on the ticket page, fill its form and submit it (the quote's
+    form: `draft` saves it as a draft instead of sending it)."""
     page.locator(f"details:has(form[data-change-step={action}]) > summary").click()
     form = page.locator(f"form[data-change-step={action}]")
     for name, value in (fill or {}).items():
@@ -35,7 +36,7 @@ def take_step(page, action, fill=None):
             field.select_option(value)
         else:
             field.fill(value)
-    form.locator("button[type=submit]").click()
+    form.locator("button[name=draft]" if draft else "button[type=submit]:not([name])").click()
     page.wait_for_load_state()
 
 
@@ -71,7 +72,10 @@ def test_contact_files_agent_quotes_contact_approves_agent_plans(page, shot, acm
     desk.goto(f"/tickets/{number}/")
     take_step(desk, "classify", {"type": "medium", "reason": "Gemiddelde impact, gepland werk."})
     assert stage_of(number) == "classified"
-    take_step(desk, "quote", {"free": "false", "amount": "450.00"})
+    take_step(desk, "quote", {"free": "false", "amount": "400.00"}, draft=True)
+    assert stage_of(number) == "classified"  # a draft: not sent
+    assert desk.locator("#change-draft").is_visible()
+    take_step(desk, "quote", {"amount": "450.00"})  # the draft's form, amended and sent
     assert stage_of(number) == "quoted"
     assert "450" in desk.locator("#change-documents").inner_text()
     shot(desk, "change-02-agent-quoted")
