@@ -9,7 +9,10 @@ class ChangesConfig(AppConfig):
     def ready(self):
         # Importing the modules connects their receivers and registers the extension points;
         # they import models, so they cannot be imported before the app registry is ready.
-        from . import extensions, notifications, receivers  # noqa: F401
+        from sla.services import register_next_check
+
+        from . import extensions, notifications, receivers, reminders  # noqa: F401
 
         extensions.register()
+        register_next_check(reminders.next_check)
         notifications.install_renderer()

@@ -255,6 +255,16 @@ def message_for(notification):
             )
             % params
         )
+    elif step == "progress_due":
+        params["days"] = ctx.get("days", "")
+        subject = _("Progress update due for change %(number)s") % params
+        body = (
+            _(
+                "Large change %(number)s is in progress and has had no progress update for "
+                "%(days)s working days. Report the progress on its page."
+            )
+            % params
+        )
     else:
         subject, body = _("Change %(number)s changed") % params, ""
     return subject, body, {}

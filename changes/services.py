@@ -563,12 +563,14 @@ def _start(change, ticket, actor, data, now):
     change.started_at = now
     _set_stage(change, S.IN_PROGRESS, actor, now, "start")
     notifications.started(change, actor)
+    sla_services.recompute(ticket, now)  # a large change's progress reminder comes due
 
 
 def _progress(change, ticket, actor, data, now):
     note = _text(data, "note", _("Say how the work progresses."))
     # a public update: the requester and the watchers are told as of any update
     ticket_services.add_update(ticket, actor, note, visibility=Visibility.PUBLIC)
+    sla_services.recompute(ticket, now)  # the progress reminder counts from this update
 
 
 def _complete(change, ticket, actor, data, now):

@@ -68,6 +68,12 @@ def _bump(reminder, now):
     reminder.save(update_fields=["count", "last_at"])
 
 
+# For the rules of the apps above (changes: the progress reminder of a large change): the row
+# that counts a rule's reminders in one period, and counting one more.
+reminder_row = _reminder
+bump_reminder = _bump
+
+
 def _assignee_or(ticket, roles):
     if ticket.assignee is not None and ticket.assignee.is_active:
         return [ticket.assignee]

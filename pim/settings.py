@@ -327,6 +327,8 @@ CELERY_BEAT_SCHEDULE = {
 ESCALATION_DEPUTY_MINUTES = env.int("ESCALATION_DEPUTY_MINUTES", default=30)
 # Resolved tickets close by themselves after this many working days.
 AUTO_CLOSE_WORKING_DAYS = env.int("AUTO_CLOSE_WORKING_DAYS", default=5)
+# A large change in progress without a progress update for this many working days: a reminder.
+CHANGE_PROGRESS_INTERVAL_WORKING_DAYS = env.int("CHANGE_PROGRESS_INTERVAL_WORKING_DAYS", default=5)
 # The relay re-enqueues notifications still unsent this many seconds after they were written.
 NOTIFICATION_RELAY_AFTER_SECONDS = env.int("NOTIFICATION_RELAY_AFTER_SECONDS", default=60)
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
