@@ -1,12 +1,15 @@
 """What changes adds to the ticket API and the ticket page (registered in ChangesConfig.ready())."""
 
+from urllib.parse import urlencode
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from pim.exceptions import IllegalStateChange
 from tickets import extensions
-from tickets.models import Kind
+from tickets.models import Kind, Ticket
 
 from . import services
 from .api import TicketChangeField, with_change_rows
@@ -58,6 +61,8 @@ AUDIT_VALUES = {"stage": Stage, "type": ChangeType, "side": Side}
 def ticket_page_context(request, ticket, forms):
     """The change panel of a change ticket: the request, its documents and approvals, and the
     steps the reader may take now (each with its form)."""
+    if ticket.kind in (Kind.INCIDENT, Kind.PROBLEM):
+        return _raised_from(request, ticket)
     if ticket.kind != Kind.CHANGE:
         return {}
     change = (
@@ -118,6 +123,22 @@ def ticket_page_context(request, ticket, forms):
             "steps": steps,
         }
     }
+
+
+def _raised_from(request, ticket):
+    """On an incident or problem: the changes raised from it (those the reader may see) and,
+    for the service desk, the button that raises one (seed §5.1: non-standard and linked)."""
+    raised = list(
+        Ticket.objects.visible_to(request.user)
+        .filter(change_request__raised_from=ticket)
+        .order_by("reported_at")
+        .only("pk", "number", "title", "status")
+    )
+    can_raise = request.user.is_worker
+    if not (raised or can_raise):
+        return {}
+    url = f"{reverse('change-create')}?{urlencode({'from': ticket.number})}"
+    return {"change_raised": {"changes": raised, "url": url if can_raise else None}}
 
 
 def register():

@@ -7,9 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from pim import inputs
 from pim.inputs import DateTimeFormField
-from pim.models import Service
-from tickets.forms import DateTimeLocalInput
-from tickets.models import Attachment
+from pim.models import Organization, Service, User
+from tickets.forms import CALLER_CHANNELS, CallerChoiceField, DateTimeLocalInput, callers_of
+from tickets.models import Attachment, Channel
 
 from .models import ChangeType
 
@@ -78,11 +78,50 @@ class ChangeRequestForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args, organization_id, **kwargs):
+    def __init__(self, *args, organization_id, staff=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["services"].queryset = Service.objects.filter(
             organization_id=organization_id
         ).order_by("name")
+        if staff:  # the service desk registers the change for a caller of an organisation
+            self.fields = {**self.staff_fields(organization_id), **self.fields}
+
+    @staticmethod
+    def staff_fields(organization_id):
+        return {
+            "organization": forms.ModelChoiceField(
+                label=_("Organisation"),
+                queryset=Organization.objects.filter(is_active=True).order_by("name"),
+                empty_label=_("— choose —"),
+            ),
+            "caller": CallerChoiceField(
+                label=_("Caller"),
+                queryset=callers_of(organization_id) if organization_id else User.objects.none(),
+                empty_label=_("— choose —"),
+                help_text=_(
+                    "The person who asks for the change: they get the number and follow it."
+                ),
+            ),
+            "channel": forms.ChoiceField(
+                label=_("Channel"),
+                choices=[c for c in Channel.choices if c[0] in CALLER_CHANNELS],
+                initial=Channel.PHONE,
+            ),
+            "raised_from": forms.CharField(
+                widget=forms.HiddenInput, required=False, max_length=inputs.SEARCH_MAX
+            ),
+        }
+
+    def clean(self):
+        data = super().clean()
+        caller, organization = data.get("caller"), data.get("organization")
+        if (
+            caller is not None
+            and organization is not None
+            and caller.organization_id_or_none != organization.pk
+        ):
+            self.add_error("caller", _("Choose a caller of the organisation."))
+        return data
 
     def clean_wished_date(self):
         value = self.cleaned_data.get("wished_date")

@@ -193,6 +193,15 @@ class TicketCreateForm(forms.Form):
         self.fields["description"].help_text = _(
             "In the caller's words: what happens, since when, who is affected, what they tried."
         )
+        # the service desk registers an incident or a question for the caller (a change
+        # request has its own form, /changes/new/)
+        self.fields["kind"] = forms.ChoiceField(
+            label=_("Kind"),
+            choices=[(Kind.INCIDENT, Kind.INCIDENT.label), (Kind.QUESTION, Kind.QUESTION.label)],
+            initial=Kind.INCIDENT,
+            required=False,
+            widget=forms.RadioSelect,
+        )
         self.fields["organization"].required = True
         self.fields["organization"].queryset = Organization.objects.filter(is_active=True)
         # htmx: choosing the organisation reloads the caller fieldset for it

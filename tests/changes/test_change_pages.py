@@ -88,9 +88,90 @@ def test_new_report_offers_incident_change_and_question(users, contracts):
     assert ticket.kind == "question" and ticket.number.startswith("QST-")
 
 
-def test_only_customers_use_the_customer_forms(users, contracts):
-    for name in ("change-create", "question-create"):
-        assert login(users, "agent").get(reverse(name)).status_code == 403
+def test_only_customers_and_the_service_desk_file_changes(users, contracts):
+    for who in ("csm", "director"):
+        assert login(users, who).get(reverse("change-create")).status_code == 403
+    assert login(users, "oncall").get(reverse("change-create")).status_code == 200
+
+
+def test_the_agent_registers_a_change_for_a_caller(users, contracts, acme, globex):
+    agent = login(users, "agent")
+    url = reverse("change-create")
+    with freeze_time(NOW):
+        page = agent.get(url)
+        assert page.status_code == 200 and b'id="change-caller"' in page.content
+        # choosing the organisation (a GET without JS) lists its callers and services
+        page = agent.get(url, {"organization": acme.pk, "title": "Kept"}).content.decode()
+        assert "acme.contact" in page or "Acme" in page
+        assert 'value="Kept"' in page
+        response = agent.post(url, {
+            "organization": acme.pk, "caller": users["acme.user"].pk, "channel": "phone",
+            "title": "New voicemail greeting", "description": "Record the holiday greeting.",
+            "why": "Christmas closure", "priority": "3",
+            "services": [acme.services.first().pk],
+        })  # fmt: skip
+        assert response.status_code == 302, response.content
+        # a caller of another organisation is refused
+        response = agent.post(url, {
+            "organization": acme.pk, "caller": users["globex.user"].pk, "channel": "phone",
+            "title": "t", "description": "d", "why": "w", "priority": "3",
+        })  # fmt: skip
+        assert response.status_code == 400 and "caller" in response.context["form"].errors
+    ticket = Ticket.objects.get(kind="change")
+    assert ticket.reporter == users["acme.user"] and ticket.organization == acme
+    assert ticket.channel == "phone"
+    change = ChangeRequest.objects.get(ticket=ticket)
+    assert change.why == "Christmas closure" and not change.non_standard
+
+
+def test_the_agent_raises_a_change_from_an_incident_page(users, contracts, make_ticket):
+    incident = make_ticket("acme.user")
+    agent = login(users, "agent")
+    with freeze_time(NOW):
+        page = agent.get(incident.get_absolute_url()).content.decode()
+        assert 'id="raise-change"' in page
+        # customers see no button
+        assert (
+            'id="raise-change"'
+            not in login(users, "acme.user").get(incident.get_absolute_url()).content.decode()
+        )
+        form_url = f"{reverse('change-create')}?from={incident.number}"
+        assert form_url in page
+        form = agent.get(form_url)
+        assert form.status_code == 200 and b'id="change-source"' in form.content
+        response = agent.post(reverse("change-create"), {
+            "raised_from": incident.number, "organization": incident.organization_id,
+            "caller": users["acme.user"].pk, "channel": "phone",
+            "title": "Replace the faulty switch", "description": "Swap the switch in rack 2.",
+            "why": "Root cause of the outage", "priority": "3",
+        })  # fmt: skip
+    assert response.status_code == 302, response.content
+    change = ChangeRequest.objects.get(ticket__kind="change")
+    assert change.raised_from == incident and change.non_standard
+    with freeze_time(NOW):
+        page = agent.get(change.ticket.get_absolute_url()).content.decode()
+        assert incident.number in page and "non-standard" in page
+        # the incident shows where the change went, also to its reporter
+        seen = login(users, "acme.user").get(incident.get_absolute_url()).content.decode()
+    assert change.ticket.number in seen
+
+
+def test_a_change_raised_from_an_unknown_ticket_or_for_another_organisation_is_refused(
+    users, contracts, make_ticket, globex
+):
+    incident = make_ticket("acme.user")
+    agent = login(users, "agent")
+    data = {
+        "organization": globex.pk, "caller": users["globex.user"].pk, "channel": "phone",
+        "title": "t", "description": "d", "why": "w", "priority": "3",
+    }  # fmt: skip
+    with freeze_time(NOW):
+        assert agent.get(reverse("change-create"), {"from": "INC-9999-99999"}).status_code == 200
+        response = agent.post(reverse("change-create"), {**data, "raised_from": "INC-1-1"})
+        assert response.status_code == 400
+        response = agent.post(reverse("change-create"), {**data, "raised_from": incident.number})
+        assert response.status_code == 400
+    assert not Ticket.objects.filter(kind="change").exists()
 
 
 def test_the_steps_on_the_ticket_page_follow_role_and_stage(users, file_change):

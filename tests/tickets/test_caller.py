@@ -253,3 +253,20 @@ def test_detection_time_only_for_monitoring_and_never_ahead(api, users, acme, da
     assert response.status_code == 400
     assert "detected_at" in response.json()
     assert not Ticket.objects.exists()
+
+
+def test_agent_registers_a_question_for_a_caller(agent_client, users, acme):
+    page = agent_client.get(reverse("ticket-create")).text
+    assert 'name="kind"' in page and reverse("change-create") in page  # and the change form
+    response = agent_client.post(
+        reverse("ticket-create"),
+        form_data(acme, caller=users["acme.user"].pk, kind="question", priority="4"),
+    )
+    ticket = Ticket.objects.get(title="Centrale ligt eruit")
+    assert response.status_code == 302
+    assert ticket.kind == "question" and ticket.number.startswith("QST-")
+    assert ticket.reporter == users["acme.user"]
+    response = agent_client.post(
+        reverse("ticket-create"), form_data(acme, caller=users["acme.user"].pk, kind="change")
+    )
+    assert response.status_code == 200 and "kind" in response.context["form"].errors

@@ -140,6 +140,7 @@ def _create(user, form):
         "kind": Kind.INCIDENT,
     }
     if not user.is_customer:
+        kwargs["kind"] = data.get("kind") or Kind.INCIDENT  # an incident or a question
         contact = form.new_contact()
         kwargs["organization"] = data["organization"]
         kwargs["channel"] = data.get("channel") or Channel.PHONE
