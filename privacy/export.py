@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from changes.models import ChangeApproval
 from escalation.models import Escalation, Notification
 from intake.models import InboundMessage
 from maintenance.models import FeedToken, MaintenanceNotice, MaintenanceUpdate, Subscription
@@ -46,9 +47,41 @@ def _account(person):
     }
 
 
+def _change(t):
+    """What a change request holds besides the ticket (null for other kinds)."""
+    change = getattr(t, "change_request", None) if t.kind == "change" else None
+    if change is None:
+        return None
+    return {
+        "type": change.type or None,
+        "stage": change.stage,
+        "why": change.why,
+        "wished_date": _iso(change.wished_date),
+        "services": [s.name for s in change.services.all()],
+        "raised_from": change.raised_from.number if change.raised_from else None,
+        "planned_start": _iso(change.planned_start),
+        "planned_end": _iso(change.planned_end),
+        "cancel_reason": change.cancel_reason,
+        "documents": [
+            {
+                "kind": d.kind,
+                "version": d.version,
+                "status": d.status,
+                "amount": str(d.amount) if d.amount is not None else None,
+                "free": d.free,
+                "sent_at": _iso(d.sent_at),
+            }
+            for d in change.documents.all()
+            if d.status != "draft"
+        ],
+    }
+
+
 def _tickets(person):
-    tickets = Ticket.objects.filter(reporter=person).select_related(
-        "organization", "service", "location"
+    tickets = (
+        Ticket.objects.filter(reporter=person)
+        .select_related("organization", "service", "location", "change_request__raised_from")
+        .prefetch_related("change_request__services", "change_request__documents")
     )
     return [
         {
@@ -65,6 +98,7 @@ def _tickets(person):
             "reported_at": _iso(t.reported_at),
             "resolved_at": _iso(t.resolved_at),
             "closed_at": _iso(t.closed_at),
+            "change": _change(t),
         }
         for t in tickets.order_by("reported_at", "pk")
     ]
@@ -111,6 +145,20 @@ def _records(person):
             for c in PriorityChange.objects.filter(changed_by=person)
             .select_related("ticket")
             .order_by("changed_at", "pk")
+        ],
+        "change_decisions": [
+            {
+                "ticket": a.change.ticket.number,
+                "what": a.what,
+                "version": a.version,
+                "decision": a.decision,
+                "side": a.side,
+                "note": a.note,
+                "at": _iso(a.at),
+            }
+            for a in ChangeApproval.objects.filter(by=person)
+            .select_related("change__ticket")
+            .order_by("at", "pk")
         ],
         "audit_trail": [
             {"ticket": e.ticket.number, "action": e.action, "at": _iso(e.at)}

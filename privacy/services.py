@@ -12,7 +12,12 @@ What happens to a ticket (docs/security.md, "Personal data"):
 - attachment files are deleted (with their rows), and so are the raw e-mails of the intake with
   their sender, subject and text;
 - the audit trail keeps who-did-what for staff, with customers' names and texts masked;
-- the outbox (notification and webhook delivery log) of the ticket is deleted.
+- the outbox (notification and webhook delivery log) of the ticket is deleted;
+- a change request's texts like an incident's: the requester's "why" is removed, a decision of
+  a customer on the change, quote or RFC is by the placeholder with its note removed, the
+  provider's texts (type reason, decisions' notes, cancel reason) are kept masked; a cancel
+  reason that came from the customer (a withdrawal) is removed. Its documents' files go with
+  the ticket's attachments.
 
 Staff accounts stay on tickets: their work is the provider's record (employment data, not the
 customer's). Open tickets are never touched. Files are deleted after the transaction commits.
@@ -30,6 +35,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from changes.models import ChangeApproval, ChangeRequest
 from escalation.models import Escalation, Notification
 from intake.models import InboundMessage
 from pim.models import CUSTOMER_ROLES, Membership, Role, User
@@ -186,6 +192,7 @@ def anonymise_ticket(ticket, event, now):
         _anonymise_inbound(message)
     _anonymise_review(ticket, placeholder)
     Notification.objects.filter(ticket=ticket).delete()
+    _anonymise_change(ticket, placeholder)
     ticket.reporter = placeholder
     ticket.description = removed_text()
     ticket.title = mask(ticket.title)
@@ -195,6 +202,27 @@ def anonymise_ticket(ticket, event, now):
     ticket.save()
     AnonymisedTicket.objects.create(ticket=ticket, at=now, event=event)
     record_audit(ticket, event.actor, "anonymised", {"privacy_event": [None, event.pk]})
+
+
+def _anonymise_change(ticket, placeholder):
+    change = ChangeRequest.objects.filter(ticket=ticket).first()
+    if change is None:
+        return
+    for approval in ChangeApproval.objects.filter(change=change).select_related("by__membership"):
+        if is_customer(approval.by):
+            approval.by = placeholder
+            approval.note = removed_text() if approval.note else ""
+        else:
+            approval.note = mask(approval.note)
+        approval.save(update_fields=["by", "note"])
+    cancelled_by_staff = AuditEntry.objects.filter(ticket=ticket, action="change_cancel").exists()
+    change.why = removed_text() if change.why else ""
+    change.type_reason = mask(change.type_reason)
+    if cancelled_by_staff:
+        change.cancel_reason = mask(change.cancel_reason)
+    else:  # closed by a withdrawal: the customer's words
+        change.cancel_reason = removed_text() if change.cancel_reason else ""
+    change.save(update_fields=["why", "type_reason", "cancel_reason", "updated_at"])
 
 
 def due_tickets(cutoff):
