@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sla.models import Target
-from tickets.models import Status
+from tickets.models import Kind, Status
 
 from .models import CustomerEvent, Level
 
@@ -70,7 +70,7 @@ def message(notification, params):
             ctx.get("note", ""),
         )  # fmt: skip
     elif event == CustomerEvent.STATUS:
-        subject, body = _status_message(ctx, params)
+        subject, body = _status_message(ctx, params, _is_change(notification))
     elif event == CustomerEvent.PRIORITY:
         params.update(old=ctx.get("old_priority", ""), new=ctx.get("new_priority", ""))
         subject = _("The priority of %(number)s is now P%(new)s") % params
@@ -101,9 +101,21 @@ def message(notification, params):
     return subject, body, extra
 
 
-def _status_message(ctx, params):
+def _is_change(notification):
+    ticket = notification.ticket
+    return ticket is not None and ticket.kind == Kind.CHANGE
+
+
+def _status_message(ctx, params, change=False):
     kind = ctx.get("kind")
     note = ctx.get("note", "")
+    if kind == "resolved" and change:  # a change is carried out, not a problem solved
+        subject = _("%(number)s is completed: please confirm") % params
+        body = (
+            _("We completed change %(number)s. Please confirm that it was carried out as "
+              "agreed, or tell us it was not, with the link below.") % params
+        )  # fmt: skip
+        return subject, _with_note(body, _("Our note"), note)
     if kind == "resolved":
         subject = _("%(number)s is resolved: please confirm") % params
         body = (
@@ -141,7 +153,7 @@ def links(notification, ticket, absolute):
     ctx = notification.context or {}
     url = absolute(ticket.get_absolute_url())
     if ctx.get("kind") == "resolved":
-        return {"confirm_url": url + "#resolution"}
+        return {"confirm_url": url + "#resolution", "confirm_change": ticket.kind == Kind.CHANGE}
     if ctx.get("event") == CustomerEvent.RATING:
         rate = absolute(reverse("ticket-rating", args=[ticket.number]))
         return {"rating_urls": [(score, f"{rate}?score={score}") for score in RATING_SCORES]}

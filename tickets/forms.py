@@ -18,6 +18,7 @@ from .bulk import BULK_MAX, BULK_STATUSES
 from .models import (
     INCIDENT_PRIORITIES,
     WORKAROUND_STATUS_CHOICES,
+    ChangePriority,
     Channel,
     Kind,
     LinkRole,
@@ -396,6 +397,8 @@ class PriorityForm(OwnIds, forms.Form):
         super().__init__(*args, **kwargs)
         if ticket.kind == Kind.INCIDENT:
             self.fields["priority"].choices = INCIDENT_PRIORITY_CHOICES
+        elif ticket.kind == Kind.CHANGE:
+            self.fields["priority"].choices = ChangePriority.choices
 
 
 class TransitionForm(OwnIds, forms.Form):

@@ -62,6 +62,21 @@ class Priority(models.IntegerChoices):
 INCIDENT_PRIORITIES = (1, 2, 3, 4)
 
 
+class ChangePriority(models.IntegerChoices):
+    """A change's priority in its own words: the pickup target (SPEC §4), no outage words."""
+
+    P1 = 1, _("P1 – picked up the same working day")
+    P2 = 2, _("P2 – picked up within 24 hours")
+    P3 = 3, _("P3 – picked up within 3 working days")
+    P4 = 4, _("P4 – picked up within 4 working days")
+    P5 = 5, _("P5 – picked up within 5 working days")
+
+
+def priority_words(kind):
+    """The priority choices in the words of a ticket kind."""
+    return ChangePriority if kind == Kind.CHANGE else Priority
+
+
 class Channel(models.TextChoices):
     PORTAL = "portal", _("Portal")
     EMAIL = "email", _("E-mail")
@@ -250,6 +265,14 @@ class Ticket(models.Model):
 
     def get_absolute_url(self):
         return reverse("ticket-detail", kwargs={"number": self.number})
+
+    @property
+    def priority_label(self):
+        """The priority in the words of the ticket's kind (a change: its pickup target)."""
+        try:
+            return priority_words(self.kind)(self.priority).label
+        except ValueError:
+            return f"P{self.priority}"
 
     @property
     def is_open(self):

@@ -21,7 +21,7 @@ from ..forms import (
     WorkaroundForm,
     apply_errors,
 )
-from ..models import Priority, Status, Visibility
+from ..models import Status, Visibility
 from .common import is_htmx
 from .detail import (
     composer_form,
@@ -145,8 +145,7 @@ def ticket_priority(request, ticket):
         else:
             messages.success(
                 request,
-                _("The priority is now %(priority)s.")
-                % {"priority": Priority(ticket.priority).label},
+                _("The priority is now %(priority)s.") % {"priority": ticket.priority_label},
             )
             return redirect(ticket)
     return render_ticket_detail(request, ticket, priority_form=form)

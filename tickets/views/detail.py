@@ -40,11 +40,11 @@ from ..models import (
     Channel,
     Kind,
     LinkRole,
-    Priority,
     ResolutionType,
     SatisfactionRating,
     Status,
     Ticket,
+    priority_words,
 )
 from .common import is_htmx
 
@@ -98,12 +98,12 @@ def _field_label(name):
         }.get(name) or str(extensions.audit_words()["fields"].get(name, name))
 
 
-def _display_value(name, value):
+def _display_value(name, value, kind=None):
     if value in (None, ""):
         return "–"
     choices = {
         "status": Status,
-        "priority": Priority,
+        "priority": priority_words(kind),
         "resolution_type": ResolutionType,
         "kind": Kind,
         "channel": Channel,
@@ -150,14 +150,15 @@ def _names(entries):
     }
 
 
-def _audit_rows(entries):
+def _audit_rows(entries, kind=None):
+    """The audit trail in words; `kind`: the ticket's (a change's priority has its words)."""
     rows = []
     names = _names(entries)
 
     def shown(name, value):
         if name in PERSON_FIELDS and isinstance(value, str):
             return names.get(value, value)
-        return _display_value(name, value)
+        return _display_value(name, value, kind)
 
     for entry in entries:
         changes = []
@@ -216,7 +217,7 @@ def _activity(ticket, user):
             *(("prioritychange", p.pk) for p in priority_changes),
         }
         audit = [e for e in audit if (e.object_type, e.object_id) in visible]
-    audit_rows = _audit_rows(audit)
+    audit_rows = _audit_rows(audit, ticket.kind)
     items = chain(
         (
             {"kind": "audit", "rank": 0, "at": r["entry"].at, "obj": r["entry"], "row": r}
@@ -271,7 +272,8 @@ def detail_context(request, ticket, **forms):
         if transition_form is None and other_targets:
             transition_form = TransitionForm()
         resolve_form = forms.get("resolve_form")
-        if resolve_form is None and Status.RESOLVED in targets:
+        # a change is completed through its own step (changes), not with an incident's fix
+        if resolve_form is None and Status.RESOLVED in targets and ticket.kind != Kind.CHANGE:
             resolve_form = ResolveForm(ticket=ticket)
         ctx.update(
             {
