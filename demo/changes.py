@@ -10,12 +10,13 @@ from tickets import services as ticket_services
 CHANGES = [
     ("Nieuw toestel voor de receptie", None, [], 0),
     ("Doorschakeling na 18:00 naar de dienstdoende arts", "medium", [], 1),
-    ("Koppeling agenda-app met de telefonie", "exceptional", ["verify"], 2),
+    # the quote is a draft the customer does not see yet
+    ("Koppeling agenda-app met de telefonie", "exceptional", ["verify", "draft"], 2),
     ("Extra wachtrij voor de polikliniek", "medium", ["quote"], 3),
     ("Wifi in de nieuwe vergaderzaal", "medium", ["quote", "approve"], 5),
     ("Nieuwe keuzemenu's voor de huisartsenpost", "medium", ["quote", "approve", "plan"], 8),
     ("Migratie naar de nieuwe telefooncentrale", "large",
-     ["quote", "approve", "provider_approve", "plan", "start"], 20),
+     ["quote", "approve", "provider_approve", "plan", "start", "progress", "progress"], 20),
     # filed by an authorised contact: a standard change is approved by the request itself
     # (recent: it waits for the customer's confirmation, the auto-close is days away)
     ("Voicemailbegroeting aanpassen", "standard", ["complete"], 1),
@@ -61,13 +62,15 @@ def _step(ticket, step, contact, agent, manager, moment, now, last):
     data = {
         "verify": {"note": "Inhoud gecontroleerd, leverancier geraadpleegd."},
         "quote": {"free": False, "amount": 850},
+        "draft": {"free": False, "amount": 1200, "draft": True},
+        "progress": {"note": "Nummerplan overgezet; de volgende fase loopt volgens plan."},
         "reject": {"note": "Te duur."},
         # the change that waits in "planned" has its window ahead; the others had theirs
         "plan": _window(now + timedelta(days=2), 4) if last else _window(moment, 1),
         "complete": {"note": "Uitgevoerd en getest."},
         "cancel": {"reason": "Niet meer nodig."},
     }.get(step, {})  # fmt: skip
-    change_services.act(ticket, who, step, data)
+    change_services.act(ticket, who, "quote" if step == "draft" else step, data)
 
 
 def _window(start, hours):

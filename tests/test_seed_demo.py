@@ -4,7 +4,7 @@ idempotent, with a history that tells the truth (issue 12 item 10)."""
 import pytest
 from django.core.management import call_command
 
-from changes.models import Stage
+from changes.models import ChangeDocument, Stage
 from escalation.models import Escalation, Notification
 from pim.models import Organization, User
 from problems.models import Problem
@@ -46,6 +46,11 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     known_error = problem.known_errors.get()
     assert known_error.workaround and known_error.published_to.get().slug == "acme"
     assert known_error.sent_to.exists() and known_error.followers.exists()
+    # a quote kept as a draft, and the project (a large change in progress) with its updates
+    assert ChangeDocument.objects.filter(status="draft").count() == 1
+    project = Ticket.objects.get(kind="change", change_request__stage="in_progress")
+    assert project.change_request.type == "large"
+    assert project.updates.filter(visibility="public").count() >= 2
     oldest = Ticket.objects.order_by("reported_at").first()
     assert (Ticket.objects.latest("reported_at").reported_at - oldest.reported_at).days > 7
     assert not Notification.objects.filter(status="pending").exists()  # history is not re-sent
