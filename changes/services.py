@@ -402,7 +402,9 @@ def _quote(change, ticket, actor, data, now):
         free = draft.free
     if free is None and not keep:
         raise ValidationError({"free": _("Say whether the quote is free of charge.")})
-    amount = data.get("amount", draft.amount if draft else None)
+    # a quote sent free of charge drops the draft's amount; otherwise the draft's stands
+    kept_amount = draft.amount if draft is not None and not data.get("free") else None
+    amount = data.get("amount", kept_amount)
     if amount is not None and amount < 0:
         raise ValidationError({"amount": _("The amount cannot be negative.")})
     if free and amount:

@@ -600,3 +600,13 @@ def test_a_draft_quote_is_kept_unseen_and_sent_later(file_change, users, api, st
     ]
     body = step(ticket, "acme.contact", action="approve")
     assert body["approvals"][0]["version"] == 2
+
+
+def test_a_draft_sent_free_of_charge_drops_its_amount(file_change, step):
+    ticket = file_change("acme.user")
+    step(ticket, "agent", action="classify", type="medium", reason="Average")
+    step(ticket, "agent", action="quote", draft=True, free=False, amount="300")
+    body = step(ticket, "agent", action="quote", free=True)
+    assert [(d["status"], d["free"], d["amount"]) for d in body["documents"]] == [
+        ("sent", True, None)
+    ]
