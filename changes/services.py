@@ -620,6 +620,14 @@ def ticket_moved(ticket, old_status, new_status, note=""):
     change = ChangeRequest.objects.filter(ticket=ticket).first()
     if change is None or change.stage in FINISHED_STAGES:
         return
+    if new_status == Status.RESOLVED and change.stage != S.COMPLETED:
+        # No change is carried out before it is approved (seed §5): a change ticket is resolved
+        # by completing the change (which resolves it), never by a status move of its own.
+        _refuse(
+            _("The change is “%(stage)s”: a change is resolved by completing it, once it is "
+              "approved, planned and carried out."),
+            change,
+        )  # fmt: skip
     now = timezone.now()
     if new_status == Status.CLOSED:
         if change.stage == S.COMPLETED:

@@ -374,6 +374,23 @@ def test_a_ticket_closed_without_completion_cancels_the_change(file_change, user
     assert change(ticket).stage == "cancelled"
 
 
+def test_a_change_ticket_is_resolved_only_by_completing_the_change(file_change, users, api, step):
+    # No change is carried out before it is approved (seed §5): resolving its ticket through
+    # the ticket's own state machine would skip the approval, so it is refused (409).
+    ticket = file_change("acme.user")
+    step(ticket, "agent", action="classify", type="medium", reason="A few extensions")
+    with freeze_time(NOW):
+        response = api(users["agent"]).post(
+            f"/api/v1/tickets/{ticket.pk}/transition/",
+            {"status": "resolved", "note": "done"},
+            format="json",
+        )
+    assert response.status_code == 409, response.content
+    assert "completing" in response.json()["detail"]
+    ticket.refresh_from_db()
+    assert ticket.status != "resolved" and change(ticket).stage == "classified"
+
+
 # --- notifications: every step once, never to the one who acted ---------------------------------
 
 
