@@ -26,7 +26,9 @@ KINDS = [
     (
         "update",
         _("Ticket updates"),
-        _customer_event(CustomerEvent.UPDATE) | Q(template="review_published"),
+        _customer_event(CustomerEvent.UPDATE)
+        | Q(template="review_published")
+        | Q(template__startswith="billing_"),  # billing: an incident's time became billable
     ),
     (
         "status",

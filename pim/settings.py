@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "problems",
     "maintenance",
     "reviews",
+    "billing",
     "privacy",
     "demo",
     "django.contrib.admin",
@@ -414,6 +415,8 @@ SPECTACULAR_SETTINGS = {
         "LinkKindEnum": "tickets.models.LinkRole",
         # a problem's impact and urgency: one high/medium/low scale
         "ProblemLevelEnum": "problems.models.Level",
+        # a time entry's category (what decides billing)
+        "TimeEntryCategoryEnum": "billing.models.Category",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

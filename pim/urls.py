@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from billing.api import TimeEntryViewSet
 from changes.api import TicketChangeView
 from escalation.api import (
     EscalationViewSet,
@@ -50,6 +51,7 @@ router.register(
 router.register("maintenance", MaintenanceNoticeViewSet, basename="api-maintenance")
 router.register("problems", ProblemViewSet, basename="api-problem")
 router.register("known-errors", KnownErrorViewSet, basename="api-known-error")
+router.register("time-entries", TimeEntryViewSet, basename="api-time-entry")
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -43,6 +43,7 @@ B_INTERNAL_UPDATE = "Globex internal note qx7"
 B_MAINTENANCE = "Globex core switch maintenance qx7"
 B_PROBLEM = "Globex scanner fault qx7"
 B_KNOWN_ERROR = "Globex scanner firmware qx7"
+B_TIME_ENTRY = "Globex billable scanner work qx7"
 
 # The literal path segment before a `pk`/`id`/`object_id` keyword says which object it names.
 OBJECT_BY_SEGMENT = {
@@ -71,6 +72,7 @@ OBJECT_BY_SEGMENT = {
     "webhooks": "webhook_endpoint",
     "problems": "problem",  # api/v1/problems/<pk>/: the problem ticket's id (staff only)
     "errors": "known_error",  # api/v1/known-errors/<pk>/
+    "entries": "time_entry",  # api/v1/time-entries/<pk>/
 }
 # Routes that exist for provider staff only: their positive control is an agent (organisation
 # B's own customers get 404 there too, as everybody who is not staff).
@@ -246,8 +248,10 @@ def org_b(users, globex, make_ticket):
         "webhook_endpoint": webhook_endpoint_of_b(globex),
         "ticket_link": link_across(ticket, acme_own, users),
         **problem_objects(users, globex, ticket),
+        "time_entry": time_entry_of_b(users, ticket),
     }
     markers = [
+        B_TIME_ENTRY,
         B_PROBLEM,
         B_KNOWN_ERROR,
         B_MAINTENANCE,
@@ -318,6 +322,19 @@ def problem_objects(users, globex, ticket):
         published_to=[globex],
     )  # fmt: skip
     return {"problem": problem.ticket_id, "known_error": known_error.pk}
+
+
+def time_entry_of_b(users, ticket):
+    """Billable time on the globex ticket (billing app): globex's customers read it."""
+    import datetime as dt
+
+    from billing import services as billing
+
+    return billing.add_entry(
+        ticket, users["agent"],
+        {"user": users["agent"], "worked_on": dt.date(2026, 3, 2), "minutes": 30,
+         "description": B_TIME_ENTRY, "category": "consultancy"},
+    ).pk  # fmt: skip
 
 
 def webhook_endpoint_of_b(globex):

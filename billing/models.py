@@ -1,0 +1,111 @@
+"""Time entries on a ticket (SPEC §10, seed 004, issue 18 item 1): who worked how long on what,
+and whether the monthly SLA fee covers it or it is billed."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from tickets.models import Ticket, TicketChildQuerySet
+
+MINUTES_MIN = 1
+MINUTES_MAX = 1440  # one day
+
+
+class Category(models.TextChoices):
+    """What the time was spent on; the seed's rules decide whether it is billed."""
+
+    # within the SLA's monthly fee
+    INCIDENT_PROVIDER = "incident_provider", _("Incident caused by the provider (within SLA)")
+    INTAKE_ADMIN = "intake_admin", _("Intake and ticket administration (within SLA)")
+    ADMIN_QUESTION = "admin_question", _("Short administrative question (within SLA)")
+    # billable
+    INCIDENT_THIRD_PARTY = "incident_third_party", _("Incident caused by a third party")
+    INCIDENT_GENERAL_DEVELOPMENT = (
+        "incident_general_development",
+        _("Incident by a general technical development not taken into the product"),
+    )
+    INCIDENT_HOURLY_WORK = "incident_hourly_work", _("Incident following hourly-billed work")
+    INCIDENT_OLD_QUOTE = (
+        "incident_old_quote",
+        _("Incident following quoted work delivered over 6 months ago"),
+    )
+    CHANGE = "change", _("Change")
+    CONSULTANCY = "consultancy", _("Consultancy")
+    TRAINING = "training", _("Training")
+    PHONE_SUPPORT = "phone_support", _("Phone support outside an in-scope incident")
+    CONTENT_QUESTION = "content_question", _("Content question beyond fair use")
+
+
+WITHIN_SLA = frozenset({Category.INCIDENT_PROVIDER, Category.INTAKE_ADMIN, Category.ADMIN_QUESTION})
+
+
+def is_billable(category) -> bool:
+    return category not in WITHIN_SLA
+
+
+TimeEntryManager = ScopedManager(
+    organization="ticket__organization",
+    _manager_class=models.Manager.from_queryset(TicketChildQuerySet),
+).__class__
+
+
+class TimeEntry(models.Model):
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="time_entries", verbose_name=_("ticket")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="time_entries",
+        verbose_name=_("worked by"),
+    )
+    worked_on = models.DateField(_("worked on"))
+    minutes = models.PositiveIntegerField(
+        _("minutes"),
+        validators=[MinValueValidator(MINUTES_MIN), MaxValueValidator(MINUTES_MAX)],
+    )
+    description = models.TextField(_("description"))
+    category = models.CharField(_("category"), max_length=40, choices=Category.choices)
+    # derived from the category on every save (is_billable)
+    billable = models.BooleanField(_("billable"), editable=False)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+
+    objects = TimeEntryManager()
+
+    class Meta:
+        ordering = ["-worked_on", "-pk"]
+        verbose_name = _("time entry")
+        verbose_name_plural = _("time entries")
+        indexes = [models.Index(fields=["ticket", "worked_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(minutes__gte=MINUTES_MIN, minutes__lte=MINUTES_MAX),
+                name="time_entry_minutes_in_range",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.minutes} min {self.ticket_id}"
+
+    def save(self, *args, **kwargs):
+        self.billable = is_billable(self.category)
+        super().save(*args, **kwargs)
