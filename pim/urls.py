@@ -115,4 +115,5 @@ urlpatterns = [
     path("", include("reviews.urls")),
     path("", include("maintenance.urls")),
     path("", include("problems.urls")),
+    path("", include("billing.urls")),
 ]
