@@ -8,13 +8,15 @@ STALE_CLAIM and the relay hands the row out again. Failures go back to pending w
 
 import hashlib
 import logging
+from contextlib import suppress
+from datetime import date
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django_scopes import scopes_disabled
@@ -80,6 +82,23 @@ REMINDER_TEXT = {
         ),
     ),
 }
+
+
+def _sla_document_texts(context):
+    """A new version of the organisation's SLA document (sla.documents): its number and the
+    date it takes effect."""
+    params = {"number": context.get("number", ""), "date": context.get("effective_from", "")}
+    with suppress(TypeError, ValueError):
+        params["date"] = formats.date_format(date.fromisoformat(params["date"]), "DATE_FORMAT")
+    subject = _("New version %(number)s of your SLA") % params
+    body = (
+        _(
+            "Version %(number)s of your SLA document takes effect on %(date)s. You can read it "
+            "in the portal under SLA documents."
+        )
+        % params
+    )
+    return subject, body
 
 
 def _texts():
@@ -189,6 +208,8 @@ def message_for(notification, triggers=None):
                 extra["reason"] = escalation.reason
             token = acknowledge_token(escalation, notification.recipient)
             extra["ack_url"] = _absolute(reverse("escalation-ack-link", args=[token]))
+    elif notification.template == "sla_document":
+        subject, body = _sla_document_texts(notification.context or {})
     elif notification.template in (customer_messages.TEMPLATE, customer_messages.STAFF_TEMPLATE):
         subject, body, extra = customer_messages.message(notification, params)
         if ticket is not None:

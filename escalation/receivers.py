@@ -8,9 +8,11 @@ the sender's transaction (the outbox delivers them after commit).
 from django.db.models import Max
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from pim.models import Role, User
 from sla import services as sla_services
 from sla import signals as sla_signals
 from sla.models import ClockEvent
@@ -143,3 +145,31 @@ def trigger_changed(sender, **kwargs):
 def endpoint_changed(sender, instance, **kwargs):
     """Organisations without endpoints are remembered (`webhooks.events`): a change forgets."""
     webhook_events.forget_endpoints(instance.organization_id)
+
+
+@receiver(sla_signals.sla_document_announced, dispatch_uid="escalation.sla_document")
+def sla_document_announced(sender, version, now=None, **kwargs):
+    """A new SLA version: its organisation's active authorised contacts are told, once per
+    version (the dedup key), by e-mail and in the portal."""
+    contract = version.contract
+    contacts = User.objects.filter(
+        is_active=True,
+        membership__role=Role.AUTHORISED_CONTACT,
+        membership__organization_id=contract.organization_id,
+    ).order_by("pk")
+    notify_all(
+        contacts,
+        ticket=None,
+        trigger=f"sla_document:{version.pk}:announce",
+        template=SLA_DOCUMENT_TEMPLATE,
+        context={
+            "version": version.pk,
+            "number": version.number,
+            "effective_from": version.effective_from.isoformat(),
+            "url": reverse("sla-documents"),
+        },
+        now=now or timezone.now(),
+    )
+
+
+SLA_DOCUMENT_TEMPLATE = "sla_document"

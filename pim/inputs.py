@@ -51,6 +51,7 @@ TEXT_LIMITS = {
     "tickets.PriorityChange.reason": REASON_MAX,
     "tickets.SatisfactionRating.comment": REASON_MAX,
     "sla.Contract.notes": NOTES_MAX,
+    "sla.SlaDocumentVersion.description": DESCRIPTION_MAX,
     "tickets.CannedResponse.body": CANNED_TEXT_MAX,
     "escalation.Escalation.reason": ESCALATION_REASON_MAX,
     "intake.InboundMessage.reason": SHORT_NOTE_MAX,

@@ -16,7 +16,12 @@ from escalation.api import (
 from maintenance.api import MaintenanceNoticeViewSet, SubscriptionViewSet
 from problems.api import KnownErrorViewSet, ProblemViewSet
 from reviews.api import TicketReviewView
-from sla.api import ComplianceView, TicketNoAccessView, TicketSlaNotApplicableView
+from sla.api import (
+    ComplianceView,
+    SlaDocumentViewSet,
+    TicketNoAccessView,
+    TicketSlaNotApplicableView,
+)
 from tickets.api import SatisfactionViewSet, TicketViewSet
 
 from . import views
@@ -48,6 +53,7 @@ router.register("webhooks", WebhookEndpointViewSet, basename="api-webhook")
 router.register(
     "maintenance/subscriptions", SubscriptionViewSet, basename="api-maintenance-subscription"
 )
+router.register("sla-documents", SlaDocumentViewSet, basename="api-sla-document")
 router.register("maintenance", MaintenanceNoticeViewSet, basename="api-maintenance")
 router.register("problems", ProblemViewSet, basename="api-problem")
 router.register("known-errors", KnownErrorViewSet, basename="api-known-error")

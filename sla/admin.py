@@ -4,6 +4,7 @@ runs the code of `manage.py recompute_sla` for them, and the admin says how many
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -11,7 +12,7 @@ from pim.admin_history import ValuesInHistoryMixin
 from tickets import admin as tickets_admin
 from tickets.models import Ticket
 
-from . import services, tasks
+from . import documents, services, tasks
 from .calendars import bump_version
 from .models import (
     Calendar,
@@ -20,6 +21,7 @@ from .models import (
     ContractOverride,
     OpeningHours,
     PolicyTarget,
+    SlaDocumentVersion,
     SlaPolicy,
 )
 
@@ -112,6 +114,34 @@ class ContractAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         if change:
             queue_recompute(self, request, contract_ids=[form.instance.pk])
+
+
+@admin.register(SlaDocumentVersion)
+class SlaDocumentVersionAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
+    """Staff register a version here; saving a new one announces it (once) to the
+    organisation's authorised contacts. The notice rule and the PDF check are the model's
+    (a form error). A registered version's file and dates stay as announced."""
+
+    list_display = ("contract", "number", "date", "effective_from", "policy", "announced_at")
+    list_filter = ("policy",)
+    list_select_related = ("contract__organization", "policy")
+    search_fields = ("number", "description", "contract__organization__name")
+    readonly_fields = ("original_name", "announced_at", "created_by", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None:
+            return (*fields, "contract", "number", "document", "effective_from")
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+            obj.announced_at = timezone.now()
+            obj.original_name = (form.cleaned_data["document"].name or "")[-255:]
+        super().save_model(request, obj, form, change)
+        if not change:
+            documents.announce(obj, now=obj.announced_at)
 
 
 # The ticket admin of the tickets app with the action added (tickets does not know this app).

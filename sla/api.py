@@ -6,24 +6,33 @@ ahead of the ticket router (like escalation's `…/escalate/`), so sla owns its 
 
 from datetime import datetime, timedelta
 
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pim import inputs
 from pim.api import TenantScopedMixin
 from pim.api_directory import ORGANIZATION_PARAM, organization_param
+from pim.filters import parse_id
 from pim.inputs import DateTimeApiField
+from pim.parsers import FormParser, JSONParser, MultiPartParser
+from pim.permissions import IsStaffForWrites
 from pim.routers import replica_reads
 from tickets import queries as ticket_queries
-from tickets.api import TicketSerializer, ticket_response
+from tickets.api import StrictFieldsMixin, TicketSerializer, ticket_response
 from tickets.models import Ticket
 
-from . import services
+from . import documents, services
+from .models import Contract, SlaDocumentVersion, SlaPolicy
 from .queries import compliance
 
 
@@ -131,3 +140,106 @@ class ComplianceView(TenantScopedMixin, APIView):
         org_id = organization_param(org) if org else None
         rows = compliance(user, since=start, organization_id=org_id)
         return Response(ComplianceRowSerializer(rows, many=True).data)
+
+
+# --- the SLA document's versions (SPEC §11) --------------------------------------------------
+
+
+class SlaDocumentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A version of an organisation's SLA document. Provider staff register one with a
+    multipart POST (contract, number, date, description, document, policy, effective_from);
+    a notice under 3 calendar months, a file that is no PDF or a number used twice answer 400."""
+
+    organization = serializers.IntegerField(source="contract.organization_id", read_only=True)
+    contract = serializers.PrimaryKeyRelatedField(queryset=Contract.objects.all())
+    policy = serializers.PrimaryKeyRelatedField(
+        queryset=SlaPolicy.objects.all(), allow_null=True, required=False
+    )
+    policy_name = serializers.CharField(source="policy.name", read_only=True, default=None)
+    document = serializers.FileField(write_only=True)
+    file_name = serializers.CharField(source="original_name", read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SlaDocumentVersion
+        fields = [
+            "id",
+            "organization",
+            "contract",
+            "number",
+            "date",
+            "description",
+            "policy",
+            "policy_name",
+            "effective_from",
+            "announced_at",
+            "document",
+            "file_name",
+            "download_url",
+        ]
+        read_only_fields = ["id", "announced_at"]
+
+    def get_validators(self):
+        return []  # the model's full_clean (register_version) answers a number used twice
+
+    def get_download_url(self, obj) -> str:
+        return reverse("api-sla-document-download", args=[obj.pk])
+
+    def create(self, validated_data):
+        return documents.register_version(
+            validated_data.pop("contract"), self.context["request"].user, **validated_data
+        )
+
+
+class StaffRegistersVersions(IsStaffForWrites):
+    """Only provider staff register a version (customers: 403); any other write is no route
+    here (405), decided after nothing is looked up."""
+
+    def has_permission(self, request, view):
+        return view.action != "create" or super().has_permission(request, view)
+
+
+class SlaDocumentViewSet(
+    TenantScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The SLA document's versions: authorised contacts read their organisation's, provider
+    staff all (and register new ones); anybody else reads none, and another organisation's
+    version answers 404."""
+
+    serializer_class = SlaDocumentSerializer
+    permission_classes = [IsAuthenticated, StaffRegistersVersions]
+    http_method_names = ["get", "post", "head", "options"]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SlaDocumentVersion.objects.none()
+        return documents.versions_for(self.request.user)
+
+    def get_object(self):
+        if parse_id(self.kwargs.get("pk", "")) is None:
+            raise exceptions.NotFound()
+        return super().get_object()
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path="download")
+    def download(self, request, pk=None, **kwargs):
+        """The version's PDF, as a download."""
+        return document_response(self.get_object())
+
+
+def document_response(version):
+    response = FileResponse(
+        version.document.open("rb"),
+        as_attachment=True,
+        filename=version.original_name or f"sla-{version.number}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

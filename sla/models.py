@@ -1,5 +1,6 @@
 """Calendars, SLA policies, contracts (DAP), per-ticket clocks and their append-only ledger."""
 
+import uuid
 from datetime import time
 
 from django.conf import settings
@@ -7,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from pim.inputs import parse_priorities
+from pim.inputs import DESCRIPTION_MAX, parse_priorities
 from pim.models import Organization
 from tickets.models import Kind, Ticket, TicketChildManager
 
@@ -428,3 +429,73 @@ class SlaEvent(models.Model):
 
     def __str__(self):
         return f"{self.target} {self.kind} of ticket {self.ticket_id}"
+
+
+def sla_document_path(instance, filename):
+    """The stored name is random, under the organisation (on the attachments' storage); the
+    original name is kept in the row."""
+    return f"sla/{instance.contract.organization_id}/{uuid.uuid4().hex}"
+
+
+class SlaDocumentVersion(models.Model):
+    """A version of the SLA document of a contract (SPEC §11): number, date, description, the
+    signed PDF, the policy it brings in and the date it takes effect. Announced to the
+    organisation's authorised contacts at least 3 calendar months before it takes effect
+    (`sla.documents.NOTICE_MONTHS`)."""
+
+    contract = models.ForeignKey(
+        Contract,
+        on_delete=models.CASCADE,
+        related_name="document_versions",
+        verbose_name=_("contract"),
+    )
+    number = models.CharField(_("version number"), max_length=20, help_text=_("For example 2.1."))
+    date = models.DateField(_("document date"))
+    description = models.TextField(_("description"), blank=True, max_length=DESCRIPTION_MAX)
+    document = models.FileField(_("document (PDF)"), upload_to=sla_document_path, max_length=300)
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    policy = models.ForeignKey(
+        SlaPolicy,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("SLA policy it brings in"),
+    )
+    effective_from = models.DateField(_("effective from"))
+    announced_at = models.DateTimeField(_("announced"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_from", "-pk"]
+        verbose_name = _("SLA document version")
+        verbose_name_plural = _("SLA document versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "number"], name="one_sla_document_version_per_number"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.number} ({self.effective_from})"
+
+    def clean(self):
+        from .documents import document_problem, notice_problem  # deferred: it imports models
+
+        errors = {}
+        if self.effective_from and (
+            problem := notice_problem(self.announced_at, self.effective_from)
+        ):
+            errors["effective_from"] = problem
+        if self.document and not self.pk and (problem := document_problem(self.document)):
+            errors["document"] = problem
+        if errors:
+            raise ValidationError(errors)

@@ -14,3 +14,6 @@ sla_event_reached = Signal()
 ticket_evaluated = Signal()
 # now: a sweep finished its batches (escalation moves unacknowledged escalations on).
 sweep_finished = Signal()
+# version (an SlaDocumentVersion just registered), now: tell the organisation's authorised
+# contacts (escalation writes the outbox rows, once per version).
+sla_document_announced = Signal()

@@ -4,6 +4,12 @@ from . import views
 
 urlpatterns = [
     path("sla/", views.compliance_page, name="sla-compliance"),
+    path("sla/documents/", views.documents_page, name="sla-documents"),
+    path(
+        "sla/documents/<int:pk>/download/",
+        views.document_download,
+        name="sla-document-download",
+    ),
     path("tickets/<str:number>/no-access/", views.ticket_no_access, name="ticket-no-access"),
     path(
         "tickets/<str:number>/sla-not-applicable/",

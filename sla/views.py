@@ -4,16 +4,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from pim.routers import replica_reads
 from pim.scoping import visible_organizations
 from tickets.forms import apply_errors
 from tickets.views import render_ticket_detail, ticket_action
 
-from . import services
+from . import documents, services
+from .api import document_response
 from .forms import ComplianceFilterForm, NoAccessForm, SlaNotApplicableForm
 from .queries import compliance, satisfaction_by_agent
 
@@ -83,3 +85,26 @@ def ticket_sla_not_applicable(request, ticket):
             messages.success(request, _("The SLA no longer applies to this ticket."))
             return redirect(ticket)
     return render_ticket_detail(request, ticket, status=400, sla_na_form=form)
+
+
+@login_required
+@require_GET
+def documents_page(request):
+    """The versions of the SLA document: an authorised contact their organisation's, provider
+    staff all; anybody else 404."""
+    user = request.user
+    if not (user.is_provider_staff or user.is_authorised_contact):
+        raise Http404
+    versions = list(documents.versions_for(user))
+    return render(
+        request,
+        "sla/documents.html",
+        {"versions": versions, "today": timezone.localdate(), "staff": user.is_provider_staff},
+    )
+
+
+@login_required
+@require_GET
+def document_download(request, pk):
+    """A version's PDF, for whoever may read the version (404 otherwise)."""
+    return document_response(get_object_or_404(documents.versions_for(request.user), pk=pk))

@@ -44,6 +44,8 @@ B_MAINTENANCE = "Globex core switch maintenance qx7"
 B_PROBLEM = "Globex scanner fault qx7"
 B_KNOWN_ERROR = "Globex scanner firmware qx7"
 B_TIME_ENTRY = "Globex billable scanner work qx7"
+B_SLA_DOCUMENT = "Globex SLA version qx7"
+B_SLA_DOCUMENT_BODY = b"%PDF-1.4 GLOBEX-SLA-DOCUMENT-SECRET-qx7"
 
 # The literal path segment before a `pk`/`id`/`object_id` keyword says which object it names.
 OBJECT_BY_SEGMENT = {
@@ -73,6 +75,7 @@ OBJECT_BY_SEGMENT = {
     "problems": "problem",  # api/v1/problems/<pk>/: the problem ticket's id (staff only)
     "errors": "known_error",  # api/v1/known-errors/<pk>/
     "entries": "time_entry",  # api/v1/time-entries/<pk>/
+    "documents": "sla_document",  # sla/documents/<pk>/…, api/v1/sla-documents/<pk>/…
 }
 # Routes that exist for provider staff only: their positive control is an agent (organisation
 # B's own customers get 404 there too, as everybody who is not staff).
@@ -249,9 +252,12 @@ def org_b(users, globex, make_ticket):
         "ticket_link": link_across(ticket, acme_own, users),
         **problem_objects(users, globex, ticket),
         "time_entry": time_entry_of_b(users, ticket),
+        "sla_document": sla_document_of_b(users, globex),
     }
     markers = [
         B_TIME_ENTRY,
+        B_SLA_DOCUMENT,
+        B_SLA_DOCUMENT_BODY.decode(),
         B_PROBLEM,
         B_KNOWN_ERROR,
         B_MAINTENANCE,
@@ -335,6 +341,31 @@ def time_entry_of_b(users, ticket):
         {"user": users["agent"], "worked_on": dt.date(2026, 3, 2), "minutes": 30,
          "description": B_TIME_ENTRY, "category": "consultancy"},
     ).pk  # fmt: skip
+
+
+def sla_document_of_b(users, globex):
+    """A version of globex's SLA document (sla app): globex's authorised contact reads it."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sla import documents
+    from sla.models import Contract, SlaPolicy
+
+    contract = Contract.objects.create(
+        organization=globex,
+        policy=SlaPolicy.objects.get(name="Standaard SLA"),
+        valid_from=dt.date(2020, 1, 1),
+    )
+    return documents.register_version(
+        contract,
+        users["admin"],
+        number="2.1",
+        date=timezone.localdate(),
+        description=B_SLA_DOCUMENT,
+        document=SimpleUploadedFile("globex-sla-qx7.pdf", B_SLA_DOCUMENT_BODY),
+        effective_from=timezone.localdate() + dt.timedelta(days=200),
+    ).pk
 
 
 def webhook_endpoint_of_b(globex):
