@@ -4,6 +4,7 @@ idempotent, with a history that tells the truth (issue 12 item 10)."""
 import pytest
 from django.core.management import call_command
 
+from billing.models import TimeEntry
 from changes.models import ChangeDocument, Stage
 from escalation.models import Escalation, Notification
 from pim.models import Organization, User
@@ -54,8 +55,13 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     oldest = Ticket.objects.order_by("reported_at").first()
     assert (Ticket.objects.latest("reported_at").reported_at - oldest.reported_at).days > 7
     assert not Notification.objects.filter(status="pending").exists()  # history is not re-sent
+    # time entries within the SLA and billable, one incident reclassified (its customer told)
+    assert set(TimeEntry.objects.values_list("billable", flat=True)) == {True, False}
+    assert Notification.objects.filter(template="billing_time_billable").exists()
+    entries = TimeEntry.objects.count()
     call_command("seed_demo", tickets=6, verbosity=0)
     assert Ticket.objects.count() == tickets
+    assert TimeEntry.objects.count() == entries
 
 
 def moment(ticket, action):
