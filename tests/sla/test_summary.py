@@ -15,6 +15,7 @@ from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pim.exceptions import IllegalStateChange
 from sla import services as sla_services
 from sla.models import Clock
 from sla.sweep import sweep
@@ -114,6 +115,7 @@ def act(ticket, action, users, now):
 @settings(
     max_examples=40,
     deadline=None,
+    derandomize=True,  # the suite is deterministic: the same 40 sequences every run
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
@@ -140,8 +142,10 @@ def test_summary_equals_the_ledger_after_every_event(
             try:
                 with transaction.atomic():
                     act(ticket, action, users, now)
-            except (ValidationError, PermissionDenied, services.IllegalTransition):
-                pass  # not allowed in this state: the sequence goes on
+            except (ValidationError, PermissionDenied, IllegalStateChange):
+                # not allowed in this state (the ticket's state machine, or the change path's:
+                # a change ticket is resolved only by completing the change): the sequence goes on
+                pass
             check(ticket, now)
         transaction.set_rollback(True)
 
