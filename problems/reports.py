@@ -19,7 +19,6 @@ from django.db.models import Count, Prefetch
 from django.db.models.functions import Lower, Trim, TruncMonth
 from django.utils import timezone
 
-from changes.models import ChangeRequest
 from tickets.models import INCIDENT_PRIORITIES, OPEN_STATUSES, Kind, Priority, Ticket
 
 from .models import KnownError, Problem
@@ -180,7 +179,7 @@ def incident_trends(months=TREND_MONTHS, organization_id=None, now=None) -> list
                     "count": row["n"],
                 }
             )
-    _mark_covered(result, organization_id)
+    _mark_covered(result)
 
     causes = (
         incidents.annotate(m=by_month, cause=Lower(Trim("resolution_cause")))
@@ -203,7 +202,7 @@ def _month_of(value) -> date:
     return value.replace(day=1)
 
 
-def _mark_covered(result, organization_id):
+def _mark_covered(result):
     """Mark each listed (month, service) an open problem already covers (one query): the
     manager then opens that problem instead of raising a second one."""
     pairs = {(m.month, s["id"]) for m in result.values() for s in m.services}
@@ -240,9 +239,3 @@ def incidents_of(service_id, month: date, organization_id=None):
         .filter(service_id=service_id, reported_at__gte=start, reported_at__lt=end)
         .order_by("-reported_at", "-pk")[:RAISE_MAX]
     )
-
-
-def fix_stage(known_error) -> str:
-    """The fix change's stage label, or "" (no change linked yet)."""
-    change: ChangeRequest | None = known_error.fix_change
-    return change.get_stage_display() if change is not None else ""
