@@ -109,3 +109,55 @@ class TimeEntry(models.Model):
     def save(self, *args, **kwargs):
         self.billable = is_billable(self.category)
         super().save(*args, **kwargs)
+
+
+class YearRate(models.Model):
+    """The provider's rates of one calendar year (seed 004: hours are billed at the year's hourly
+    rate; bundles are bought, and recalculated after 12 months, at the year's bundle rate).
+    Kept by the admin; amounts are exact decimals in euros, excluding VAT."""
+
+    year = models.PositiveSmallIntegerField(
+        _("year"), unique=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    hourly_rate = models.DecimalField(
+        _("hourly rate (EUR)"),
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+        help_text=_("Billable hours outside a bundle, per hour, excluding VAT."),
+    )
+    bundle_rate = models.DecimalField(
+        _("bundle hourly rate (EUR)"),
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+        help_text=_("The hourly rate of prepaid hour bundles bought this year, excluding VAT."),
+    )
+    vat_rate = models.DecimalField(
+        _("VAT rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=21,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("rates of a year")
+        verbose_name_plural = _("rates per year")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hourly_rate__gte=0, bundle_rate__gte=0, vat_rate__gte=0)
+                & models.Q(vat_rate__lte=100),
+                name="year_rate_amounts_valid",
+            )
+        ]
+
+    def __str__(self):
+        return str(self.year)
+
+    @classmethod
+    def for_year(cls, year: int) -> "YearRate | None":
+        """The rates of `year`, else those of the latest earlier year (rates hold until the
+        admin enters new ones); None when no rate is known yet."""
+        return cls.objects.filter(year__lte=year).order_by("-year").first()
