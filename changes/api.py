@@ -24,6 +24,7 @@ from tickets.models import Kind, Ticket
 
 from . import services
 from .models import (
+    ESTIMATE_MAX,
     ApprovalSubject,
     ChangeApproval,
     ChangeDocument,
@@ -32,6 +33,7 @@ from .models import (
     Decision,
     DocumentKind,
     DocumentStatus,
+    Route,
     Side,
     Stage,
 )
@@ -44,6 +46,9 @@ class ChangeDocumentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=DocumentStatus.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     free = serializers.BooleanField()
+    minutes = serializers.IntegerField(
+        allow_null=True, help_text="An estimate's minutes (null on a quote or RFC)."
+    )
     attachment = serializers.IntegerField(source="attachment_id", allow_null=True)
     sent_at = serializers.DateTimeField(allow_null=True)
 
@@ -73,6 +78,24 @@ class ChangeSerializer(serializers.Serializer):
     planned_end = serializers.DateTimeField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
+    estimate_minutes = serializers.IntegerField(
+        allow_null=True, help_text="The provider's estimate of the work in minutes."
+    )
+    new_application = serializers.BooleanField(
+        help_text="A new application or form: always through a quote."
+    )
+    estimated_at = serializers.DateTimeField(allow_null=True)
+    route = serializers.ChoiceField(
+        choices=Route.choices,
+        allow_null=True,
+        help_text=(
+            "The route the estimate gives (seed 004): direct (under 45 minutes: done at once, "
+            "then the customer approves the result on acceptance), estimate (45 minutes up to "
+            "4 hours: the customer accepts the estimate before the work starts), quote (over 4 "
+            "hours, a new application or form, a large or exceptional change); null before an "
+            "estimate."
+        ),
+    )
     documents = ChangeDocumentSerializer(many=True)
     approvals = ChangeApprovalSerializer(many=True)
 
@@ -167,6 +190,15 @@ class ChangeActionSerializer(serializers.Serializer):
     )  # fmt: skip
     planned_start = DateTimeApiField(required=False)
     planned_end = DateTimeApiField(required=False)
+    estimate_minutes = serializers.IntegerField(
+        required=False, min_value=1, max_value=ESTIMATE_MAX,
+        help_text="estimate: the expected work in minutes (the route follows from it).",
+    )  # fmt: skip
+    new_application = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="estimate: a new application or form (always through a quote).",
+    )
 
 
 class TicketChangeView(TenantScopedMixin, GenericAPIView):
@@ -179,10 +211,11 @@ class TicketChangeView(TenantScopedMixin, GenericAPIView):
 
     @extend_schema(request=ChangeActionSerializer, responses=TicketSerializer)
     def post(self, request, pk):
-        """Take a step of the change path: classify, verify, quote_notice, quote (staff);
-        approve, reject (authorised contact); provider_approve, provider_reject with a `note`
-        as the reason (provider manager, large changes); plan, start, progress, complete,
-        cancel (staff)."""
+        """Take a step of the change path: classify, estimate, verify, quote_notice, quote
+        (staff); approve, reject (authorised contact: the change, the latest quote, RFC or
+        estimate sent, or the result on the acceptance environment); provider_approve,
+        provider_reject with a `note` as the reason (provider manager, large changes); plan,
+        start, progress, offer (on the acceptance environment), complete, cancel (staff)."""
         ticket = get_object_or_404(self.get_queryset(), pk=pk)
         ser = self.get_serializer(data=request.data)
         valid = ser.is_valid()

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from pim.exceptions import IllegalStateChange
+from pim.permissions import is_authorised_contact
 from tickets import extensions
 from tickets.models import Kind, Ticket
 
@@ -15,14 +16,17 @@ from . import services
 from .api import TicketChangeField, with_change_rows
 from .forms import STEP_FORMS, STEP_LABELS
 from .models import (
+    FINISHED_STAGES,
     ChangeApproval,
     ChangeDocument,
     ChangeRequest,
     ChangeType,
     DocumentStatus,
+    Route,
     Side,
     Stage,
 )
+from .notifications import duration, route_text
 
 API_PART = extensions.ApiPart(name="change", field=TicketChangeField, rows=with_change_rows)
 DECISIONS = ("approve", "reject", "provider_approve", "provider_reject")
@@ -33,9 +37,13 @@ AUDIT_ACTIONS = {
     "change_quote_notice": _("sent the quote notice"),
     "change_quote": _("sent a quote or RFC"),
     "change_quote_draft": _("saved a draft quote or RFC"),
-    "change_approve": _("approved the quote or RFC"),
+    "change_estimate": _("recorded the estimate"),
+    "change_approve": _("approved the quote, RFC or estimate"),
     "change_approved": _("approved the change"),
-    "change_reject": _("rejected the quote or RFC"),
+    "change_reject": _("rejected the quote, RFC or estimate"),
+    "change_offer": _("offered the change for acceptance"),
+    "change_result_approved": _("approved the result on acceptance"),
+    "change_result_rejected": _("rejected the result on acceptance"),
     "change_rejected": _("rejected the change"),
     "change_plan": _("planned the change"),
     "change_start": _("started the work"),
@@ -54,8 +62,53 @@ AUDIT_FIELDS = {
     "due": _("quote due"),
     "amount": _("amount"),
     "side": _("side"),
+    "estimate_minutes": _("estimate (minutes)"),
+    "new_application": _("new application or form"),
+    "route": _("route"),
 }
-AUDIT_VALUES = {"stage": Stage, "type": ChangeType, "side": Side}
+AUDIT_VALUES = {"stage": Stage, "type": ChangeType, "side": Side, "route": Route}
+
+
+def next_for_customer(change, user):
+    """What the change's route expects of the customer now (None: nothing said)."""
+    route, stage = change.route, change.stage
+    contact = is_authorised_contact(user)
+    if stage == Stage.ESTIMATED:
+        if contact:
+            return _("Accept or reject the estimate below: we start the work once it is accepted.")
+        return _("An authorised contact of your organisation accepts or rejects the estimate.")
+    if stage == Stage.ACCEPTANCE:
+        if contact:
+            return _("Check the result on the acceptance environment and approve or reject it "
+                     "below: we deliver it to production after your approval.")  # fmt: skip
+        return _("An authorised contact of your organisation checks the result on the "
+                 "acceptance environment and approves or rejects it.")  # fmt: skip
+    if stage == Stage.ACCEPTED:
+        return _("Nothing: the result is approved and we deliver the change to production.")
+    if route == Route.DIRECT and stage in services.DIRECT_START + (Stage.IN_PROGRESS,):
+        return _("Nothing yet: we carry out the change and ask for your approval on the "
+                 "acceptance environment.")  # fmt: skip
+    if route == Route.ESTIMATE and stage in (Stage.APPROVED, Stage.PLANNED, Stage.IN_PROGRESS):
+        return _("Nothing: the estimate is accepted and we carry out the work.")
+    if route == Route.QUOTE and stage in services.BEFORE_QUOTE:
+        return _("Nothing yet: we send you a quote.")
+    return None
+
+
+def route_panel(change, user):
+    """The route of the change (from the estimate), why, and what is expected next."""
+    if change.stage in FINISHED_STAGES:
+        expected = None
+    else:
+        expected = None if user.is_provider_staff else next_for_customer(change, user)
+    route = change.route
+    return {
+        "route": route,
+        "label": Route(route).label if route else None,
+        "estimate": duration(change.estimate_minutes),
+        "text": route_text(route, change.estimate_minutes, change.new_application),
+        "expected": expected,
+    }
 
 
 def ticket_page_context(request, ticket, forms):
@@ -121,6 +174,7 @@ def ticket_page_context(request, ticket, forms):
             "draft": draft,
             "waiting": waiting,
             "steps": steps,
+            "route": route_panel(change, request.user),
         }
     }
 

@@ -11,7 +11,7 @@ from pim.models import Organization, Service, User
 from tickets.forms import CALLER_CHANNELS, CallerChoiceField, DateTimeLocalInput, callers_of
 from tickets.models import Attachment, Channel
 
-from .models import ChangeType
+from .models import ESTIMATE_MAX, ChangeType
 
 # What each priority of a change means (SPEC §4: the pickup targets, seed §5.1).
 CHANGE_PRIORITY_CHOICES = [
@@ -164,6 +164,31 @@ class ClassifyForm(StepForm):
     )
 
 
+class EstimateForm(StepForm):
+    action_name = "estimate"
+    estimate_minutes = forms.IntegerField(
+        label=_("Estimate (minutes)"),
+        min_value=1,
+        max_value=ESTIMATE_MAX,
+        help_text=_(
+            "Under 45: done at once, then the customer's acceptance; 45 up to 240: an estimate "
+            "the customer accepts first; over 240: a quote."
+        ),
+    )
+    new_application = forms.BooleanField(
+        label=_("A new application or form (always a quote)"), required=False
+    )
+    note = _note(_("Note to the customer"), required=False)
+
+
+class OfferForm(StepForm):
+    action_name = "offer"
+    note = _note(
+        _("What to check"),
+        help_text=_("Where the customer finds the change on the acceptance environment."),
+    )
+
+
 class VerifyForm(StepForm):
     action_name = "verify"
     note = _note(_("Verification"), help_text=_("What was checked, assessed or consulted."))
@@ -276,15 +301,16 @@ class CancelForm(StepForm):
 STEP_FORMS = {
     form.action_name: form
     for form in (
-        ClassifyForm, VerifyForm, QuoteNoticeForm, QuoteForm, ApproveForm, RejectForm,
-        ProviderApproveForm, ProviderRejectForm, PlanForm, StartForm, ProgressForm,
-        CompleteForm, CancelForm,
+        ClassifyForm, EstimateForm, VerifyForm, QuoteNoticeForm, QuoteForm, ApproveForm,
+        RejectForm, ProviderApproveForm, ProviderRejectForm, PlanForm, StartForm, ProgressForm,
+        OfferForm, CompleteForm, CancelForm,
     )
 }  # fmt: skip
 
 # The button of each step, in the reader's language.
 STEP_LABELS = {
     "classify": _("Classify"),
+    "estimate": _("Record the estimate"),
     "verify": _("Record the verification"),
     "quote_notice": _("Send the quote notice"),
     "quote": _("Send a new version"),  # or, with the form's second button, save a draft
@@ -295,6 +321,7 @@ STEP_LABELS = {
     "plan": _("Plan"),
     "start": _("Start the work"),
     "progress": _("Report progress"),
+    "offer": _("Offer for acceptance"),
     "complete": _("Complete"),
     "cancel": _("Cancel the change"),
 }

@@ -27,9 +27,12 @@ class Stage(models.TextChoices):
     CLASSIFIED = "classified", _("Classified")
     VERIFICATION = "verification", _("In verification")
     QUOTED = "quoted", _("Quote sent")
+    ESTIMATED = "estimated", _("Estimate sent")
     APPROVED = "approved", _("Approved")
     PLANNED = "planned", _("Planned")
     IN_PROGRESS = "in_progress", _("In progress")
+    ACCEPTANCE = "acceptance", _("On acceptance")
+    ACCEPTED = "accepted", _("Accepted, to production")
     COMPLETED = "completed", _("Completed")
     CLOSED = "closed", _("Closed")
     REJECTED = "rejected", _("Rejected")
@@ -37,6 +40,36 @@ class Stage(models.TextChoices):
 
 
 FINISHED_STAGES = frozenset({Stage.CLOSED, Stage.CANCELLED})
+
+
+class Route(models.TextChoices):
+    """The route of a small change (seed 004 "Kleine wijzigingen", SPEC §10), decided by the
+    provider's estimate: under 45 minutes done at once and offered on the acceptance
+    environment; from 45 minutes up to 4 hours an estimate the customer accepts first; over 4
+    hours, or a new application or form, always a quote."""
+
+    DIRECT = "direct", _("Done at once, then your acceptance")
+    ESTIMATE = "estimate", _("Estimate first")
+    QUOTE = "quote", _("Through a quote")
+
+
+# The boundaries of the routes in minutes: under DIRECT_BELOW direct, up to QUOTE_ABOVE an
+# estimate, above it (or a new application or form) a quote.
+DIRECT_BELOW = 45
+QUOTE_ABOVE = 4 * 60
+ESTIMATE_MAX = 100_000  # a plausible upper bound for an estimate (about 1,667 hours)
+
+
+def route_for(minutes, new_application=False, type_=""):
+    """The route an estimate of `minutes` gives (None without an estimate). A large change goes
+    through its RFC and an exceptional one through its quote, whatever the estimate."""
+    if minutes is None and not new_application:
+        return None
+    if new_application or minutes > QUOTE_ABOVE:
+        return Route.QUOTE
+    if type_ in (ChangeType.LARGE, ChangeType.EXCEPTIONAL):
+        return Route.QUOTE
+    return Route.DIRECT if minutes < DIRECT_BELOW else Route.ESTIMATE
 
 
 class ChangeRequest(models.Model):
@@ -78,6 +111,10 @@ class ChangeRequest(models.Model):
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     finished_at = models.DateTimeField(_("closed or cancelled"), null=True, blank=True)
     cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    # The provider's estimate of the work (seed 004): it decides the route (see Route).
+    estimate_minutes = models.PositiveIntegerField(_("estimate (minutes)"), null=True, blank=True)
+    new_application = models.BooleanField(_("new application or form"), default=False)
+    estimated_at = models.DateTimeField(_("estimated at"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = TicketChildManager()
@@ -95,6 +132,11 @@ class ChangeRequest(models.Model):
         """A large change is decided on an RFC, every other one on a quote."""
         return DocumentKind.RFC if self.type == ChangeType.LARGE else DocumentKind.QUOTE
 
+    @property
+    def route(self):
+        """The small-change route the estimate gives (a Route), or None before an estimate."""
+        return route_for(self.estimate_minutes, self.new_application, self.type)
+
 
 class ChangeChildQuerySet(models.QuerySet):
     def visible_to(self, user):
@@ -110,6 +152,7 @@ ChangeChildManager = ScopedManager(
 class DocumentKind(models.TextChoices):
     QUOTE = "quote", _("Quote")
     RFC = "rfc", _("RFC")
+    ESTIMATE = "estimate", _("Estimate")
 
 
 class DocumentStatus(models.TextChoices):
@@ -133,6 +176,8 @@ class ChangeDocument(models.Model):
         _("amount (EUR)"), max_digits=12, decimal_places=2, null=True, blank=True
     )
     free = models.BooleanField(_("free of charge"), default=True)
+    # an estimate's minutes (the time the work is expected to take)
+    minutes = models.PositiveIntegerField(_("estimate (minutes)"), null=True, blank=True)
     attachment = models.ForeignKey(
         Attachment,
         on_delete=models.SET_NULL,
@@ -166,6 +211,8 @@ class ApprovalSubject(models.TextChoices):
     CHANGE = "change", _("Change")
     QUOTE = "quote", _("Quote")
     RFC = "rfc", _("RFC")
+    ESTIMATE = "estimate", _("Estimate")
+    RESULT = "result", _("Result on acceptance")
 
 
 class Decision(models.TextChoices):

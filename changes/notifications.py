@@ -19,7 +19,7 @@ from escalation.models import CustomerEvent
 from escalation.outbox import notify_all
 from pim.models import MANAGER_ROLES, Role, User
 
-from .models import ChangeType, Decision, DocumentKind, Side, Stage
+from .models import ChangeType, Decision, DocumentKind, Route, Side, Stage
 
 TEMPLATE = "change_step"
 STAFF_TEMPLATE = "change_staff"
@@ -116,6 +116,36 @@ def document_sent(change, document, actor):
     return written
 
 
+def estimated(change, document, actor, note):
+    """The estimate is recorded: the route it gives, and on the estimate route the estimate
+    itself (the authorised contacts decide on it)."""
+    key = f"version-{document.version}" if document else f"{change.estimated_at.timestamp():.0f}"
+    return _tell(
+        change,
+        "estimated",
+        f"estimate-{key}",
+        actor,
+        contacts=document is not None,
+        route=change.route or "",
+        minutes=change.estimate_minutes,
+        new_application=change.new_application,
+        version=document.version if document else None,
+        note=_short(note),
+    )
+
+
+def offered(change, actor, note, now):
+    """The work is on the acceptance environment: the authorised contacts approve the result."""
+    return _tell(
+        change,
+        "offered",
+        f"offer-{now.timestamp():.0f}",
+        actor,
+        contacts=True,
+        note=_short(note),
+    )
+
+
 def decided(change, approval, actor, stage_moved):
     return _tell(
         change,
@@ -156,6 +186,40 @@ def _when(value):
         return timezone.localtime(datetime.fromisoformat(value)).strftime("%d-%m-%Y %H:%M")
     except (TypeError, ValueError):
         return ""
+
+
+def duration(minutes):
+    """Minutes in words: "45 min", "2 h", "1 h 30 min" (in the active language)."""
+    if minutes is None:
+        return ""
+    hours, rest = divmod(int(minutes), 60)
+    if not hours:
+        return _("%(minutes)s min") % {"minutes": rest}
+    if not rest:
+        return _("%(hours)s h") % {"hours": hours}
+    return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
+
+
+def route_text(route, minutes, new_application):
+    """Why the change takes its route and what happens on it (the page and the notice)."""
+    params = {"duration": duration(minutes)}
+    if route == Route.DIRECT:
+        return _("The work is expected to take %(duration)s, under 45 minutes: we carry it out "
+                 "at once and put it on the acceptance environment. After an authorised "
+                 "contact approves the result, we deliver it to production.") % params  # fmt: skip
+    if route == Route.ESTIMATE:
+        return _("The work is expected to take %(duration)s, from 45 minutes up to 4 hours: we "
+                 "send an estimate first and start once an authorised contact has accepted "
+                 "it.") % params  # fmt: skip
+    if route == Route.QUOTE:
+        if new_application:
+            return _("A new application or form always goes through a quote: we start once "
+                     "the quote is approved.")  # fmt: skip
+        if minutes is not None and minutes > 240:
+            return _("Work over 4 hours (expected: %(duration)s) always goes through a quote: "
+                     "we start once the quote is approved.") % params  # fmt: skip
+        return _("This change goes through its quote or RFC: we start once it is approved.")
+    return ""
 
 
 def _label(choices, code):
@@ -219,6 +283,28 @@ def message_for(notification):
             body += "\n\n" + _("Amount: EUR %(amount)s") % {"amount": ctx["amount"]}
         elif ctx.get("free"):
             body += "\n\n" + _("It is free of charge.")
+    elif step == "estimated":
+        params.update(duration=duration(ctx.get("minutes")), version=ctx.get("version") or "")
+        if ctx.get("version"):
+            subject = _("The estimate for change %(number)s: %(duration)s") % params
+        else:
+            subject = _("Change %(number)s is estimated at %(duration)s") % params
+        body = route_text(ctx.get("route"), ctx.get("minutes"), ctx.get("new_application"))
+        if ctx.get("version"):
+            body += "\n\n" + _(
+                "The estimate includes carrying out the work and delivering it to your "
+                "satisfaction; further requests are not included. An authorised contact "
+                "accepts or rejects it (version %(version)s) in the portal."
+            ) % params  # fmt: skip
+        body = _with(body, _("Note"), ctx.get("note", ""))
+    elif step == "offered":
+        subject = _("Change %(number)s is ready on the acceptance environment") % params
+        body = _(
+            "We carried out change request %(number)s and put it on the acceptance "
+            "environment. An authorised contact checks the result and approves or rejects it in "
+            "the portal; after the approval we deliver it to production."
+        ) % params  # fmt: skip
+        body = _with(body, _("What to check"), ctx.get("note", ""))
     elif step == "decided":
         params.update(
             by=ctx.get("by", ""),
@@ -228,11 +314,17 @@ def message_for(notification):
         if ctx.get("decision") == Decision.REJECTED:
             subject = _("Change %(number)s: %(what)s rejected") % params
             body = _("%(by)s rejected %(what)s of change request %(number)s.") % params
+            if ctx.get("what") == "result":
+                body += " " + _("We rework it and offer it for acceptance again.")
         else:
             subject = _("Change %(number)s: %(what)s approved") % params
             body = _("%(by)s approved %(what)s of change request %(number)s.") % params
             if ctx.get("waiting"):
                 body += " " + _("It waits for the approval of the other side.")
+            elif ctx.get("what") == "result":
+                body += " " + _("We deliver the change to production.")
+            elif ctx.get("what") == "estimate":
+                body += " " + _("We carry out the work.")
             elif ctx.get("stage") == Stage.APPROVED:
                 body += " " + _("We plan the change and tell you the planned start and end.")
         body = _with(body, _("Note"), ctx.get("note", ""))
@@ -273,6 +365,10 @@ def message_for(notification):
 def _what(ctx):
     if ctx.get("what") == "change":
         return _("the change")
+    if ctx.get("what") == "result":
+        return _("the result on the acceptance environment")
+    if ctx.get("what") == "estimate":
+        return _("the estimate (version %(version)s)") % {"version": ctx.get("version") or ""}
     if ctx.get("side") == Side.PROVIDER:
         return _("the RFC (version %(version)s), for the provider,") % {
             "version": ctx.get("version") or ""

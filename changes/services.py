@@ -11,6 +11,18 @@ Routes by type (seed §5.1, issue 16):
 - exceptional: verification → quote notice → quote → approval of that version → planned → ….
 After a rejection the provider sends a new version or cancels. Completing resolves the ticket
 (the customer confirms, or it closes automatically): the change closes with its ticket.
+
+Small changes (seed 004 "Kleine wijzigingen", SPEC §10): the provider records an estimate
+(`estimate`: minutes, and whether it is a new application or form) and its route follows:
+- under 45 minutes (direct): the work is done at once, without a prior approval, and put on
+  the acceptance environment (`offer`); an authorised contact approves the result (or rejects
+  it: it is reworked and offered again) and only then is it delivered to production
+  (`complete`);
+- 45 minutes up to 4 hours (estimate): the estimate is sent as a document of kind `estimate`
+  that an authorised contact approves or rejects like a quote; the work starts after that;
+- over 4 hours, a new application or form, or a large or exceptional change (quote): only the
+  quote (or RFC) path; approving the change without one, or starting before it is approved,
+  is refused.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -34,6 +46,7 @@ from tickets.models import Attachment, Kind, Status, Ticket, Visibility
 
 from . import notifications, signals
 from .models import (
+    ESTIMATE_MAX,
     FINISHED_STAGES,
     ApprovalSubject,
     ChangeApproval,
@@ -43,8 +56,10 @@ from .models import (
     Decision,
     DocumentKind,
     DocumentStatus,
+    Route,
     Side,
     Stage,
+    route_for,
 )
 
 
@@ -54,14 +69,23 @@ class IllegalStep(IllegalStateChange):
 
 S = Stage
 WORKER_ACTIONS = (
-    "classify", "verify", "quote_notice", "quote", "plan", "start", "progress", "complete",
-    "cancel",
+    "classify", "estimate", "verify", "quote_notice", "quote", "plan", "start", "progress",
+    "offer", "complete", "cancel",
 )  # fmt: skip
 CUSTOMER_ACTIONS = ("approve", "reject")
 MANAGER_ACTIONS = ("provider_approve", "provider_reject")
 ACTIONS = WORKER_ACTIONS + CUSTOMER_ACTIONS + MANAGER_ACTIONS
 # Before a quote or RFC is sent: classification and verification.
 BEFORE_QUOTE = (S.CLASSIFIED, S.VERIFICATION)
+# A quote, RFC or estimate waits for a decision.
+DECIDING = (S.QUOTED, S.ESTIMATED)
+# The estimate may be recorded (again) until the work is approved.
+ESTIMABLE = (*BEFORE_QUOTE, S.ESTIMATED, S.REJECTED)
+# Before the customer accepted the estimate of a change on the estimate route.
+BEFORE_ACCEPTED_ESTIMATE = (*BEFORE_QUOTE, S.ESTIMATED, S.REJECTED)
+# A change on the direct route may start (and be offered) in these stages: no prior approval.
+DIRECT_START = (*BEFORE_QUOTE, S.APPROVED, S.PLANNED)
+SMALL_ROUTES = (Route.DIRECT, Route.ESTIMATE)
 
 
 def _zone():
@@ -111,13 +135,22 @@ def sent_document(change, version=None):
     return document
 
 
+def estimate_minutes(ticket):
+    """The provider's estimate of a ticket's work in minutes: a change request's estimate, or
+    None (no estimate yet, or not a change)."""
+    if ticket.kind != Kind.CHANGE:
+        return None
+    change = ChangeRequest.objects.filter(ticket=ticket).only("estimate_minutes").first()
+    return change.estimate_minutes if change is not None else None
+
+
 def is_provider_manager(user) -> bool:
     return user is not None and user.is_authenticated and user.role in MANAGER_ROLES
 
 
 def needs_contact_approval(change) -> bool:
     """The change waits for an authorised contact's decision."""
-    if change.stage == S.QUOTED:
+    if change.stage in (*DECIDING, S.ACCEPTANCE):
         return True
     return change.stage in BEFORE_QUOTE and change.type in (ChangeType.STANDARD, ChangeType.MEDIUM)
 
@@ -199,6 +232,11 @@ def check_stage(action, change) -> None:
         return
     if stage == S.REQUESTED:
         _refuse(_("Classify the change first."), change)
+    route = change.route
+    if action == "estimate":
+        if stage not in ESTIMABLE:
+            _refuse(_("The change is “%(stage)s”: its estimate can no longer be changed."), change)
+        return
     if action in ("verify", "quote_notice", "quote") and type_ == ChangeType.STANDARD:
         _refuse(_("A standard change has no verification or quote."), change)
     if action in ("verify", "quote_notice") and stage not in BEFORE_QUOTE:
@@ -206,7 +244,7 @@ def check_stage(action, change) -> None:
     if action == "quote" and stage not in (*BEFORE_QUOTE, S.QUOTED, S.REJECTED):
         _refuse(_("The change is “%(stage)s”: no new quote can be sent."), change)
     if action in ("approve", "reject"):
-        if stage == S.QUOTED:
+        if stage in (*DECIDING, S.ACCEPTANCE):
             return
         if stage not in BEFORE_QUOTE:
             _refuse(_("The change is “%(stage)s”: there is nothing to decide."), change)
@@ -214,6 +252,11 @@ def check_stage(action, change) -> None:
             _refuse(_("A large change is decided on its RFC: wait for it to be sent."), change)
         if type_ == ChangeType.EXCEPTIONAL:
             _refuse(_("An exceptional change is decided on its quote: wait for it."), change)
+        if route == Route.QUOTE:
+            _refuse(_("Work over 4 hours or a new application or form always goes through a "
+                      "quote: decide on the quote once it is sent."), change)  # fmt: skip
+        if route == Route.ESTIMATE:
+            _refuse(_("This change needs an estimate first: decide on the estimate."), change)
         if change.quote_free is False:
             _refuse(_("This change has costs: decide on its quote once it is sent."), change)
     if action in MANAGER_ACTIONS:
@@ -227,6 +270,12 @@ def check_stage(action, change) -> None:
               "approve the same RFC version before it is planned."),
             change,
         )  # fmt: skip
+    if action in ("start", "offer", "complete") and route is not None:
+        _check_route(action, change, route)
+        return
+    if action == "offer":
+        _refuse(_("Record the estimate first: only a small change is offered on the acceptance "
+                  "environment."), change)  # fmt: skip
     if action == "plan" and stage not in (S.APPROVED, S.PLANNED):
         _refuse(_("The change is “%(stage)s”: it is planned once it is approved."), change)
     if action == "start" and not (
@@ -239,6 +288,47 @@ def check_stage(action, change) -> None:
     if action == "complete" and not (
         stage == S.IN_PROGRESS or (stage == S.APPROVED and type_ == ChangeType.STANDARD)
     ):
+        _refuse(_("The change is “%(stage)s”: it is completed once it is in progress."), change)
+
+
+def _check_route(action, change, route):
+    """Start, offer and complete of a change with an estimate: its route decides (409)."""
+    stage = change.stage
+    if route == Route.QUOTE:
+        if action == "offer":
+            _refuse(_("This change goes through a quote: it is completed as planned, not offered "
+                      "on the acceptance environment by itself."), change)  # fmt: skip
+        if stage in (*BEFORE_QUOTE, *DECIDING, S.REJECTED):
+            _refuse(
+                _("Work over 4 hours or a new application or form always goes through a "
+                  "quote: the work starts once the customer approved the quote."),
+                change,
+            )  # fmt: skip
+        if action == "start" and stage != S.PLANNED:
+            _refuse(_("The change is “%(stage)s”: it starts once it is planned."), change)
+        if action == "complete" and stage != S.IN_PROGRESS:
+            _refuse(_("The change is “%(stage)s”: it is completed once it is in progress."),
+                    change)  # fmt: skip
+        return
+    missing_estimate = _(
+        "The customer has not accepted the estimate yet: an authorised contact accepts it "
+        "before the work starts."
+    )
+    if route == Route.ESTIMATE and stage in BEFORE_ACCEPTED_ESTIMATE:
+        _refuse(missing_estimate, change)
+    if action == "start":
+        allowed = DIRECT_START if route == Route.DIRECT else (S.APPROVED, S.PLANNED)
+        if stage not in allowed:
+            _refuse(_("The change is “%(stage)s”: the work has started already."), change)
+    elif action == "offer":
+        allowed = (*DIRECT_START, S.IN_PROGRESS) if route == Route.DIRECT else (S.IN_PROGRESS,)
+        if stage not in allowed:
+            _refuse(_("The change is “%(stage)s”: it is offered for acceptance once the work "
+                      "is done."), change)  # fmt: skip
+    elif route == Route.DIRECT and stage != S.ACCEPTED:
+        _refuse(_("The customer has not approved the result on the acceptance environment yet: "
+                  "it goes to production only after their approval."), change)  # fmt: skip
+    elif stage not in (S.IN_PROGRESS, S.ACCEPTED):
         _refuse(_("The change is “%(stage)s”: it is completed once it is in progress."), change)
 
 
@@ -311,6 +401,9 @@ def _classify(change, ticket, actor, data, now):
         raise ValidationError(
             {"type": _("A change raised from an incident or a problem is non-standard.")}
         )
+    if type_ == ChangeType.STANDARD and change.route == Route.QUOTE:
+        raise IllegalStep(_("Work over 4 hours or a new application or form always goes through "
+                            "a quote, and a standard change has none."))  # fmt: skip
     if ticket.status == Status.NEW:
         ticket_services.take(ticket, actor)  # picked up: the pickup clock stops
     old_type = change.type
@@ -462,11 +555,11 @@ def _decided_document(change, data):
     return document
 
 
-def _record(change, actor, now, decision, side, note, document=None):
+def _record(change, actor, now, decision, side, note, document=None, what=None):
     return ChangeApproval.objects.create(
         change=change,
         document=document,
-        what=document.kind if document else ApprovalSubject.CHANGE,
+        what=what or (document.kind if document else ApprovalSubject.CHANGE),
         version=document.version if document else None,
         by=actor,
         at=now,
@@ -485,7 +578,10 @@ def _both_sides_approved(document) -> bool:
 
 def _decide(change, ticket, actor, data, now, decision, side):
     note = (data.get("note") or "").strip()
-    if change.stage != S.QUOTED:
+    if change.stage == S.ACCEPTANCE:
+        _decide_result(change, ticket, actor, data, now, decision, note)
+        return
+    if change.stage not in DECIDING:
         # the change itself (standard, or medium without a quote)
         if data.get("version") is not None:
             raise ValidationError({"version": _("No quote or RFC was sent for this change.")})
@@ -521,6 +617,22 @@ def _decide(change, ticket, actor, data, now, decision, side):
     notifications.decided(change, approval, actor, stage_moved=True)
 
 
+def _decide_result(change, ticket, actor, data, now, decision, note):
+    """The customer's decision on the result on the acceptance environment: approved, it goes
+    to production; rejected (with what is not right), it is reworked and offered again."""
+    if data.get("version") is not None:
+        raise ValidationError({"version": _("The result on acceptance has no versions.")})
+    approved = decision == Decision.APPROVED
+    if not approved and not note:
+        raise ValidationError({"note": _("Say what is not right, so that we can rework it.")})
+    approval = _record(
+        change, actor, now, decision, Side.CUSTOMER, note, what=ApprovalSubject.RESULT
+    )
+    stage = S.ACCEPTED if approved else S.IN_PROGRESS
+    _set_stage(change, stage, actor, now, f"result_{decision}", note=note)
+    notifications.decided(change, approval, actor, stage_moved=True)
+
+
 def _approve(change, ticket, actor, data, now):
     _decide(change, ticket, actor, data, now, Decision.APPROVED, Side.CUSTOMER)
 
@@ -536,6 +648,69 @@ def _provider_approve(change, ticket, actor, data, now):
 def _provider_reject(change, ticket, actor, data, now):
     _text(data, "note", _("Say why the provider rejects the RFC."))
     _decide(change, ticket, actor, data, now, Decision.REJECTED, Side.PROVIDER)
+
+
+def _estimate(change, ticket, actor, data, now):
+    """Record the estimate (minutes, new application or form): the route follows. On the
+    estimate route the estimate is sent to the customer as a new version of kind `estimate`
+    (a version still waiting is superseded); on the others the change waits for the work or
+    the quote."""
+    minutes = data.get("estimate_minutes")
+    if minutes is None:
+        raise ValidationError({"estimate_minutes": _("Give the estimate in minutes.")})
+    if not (isinstance(minutes, int) and 1 <= minutes <= ESTIMATE_MAX):
+        raise ValidationError(
+            {"estimate_minutes": _("Give a whole number of minutes from 1 to %(max)s.")
+             % {"max": ESTIMATE_MAX}}
+        )  # fmt: skip
+    new_application = bool(data.get("new_application"))
+    note = (data.get("note") or "").strip()
+    route = route_for(minutes, new_application, change.type)
+    if route == Route.QUOTE and change.type == ChangeType.STANDARD:
+        raise IllegalStep(_("Work over 4 hours or a new application or form always goes through "
+                            "a quote, and a standard change has none: classify it as medium, "
+                            "large or exceptional first."))  # fmt: skip
+    old = (change.estimate_minutes, change.new_application, change.route)
+    documents = ChangeDocument.objects.filter(change=change)
+    superseded = list(
+        documents.filter(status=DocumentStatus.SENT).values_list("version", flat=True)
+    )
+    documents.filter(version__in=superseded).update(status=DocumentStatus.SUPERSEDED)
+    change.estimate_minutes, change.new_application = minutes, new_application
+    change.estimated_at = now
+    document = None
+    if route == Route.ESTIMATE:
+        last = documents.aggregate(v=Max("version"))["v"] or 0
+        document = ChangeDocument.objects.create(
+            change=change, kind=DocumentKind.ESTIMATE, version=last + 1,
+            status=DocumentStatus.SENT, minutes=minutes, free=False, created_by=actor,
+            created_at=now, sent_at=now,
+        )  # fmt: skip
+        stage = S.ESTIMATED
+    else:
+        stage = S.CLASSIFIED if change.stage in (S.ESTIMATED, S.REJECTED) else change.stage
+    _set_stage(
+        change, stage, actor, now, "estimate",
+        estimate_minutes=[old[0], minutes], new_application=[old[1], new_application],
+        route=[old[2], route], version=document.version if document else None,
+        superseded=", ".join(str(v) for v in superseded), note=note,
+    )  # fmt: skip
+    waived = _is_waived(ticket)
+    if route in SMALL_ROUTES and not waived:
+        _waive_quote(ticket, actor)  # a small change has no quote: its step clocks go
+    elif route == Route.QUOTE and waived:
+        _waive_quote(ticket, actor, waived=False)
+    notifications.estimated(change, document, actor, note)
+
+
+def _offer(change, ticket, actor, data, now):
+    """The work of a small change is done and on the acceptance environment: an authorised
+    contact approves it (then it goes to production) or rejects it."""
+    note = _text(data, "note", _("Say what the customer checks on the acceptance environment."))
+    if change.started_at is None:
+        change.started_at = now  # done at once (the direct route needs no separate start)
+    _set_stage(change, S.ACCEPTANCE, actor, now, "offer", note=note)
+    notifications.offered(change, actor, note, now)
 
 
 def _plan(change, ticket, actor, data, now):
@@ -597,6 +772,7 @@ def _cancel(change, ticket, actor, data, now):
 
 HANDLERS = {
     "classify": _classify,
+    "estimate": _estimate,
     "verify": _verify,
     "quote_notice": _quote_notice,
     "quote": _quote,
@@ -607,6 +783,7 @@ HANDLERS = {
     "plan": _plan,
     "start": _start,
     "progress": _progress,
+    "offer": _offer,
     "complete": _complete,
     "cancel": _cancel,
 }
