@@ -24,6 +24,11 @@ CHANGES = [
      ["quote", "approve", "plan", "start", "complete", "confirm"], 30),
     ("Opnemen van alle gesprekken", "exceptional", ["quote", "reject"], 15),
     ("Fax naar e-mail", "medium", ["cancel"], 25),
+    # small changes (seed 004): the estimate decides the route
+    ("Extra veld in het contactformulier", "medium", ["estimate:90"], 2),  # the estimate waits
+    # under 45 minutes: done at once, on the acceptance environment, approved, to production
+    ("Openingstijden op de website aanpassen", "medium", ["estimate:30", "offer"], 1),
+    ("Nieuwe tekst op de homepage", "medium", ["estimate:20", "offer", "approve"], 3),
 ]  # fmt: skip
 
 
@@ -54,6 +59,11 @@ def seed_changes(at, organization, contact, agent, manager, now):
 
 
 def _step(ticket, step, contact, agent, manager, moment, now, last):
+    if step.startswith("estimate:"):
+        minutes = int(step.split(":")[1])
+        data = {"estimate_minutes": minutes, "note": "Bestaande website, korte klus."}
+        change_services.act(ticket, agent, "estimate", data)
+        return
     if step == "confirm":
         ticket.refresh_from_db()
         ticket_services.confirm_resolution(ticket, contact)
@@ -68,6 +78,7 @@ def _step(ticket, step, contact, agent, manager, moment, now, last):
         # the change that waits in "planned" has its window ahead; the others had theirs
         "plan": _window(now + timedelta(days=2), 4) if last else _window(moment, 1),
         "complete": {"note": "Uitgevoerd en getest."},
+        "offer": {"note": "Staat klaar op de acceptatieomgeving."},
         "cancel": {"reason": "Niet meer nodig."},
     }.get(step, {})  # fmt: skip
     change_services.act(ticket, who, "quote" if step == "draft" else step, data)

@@ -52,6 +52,12 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     project = Ticket.objects.get(kind="change", change_request__stage="in_progress")
     assert project.change_request.type == "large"
     assert project.updates.filter(visibility="public").count() >= 2
+    # small changes on each route of the estimate: an estimate waiting, one on acceptance
+    waiting = Ticket.objects.get(kind="change", change_request__stage="estimated")
+    assert waiting.change_request.route == "estimate"
+    assert waiting.change_request.documents.get().kind == "estimate"
+    on_acceptance = Ticket.objects.get(kind="change", change_request__stage="acceptance")
+    assert on_acceptance.change_request.route == "direct"
     oldest = Ticket.objects.order_by("reported_at").first()
     assert (Ticket.objects.latest("reported_at").reported_at - oldest.reported_at).days > 7
     assert not Notification.objects.filter(status="pending").exists()  # history is not re-sent

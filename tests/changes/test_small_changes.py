@@ -420,3 +420,27 @@ def test_the_schema_documents_the_estimate_and_the_route(api, users):
     assert {"estimate_minutes", "new_application", "route"} <= set(change_schema)
     action = schema["components"]["schemas"]["ChangeActionRequest"]["properties"]
     assert "estimate_minutes" in action and "new_application" in action
+
+
+def test_the_notices_speak_the_recipients_language(medium, step, users):
+    from escalation.delivery import render_email
+
+    users["acme.user"].language = "nl"
+    users["acme.user"].save()
+    estimated = prepared(medium, step, 90)
+    notice = Notification.objects.get(
+        ticket=estimated, recipient=users["acme.user"], channel="email", context__step="estimated"
+    )
+    message = render_email(notice)
+    assert "schatting" in message.subject and "1 u 30 min" in message.subject
+    assert "geautoriseerde contactpersoon" in message.body and "meervragen" in message.body
+    direct = prepared(medium, step, 30, [("agent", {"action": "offer", "note": "Zie /contact"})])
+    notice = Notification.objects.get(
+        ticket=direct, recipient=users["acme.user"], channel="email", context__step="offered"
+    )
+    message = render_email(notice)
+    assert "acceptatieomgeving" in message.subject and "Zie /contact" in message.body
+    # the contacts are asked to decide on the offer; the requester is told once
+    assert Notification.objects.filter(
+        ticket=direct, recipient=users["acme.contact"], channel="email", context__step="offered"
+    ).exists()
