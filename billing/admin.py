@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from pim.admin_history import ValuesInHistoryMixin
 
-from .models import TimeEntry, YearRate
+from .models import ClosedMonth, Correction, TimeEntry, YearRate
 
 
 @admin.register(YearRate)
@@ -31,3 +31,40 @@ class TimeEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written by the services only (closing on the billing page or the API, corrections by a
+    reclassification), so that every change is checked and audited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ClosedMonth)
+class ClosedMonthAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "month", "closed_at", "closed_by"]
+    list_filter = ["month"]
+    list_select_related = ["organization", "closed_by"]
+
+
+@admin.register(Correction)
+class CorrectionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "organization",
+        "month",
+        "ticket",
+        "worked_on",
+        "from_category",
+        "to_category",
+        "billable_minutes",
+    ]
+    list_filter = ["month"]
+    list_select_related = ["organization", "ticket"]
+    raw_id_fields = ["ticket", "entry"]

@@ -13,6 +13,7 @@ AUDIT_ACTIONS = {
     "time_added": _("recorded time"),
     "time_changed": _("changed a time entry"),
     "time_deleted": _("removed a time entry"),
+    "time_corrected": _("corrected the time of a closed month"),
 }
 AUDIT_FIELDS = {
     "user": _("worked by"),

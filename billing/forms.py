@@ -1,9 +1,12 @@
-"""The time entry form on the ticket page; the rules are in billing/services.py."""
+"""The time entry form on the ticket page (the rules are in billing/services.py) and the
+billing page's filters."""
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from pim.models import Organization
+from sla.forms import MonthField
 from tickets.forms import OwnIds, UserChoiceField, worker_users
 
 from . import services
@@ -34,3 +37,16 @@ class TimeEntryForm(OwnIds, forms.Form):
         kwargs.setdefault("initial", {"user": user, "worked_on": timezone.localdate()})
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = worker_users()
+
+
+class BillingFilterForm(forms.Form):
+    """The month picker and (provider staff) the organisation of the billing page."""
+
+    month = MonthField(label=_("Month"), required=False)
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.none(), required=False
+    )
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations

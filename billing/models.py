@@ -161,3 +161,98 @@ class YearRate(models.Model):
         """The rates of `year`, else those of the latest earlier year (rates hold until the
         admin enters new ones); None when no rate is known yet."""
         return cls.objects.filter(year__lte=year).order_by("-year").first()
+
+
+OrganizationManager = ScopedManager(organization="organization").__class__
+
+
+class ClosedMonth(models.Model):
+    """A calendar month a provider manager closed for one organisation (issue 18 item 4): the
+    time entries worked in it (the Europe/Amsterdam month of `worked_on`) are frozen and its
+    overview is final. A reclassification afterwards becomes a `Correction` in the next open
+    month."""
+
+    organization = models.ForeignKey(
+        "pim.Organization",
+        on_delete=models.CASCADE,
+        related_name="closed_months",
+        verbose_name=_("organisation"),
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    closed_at = models.DateTimeField(_("closed at"))
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
+
+    objects = OrganizationManager()
+
+    class Meta:
+        ordering = ["-month", "organization"]
+        verbose_name = _("closed month")
+        verbose_name_plural = _("closed months")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month"], name="one_close_per_month")
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.month:%Y-%m}"
+
+
+class Correction(models.Model):
+    """A reclassification of time worked in a closed month: the frozen entry stays as it was
+    billed, and this line in the next open month moves its minutes from one category to the
+    other. `billable_minutes` is the change in billable time (positive: billed now, negative:
+    credited), priced at the hourly rate of the year the work was done."""
+
+    organization = models.ForeignKey(
+        "pim.Organization",
+        on_delete=models.CASCADE,
+        related_name="billing_corrections",
+        verbose_name=_("organisation"),
+    )
+    month = models.DateField(_("month"), help_text=_("The open month the correction is in."))
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="billing_corrections",
+        verbose_name=_("ticket"),
+    )
+    entry = models.ForeignKey(
+        TimeEntry,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("time entry"),
+    )
+    worked_on = models.DateField(_("worked on"))
+    minutes = models.PositiveIntegerField(_("minutes"))
+    from_category = models.CharField(_("from category"), max_length=40, choices=Category.choices)
+    to_category = models.CharField(_("to category"), max_length=40, choices=Category.choices)
+    billable_minutes = models.IntegerField(_("change in billable minutes"))
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    objects = OrganizationManager()
+
+    class Meta:
+        ordering = ["month", "pk"]
+        verbose_name = _("billing correction")
+        verbose_name_plural = _("billing corrections")
+        indexes = [models.Index(fields=["organization", "month"])]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.month:%Y-%m} {self.billable_minutes:+d} min"

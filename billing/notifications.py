@@ -34,13 +34,14 @@ def recipients(ticket, actor=None):
     return list(people.values())
 
 
-def became_billable(ticket, entry, actor, now):
+def became_billable(ticket, category, actor, now):
+    """`category`: the billable category the incident's time moved to (the reason told)."""
     notify_all(
         recipients(ticket, actor),
         ticket=ticket,
-        trigger=f"time-billable:{entry.category}",
+        trigger=f"time-billable:{category}",
         template=BECAME_BILLABLE,
-        context={"category": entry.category},
+        context={"category": str(category)},
         now=now,
     )
 

@@ -22,6 +22,7 @@ from tickets.services import record_audit
 
 from . import notifications
 from .models import MINUTES_MAX, MINUTES_MIN, Category, TimeEntry, is_billable
+from .months import check_open
 
 DESCRIPTION_MAX = inputs.REASON_MAX
 FIELDS = ("user", "worked_on", "minutes", "description", "category")
@@ -104,6 +105,7 @@ def add_entry(ticket: Ticket, actor, values: dict) -> TimeEntry:
     _check_ticket(ticket)
     values = _clean({name: values.get(name) for name in FIELDS})
     Ticket.objects.select_for_update().filter(pk=ticket.pk).first()  # one writer per ticket
+    check_open(ticket.organization_id, values["worked_on"])
     told = ticket.kind == Kind.INCIDENT and _incident_had_sla_time(ticket)
     now = timezone.now()
     entry = TimeEntry(
@@ -118,7 +120,7 @@ def add_entry(ticket: Ticket, actor, values: dict) -> TimeEntry:
         obj=entry,
     )
     if told and entry.billable:
-        notifications.became_billable(ticket, entry, actor, now)
+        notifications.became_billable(ticket, entry.category, actor, now)
     return entry
 
 
@@ -129,7 +131,9 @@ def edit_entry(entry: TimeEntry, actor, values: dict) -> TimeEntry:
     Ticket.objects.select_for_update().filter(pk=entry.ticket_id).first()
     entry = TimeEntry.objects.select_related("ticket", "user").get(pk=entry.pk)
     ticket = entry.ticket
+    check_open(ticket.organization_id, entry.worked_on)
     merged = _clean({n: values.get(n, getattr(entry, n)) for n in FIELDS})
+    check_open(ticket.organization_id, merged["worked_on"])
     was_billable = entry.billable
     told = (
         ticket.kind == Kind.INCIDENT
@@ -151,14 +155,18 @@ def edit_entry(entry: TimeEntry, actor, values: dict) -> TimeEntry:
     entry.save()
     record_audit(ticket, actor, "time_changed", changes, obj=entry)
     if told:
-        notifications.became_billable(ticket, entry, actor, now)
+        notifications.became_billable(ticket, entry.category, actor, now)
     return entry
 
 
 @transaction.atomic
 def delete_entry(entry: TimeEntry, actor) -> None:
     require_worker(actor)
+    Ticket.objects.select_for_update().filter(pk=entry.ticket_id).first()
+    # The audit records the entry as stored, not as the caller last read it.
+    entry = TimeEntry.objects.select_related("ticket").get(pk=entry.pk)
     ticket = entry.ticket
+    check_open(ticket.organization_id, entry.worked_on)
     record_audit(
         ticket,
         actor,

@@ -69,6 +69,7 @@ TEXT_LIMITS = {
     "reviews.PostIncidentReview.went_wrong": RESOLUTION_TEXT_MAX,
     "reviews.ReviewAction.description": REASON_MAX,
     "billing.TimeEntry.description": REASON_MAX,
+    "billing.Correction.reason": REASON_MAX,
     "problems.Problem.root_cause": RESOLUTION_TEXT_MAX,
     "problems.KnownError.symptoms": RESOLUTION_TEXT_MAX,
     "problems.KnownError.root_cause": RESOLUTION_TEXT_MAX,

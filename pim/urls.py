@@ -4,7 +4,12 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from billing.api import TimeEntryViewSet
+from billing.api import (
+    BillingCloseView,
+    BillingOverviewView,
+    TicketReclassifyTimeView,
+    TimeEntryViewSet,
+)
 from changes.api import TicketChangeView
 from escalation.api import (
     EscalationViewSet,
@@ -107,6 +112,21 @@ urlpatterns = [
         "api/v1/account/notification-preferences/",
         NotificationPreferenceView.as_view(),
         name="api-notification-preferences",
+    ),
+    path(
+        "api/v1/tickets/<int:pk>/reclassify-time/",
+        TicketReclassifyTimeView.as_view(),
+        name="api-ticket-reclassify-time",
+    ),
+    path(
+        "api/v1/billing/<int:organization>/<str:month>/",
+        BillingOverviewView.as_view(),
+        name="api-billing-overview",
+    ),
+    path(
+        "api/v1/billing/<int:organization>/<str:month>/close/",
+        BillingCloseView.as_view(),
+        name="api-billing-close",
     ),
     path("api/v1/sla/compliance/", ComplianceView.as_view(), name="api-sla-compliance"),
     path("api/v1/", include(router.urls)),
