@@ -112,6 +112,7 @@ KWARG_VALUES = {
     "url": ("literal:no-such-admin-page/", False),
     "uidb64": ("uidb64", False),
     "token": ("literal:set-password", False),
+    "month": ("literal:2026-03", False),  # billing/<organization>/<month>/…: YYYY-MM
 }
 
 
