@@ -153,7 +153,17 @@ class TimeEntryViewSet(
 # --- the monthly overview (issue 18 item 4) ---------------------------------------------------
 
 
-class CategoryLineSerializer(serializers.Serializer):
+class _Answer(serializers.Serializer):
+    """A response shape only: every field is read-only."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.read_only = True
+        return fields
+
+
+class CategoryLineSerializer(_Answer):
     category = serializers.ChoiceField(choices=Category.choices)
     label = serializers.CharField()
     billable = serializers.BooleanField()
@@ -163,7 +173,7 @@ class CategoryLineSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class CorrectionLineSerializer(serializers.Serializer):
+class CorrectionLineSerializer(_Answer):
     ticket_number = serializers.CharField()
     worked_on = serializers.DateField()
     minutes = serializers.IntegerField()
@@ -178,7 +188,7 @@ class CorrectionLineSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class QuoteLineSerializer(serializers.Serializer):
+class QuoteLineSerializer(_Answer):
     ticket_number = serializers.CharField()
     title = serializers.CharField()
     version = serializers.IntegerField()
@@ -187,7 +197,7 @@ class QuoteLineSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
 
 
-class OverviewSerializer(serializers.Serializer):
+class OverviewSerializer(_Answer):
     organization = serializers.IntegerField(source="organization_id")
     organization_name = serializers.CharField()
     month = serializers.DateField(help_text="The first day of the month.")
@@ -277,7 +287,7 @@ class ReclassifySerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=months.REASON_MAX)
 
 
-class CorrectionCreatedSerializer(serializers.Serializer):
+class CorrectionCreatedSerializer(_Answer):
     id = serializers.IntegerField()
     month = serializers.DateField(help_text="The open month the correction is billed in.")
     worked_on = serializers.DateField()
@@ -287,7 +297,7 @@ class CorrectionCreatedSerializer(serializers.Serializer):
     billable_minutes = serializers.IntegerField()
 
 
-class ReclassifyResultSerializer(serializers.Serializer):
+class ReclassifyResultSerializer(_Answer):
     edited = serializers.ListField(
         child=serializers.IntegerField(), help_text="Ids of the entries of open months changed."
     )
