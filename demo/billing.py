@@ -1,11 +1,16 @@
 """The demo's time entries (issue 18 item 1): time on Acme's incidents and changes, within the
 SLA and billable, and an incident whose time became billable afterwards (its reporter and the
-authorised contact told once)."""
+authorised contact told once); the rates of 2025 and 2026, and Acme's last month closed
+(issue 18 item 4)."""
 
 from datetime import timedelta
 
+from django.utils import timezone
+
+from billing import months
 from billing import services as billing
-from billing.models import Category, TimeEntry
+from billing.models import Category, ClosedMonth, TimeEntry, YearRate
+from pim.models import Organization
 from tickets.models import Kind, Ticket
 
 
@@ -38,3 +43,45 @@ def seed_time(agent, now):
         entry = next(e for e in written if e.ticket_id == incidents[1].pk)
         billing.edit_entry(entry, agent, {"category": Category.INCIDENT_THIRD_PARTY})
     return len(written)
+
+
+RATES = {  # year: (hourly, bundle) in euros excluding VAT, VAT 21 %
+    2025: ("95.00", "85.00"),
+    2026: ("99.50", "89.00"),
+}
+
+
+def seed_billing(manager, agent, now):
+    """The rates of 2025 and 2026 (and of last month's year, were it another), Acme's time of
+    last month and that month closed by the manager (final; its entries frozen). Idempotent:
+    returns how many rows were added."""
+    added = 0
+    last_month = months.month_of(timezone.localdate(now)) - timedelta(days=1)
+    for year in sorted({*RATES, last_month.year}):
+        hourly, bundle = RATES.get(year, RATES[2026])
+        _rate, created = YearRate.objects.get_or_create(
+            year=year, defaults={"hourly_rate": hourly, "bundle_rate": bundle, "vat_rate": 21}
+        )
+        added += created
+    acme = Organization.objects.filter(slug="acme").first()
+    if acme is None or ClosedMonth.objects.filter(organization=acme).exists():
+        return added
+    ticket = (
+        Ticket.objects.filter(organization=acme, kind=Kind.INCIDENT)
+        .order_by("reported_at", "pk")
+        .first()
+    )
+    if ticket is not None:
+        day = last_month.replace(day=min(12, last_month.day))
+        for minutes, category, text in (
+            (20, Category.INTAKE_ADMIN, "Intake en overleg met de klant."),
+            (50, Category.CONSULTANCY, "Advies over de inrichting van het belplan."),
+        ):
+            billing.add_entry(
+                ticket, agent,
+                {"user": agent, "worked_on": day, "minutes": minutes, "description": text,
+                 "category": category},
+            )  # fmt: skip
+            added += 1
+    months.close_month(acme, months.month_of(last_month), manager, now=now)
+    return added + 1

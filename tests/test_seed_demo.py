@@ -4,7 +4,8 @@ idempotent, with a history that tells the truth (issue 12 item 10)."""
 import pytest
 from django.core.management import call_command
 
-from billing.models import TimeEntry
+from billing.models import ClosedMonth, TimeEntry, YearRate
+from billing.overview import overview
 from changes.models import ChangeDocument, Stage
 from escalation.models import Escalation, Notification
 from pim.models import Organization, User
@@ -64,10 +65,17 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     # time entries within the SLA and billable, one incident reclassified (its customer told)
     assert set(TimeEntry.objects.values_list("billable", flat=True)) == {True, False}
     assert Notification.objects.filter(template="billing_time_billable").exists()
+    # the rates of 2025 and 2026, and Acme's last month closed (final) with time in it
+    assert {2025, 2026} <= set(YearRate.objects.values_list("year", flat=True))
+    closed = ClosedMonth.objects.get()
+    assert closed.organization.slug == "acme" and closed.closed_by.username == "csm"
+    assert overview(closed.organization, closed.month).closed
+    assert overview(closed.organization, closed.month).billable_minutes >= 50
     entries = TimeEntry.objects.count()
     call_command("seed_demo", tickets=6, verbosity=0)
     assert Ticket.objects.count() == tickets
     assert TimeEntry.objects.count() == entries
+    assert ClosedMonth.objects.count() == 1 and YearRate.objects.count() >= 2
 
 
 def moment(ticket, action):

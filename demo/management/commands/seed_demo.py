@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from demo.billing import seed_time
+from demo.billing import seed_billing, seed_time
 from demo.changes import seed_changes
 from demo.problems import seed_problems
 from demo.reviews import seed_review
@@ -288,6 +288,8 @@ class Command(BaseCommand):
             created_tickets += seed_problems(_at, agent, follower, timezone.now())
             # time on Acme's tickets, within the SLA and billable (billing)
             seed_time(agent, timezone.now())
+            # rates per year, and Acme's last month closed by the CSM (final overview)
+            seed_billing(User.objects.get(username="csm"), agent, timezone.now())
             # What the SLA sweep finds now (SLA events of the history, escalations of the open
             # tickets that are late, reminders), as the first worker start would.
             sweep(timezone.now())
