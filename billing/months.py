@@ -58,7 +58,10 @@ def is_closed(organization_id, month: date) -> bool:
 
 
 def check_open(organization_id, day: date) -> None:
-    """Refuse a write of time worked on `day` when its month is closed."""
+    """Refuse a write of time worked on `day` when its month is closed. Inside the write's
+    transaction: the organisation's row is locked, as `close_month` locks it, so a close and
+    a write of the same organisation never pass each other."""
+    Organization.objects.select_for_update().filter(pk=organization_id).first()
     month = month_of(day)
     if is_closed(organization_id, month):
         raise MonthClosed(
