@@ -149,22 +149,33 @@ def reclassify(ticket: Ticket, actor, category, reason) -> dict:
     reason = _clean_reclassification(ticket, category, reason)
     Ticket.objects.select_for_update().filter(pk=ticket.pk).first()
     entries = list(
-        TimeEntry.objects.filter(ticket=ticket, category__in=INCIDENT_CAUSES)
-        .exclude(category=category)
-        .order_by("worked_on", "pk")
+        TimeEntry.objects.filter(ticket=ticket, category__in=INCIDENT_CAUSES).order_by(
+            "worked_on", "pk"
+        )
     )
     closed = set(
         ClosedMonth.objects.filter(organization_id=ticket.organization_id).values_list(
             "month", flat=True
         )
     )
+    # A frozen entry counts as its latest correction says (a second reclassification moves on
+    # from there, and back again credits what was charged).
+    corrected = dict(
+        Correction.objects.filter(ticket=ticket, entry__isnull=False)
+        .order_by("created_at", "pk")
+        .values_list("entry_id", "to_category")
+    )
     now = timezone.now()
     edited, corrections = [], []
     for entry in entries:
         if month_of(entry.worked_on) not in closed:
-            edited.append(services.edit_entry(entry, actor, {"category": category}))
+            if entry.category != category:
+                edited.append(services.edit_entry(entry, actor, {"category": category}))
             continue
-        was, becomes = is_billable(entry.category), is_billable(category)
+        current = corrected.get(entry.pk, entry.category)
+        if current == category:
+            continue
+        was, becomes = is_billable(current), is_billable(category)
         correction = Correction.objects.create(
             organization_id=ticket.organization_id,
             month=next_open_month(ticket.organization_id, entry.worked_on),
@@ -172,7 +183,7 @@ def reclassify(ticket: Ticket, actor, category, reason) -> dict:
             entry=entry,
             worked_on=entry.worked_on,
             minutes=entry.minutes,
-            from_category=entry.category,
+            from_category=current,
             to_category=category,
             billable_minutes=entry.minutes * (int(becomes) - int(was)),
             reason=reason,
@@ -185,7 +196,7 @@ def reclassify(ticket: Ticket, actor, category, reason) -> dict:
             actor,
             "time_corrected",
             {
-                "category": [entry.category, category],
+                "category": [current, category],
                 "minutes": [entry.minutes, entry.minutes],
                 "worked_on": [entry.worked_on.isoformat(), correction.month.isoformat()],
             },

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
+from django.utils import translation
 from freezegun import freeze_time
 
 from billing import months, services
@@ -54,7 +55,11 @@ def test_the_current_or_a_future_month_cannot_be_closed(users, acme, month):
 
 
 def test_closing_twice_is_refused(users, acme, closed_march):
-    with freeze_time(NOW), pytest.raises(months.MonthClosed, match="already closed"):
+    with (
+        freeze_time(NOW),
+        translation.override("en"),
+        pytest.raises(months.MonthClosed, match="March 2026 is already closed for Acme Zorg"),
+    ):
         months.close_month(acme, MARCH, users["director"])
     assert ClosedMonth.objects.count() == 1
 
@@ -243,3 +248,27 @@ def test_reclassify_api(api, users, closed_march):
     assert data["edited"] == [april.pk]
     assert data["corrections"][0]["month"] == "2026-04-01"
     assert data["corrections"][0]["billable_minutes"] == 45
+
+
+def test_a_second_reclassification_moves_on_from_the_correction(users, closed_march):
+    ticket, march, _april = closed_march
+    with freeze_time("2026-04-12 11:00:00+02:00"):
+        months.reclassify(ticket, users["agent"], Category.INCIDENT_THIRD_PARTY, "Carrier")
+        # to another billable cause: no change in billable time
+        months.reclassify(ticket, users["agent"], Category.INCIDENT_HOURLY_WORK, "Our hourly job")
+        # the same again: nothing to correct
+        again = months.reclassify(ticket, users["agent"], Category.INCIDENT_HOURLY_WORK, "Again")
+        assert again["corrections"] == []
+        # back to our own fault: the charge is credited
+        months.reclassify(ticket, users["agent"], Category.INCIDENT_PROVIDER, "Our bug after all")
+    rows = list(
+        Correction.objects.filter(entry=march)
+        .order_by("pk")
+        .values_list("from_category", "to_category", "billable_minutes")
+    )
+    assert rows == [
+        ("incident_provider", "incident_third_party", 45),
+        ("incident_third_party", "incident_hourly_work", 0),
+        ("incident_hourly_work", "incident_provider", -45),
+    ]
+    assert sum(r[2] for r in rows) == 0

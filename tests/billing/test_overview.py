@@ -176,7 +176,9 @@ def test_accounting_csv_has_one_row_per_organisation_and_line(
     text = exports.accounting_csv(overview.build([acme, globex], MARCH))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0]) == exports.ACCOUNTING_COLUMNS
-    assert [(r["organization"], r["category"], r["amount_excl_vat"], r["status"]) for r in rows] == [
+    assert [
+        (r["organization"], r["category"], r["amount_excl_vat"], r["status"]) for r in rows
+    ] == [
         ("Acme Zorg", "training", "102.50", "provisional"),
         ("Globex Logistics", "change", "153.75", "final"),
     ]
