@@ -8,6 +8,10 @@ class MaintenanceConfig(AppConfig):
 
     def ready(self):
         # Deferred: apps.py loads before the models; notifications imports them (AppConfig.ready).
-        from . import notifications
+        from sla import availability_queries
+
+        from . import notifications, queries
 
         notifications.install_delivery_hook()
+        # availability (SPEC §9): announced and emergency maintenance is no downtime
+        availability_queries.register_maintenance(queries.maintenance_intervals)

@@ -114,6 +114,10 @@ class MaintenanceNotice(models.Model):
         _("revision"), default=0, help_text=_("iCalendar SEQUENCE: raised on every change.")
     )
     announced_at = models.DateTimeField(_("announced at"))
+    # The actual window, where recorded: the moments the notice went in progress and was
+    # completed (post_status_update). Availability (SPEC §9) counts these over the planned ones.
+    started_at = models.DateTimeField(_("actually started"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("actually completed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -140,6 +144,14 @@ class MaintenanceNotice(models.Model):
     @property
     def is_open(self):
         return self.status in (Status.SCHEDULED, Status.IN_PROGRESS)
+
+    @property
+    def actual_window(self):
+        """(start, end) as it happened where recorded, else as planned; None if the recorded
+        moments leave no window (completed before the planned start, say)."""
+        start = self.started_at or self.starts_at
+        end = self.completed_at or self.ends_at
+        return (start, end) if end > start else None
 
     @property
     def duration(self):

@@ -274,8 +274,14 @@ def post_status_update(
         event = _timeline_event(notice, status, message)
         if event == Event.STATUS:
             notice.status = status
+            if status == Status.IN_PROGRESS:
+                notice.started_at = now
+            elif status == Status.COMPLETED:
+                notice.completed_at = now
         notice.sequence += 1
-        notice.save(update_fields=["status", "sequence", "updated_at"])
+        notice.save(
+            update_fields=["status", "sequence", "started_at", "completed_at", "updated_at"]
+        )
         update = _add_to_timeline(notice, actor, event, now, message)
         publish(notice, update, now=now)
     return notice, update

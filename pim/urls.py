@@ -22,9 +22,11 @@ from maintenance.api import MaintenanceNoticeViewSet, SubscriptionViewSet
 from problems.api import KnownErrorViewSet, ProblemViewSet
 from reviews.api import TicketReviewView
 from sla.api import (
+    AvailabilityView,
     ComplianceView,
     SlaDocumentViewSet,
     TicketNoAccessView,
+    TicketOutageView,
     TicketSlaNotApplicableView,
 )
 from tickets.api import SatisfactionViewSet, TicketViewSet
@@ -109,6 +111,11 @@ urlpatterns = [
         name="api-ticket-sla-not-applicable",
     ),
     path(
+        "api/v1/tickets/<int:pk>/outage/",
+        TicketOutageView.as_view(),
+        name="api-ticket-outage",
+    ),
+    path(
         "api/v1/account/notification-preferences/",
         NotificationPreferenceView.as_view(),
         name="api-notification-preferences",
@@ -129,6 +136,7 @@ urlpatterns = [
         name="api-billing-close",
     ),
     path("api/v1/sla/compliance/", ComplianceView.as_view(), name="api-sla-compliance"),
+    path("api/v1/availability/", AvailabilityView.as_view(), name="api-availability"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script from a URL: no inline script (CSP).

@@ -8,7 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from pim import admin as pim_admin
 from pim.admin_history import ValuesInHistoryMixin
+from pim.models import Service
 from tickets import admin as tickets_admin
 from tickets.models import Ticket
 
@@ -21,6 +23,8 @@ from .models import (
     ContractOverride,
     OpeningHours,
     PolicyTarget,
+    ServiceKind,
+    ServiceLevel,
     SlaDocumentVersion,
     SlaPolicy,
 )
@@ -151,3 +155,28 @@ admin.site.unregister(Ticket)
 @admin.register(Ticket)
 class TicketAdmin(tickets_admin.TicketAdmin):
     actions = [*(tickets_admin.TicketAdmin.actions or []), recompute_action("ticket_ids")]
+
+
+# The service admin of pim with the service level (SPEC §9: kind, yearly target, window) on it
+# (pim does not know this app).
+class ServiceLevelInline(admin.StackedInline):
+    model = ServiceLevel
+    can_delete = False
+    min_num = 1
+    max_num = 1
+
+
+admin.site.unregister(Service)
+
+
+@admin.register(Service)
+class ServiceAdmin(ValuesInHistoryMixin, pim_admin.ServiceAdmin):
+    inlines = [ServiceLevelInline]
+    list_display = (*pim_admin.ServiceAdmin.list_display, "kind_display")
+    list_select_related = ("organization", "level")
+    list_filter = (*pim_admin.ServiceAdmin.list_filter, "level__kind")
+
+    @admin.display(description=_("kind of service"))
+    def kind_display(self, obj):
+        level = getattr(obj, "level", None)
+        return level.get_kind_display() if level else ServiceKind.SERVICE_SUPPORT.label

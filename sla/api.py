@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
@@ -31,8 +31,8 @@ from tickets import queries as ticket_queries
 from tickets.api import StrictFieldsMixin, TicketSerializer, ticket_response
 from tickets.models import Ticket
 
-from . import documents, services
-from .models import Contract, SlaDocumentVersion, SlaPolicy
+from . import availability_queries, documents, outages, services
+from .models import Contract, ServiceKind, SlaDocumentVersion, SlaPolicy
 from .queries import compliance
 
 
@@ -84,6 +84,134 @@ class TicketSlaNotApplicableView(_TicketAction):
         ticket, data = self.ticket_and_data(request, pk)
         ticket = services.set_sla_not_applicable(ticket, request.user, **data)
         return self.respond(ticket)
+
+
+# --- outages and availability (SPEC §9) -------------------------------------------------------
+
+
+class OutageSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField(
+        allow_null=True, help_text="As the agent set it; null: the incident's registration."
+    )
+    ends_at = serializers.DateTimeField(
+        allow_null=True, help_text="As the agent set it; null: the restore moment."
+    )
+    start = serializers.DateTimeField(help_text="The start the availability figures count.")
+    end = serializers.DateTimeField(
+        allow_null=True, help_text="The end the figures count; null: not restored yet (now)."
+    )
+    counted = serializers.BooleanField(
+        help_text='False when the incident is marked "SLA not applicable".'
+    )
+
+
+@extend_schema_field(OutageSerializer(allow_null=True))
+class TicketOutageField(serializers.Field):
+    """`outage` on a ticket: the outage of its service an incident marks, else null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, ticket):
+        view = outages.outage_view(ticket)
+        return None if view is None else OutageSerializer(view).data
+
+
+def with_outage_rows(queryset):
+    """The outages of a page of tickets (and the clocks their ends default to): two queries."""
+    # "clocks" without a queryset: the API's clock read path prefetches them already
+    return queryset.prefetch_related("outage", "clocks")
+
+
+class OutageMarkSerializer(serializers.Serializer):
+    marked = serializers.BooleanField(
+        default=True, help_text="false: the incident marks no outage (any more)."
+    )
+    starts_at = DateTimeApiField(
+        required=False, allow_null=True, default=None, help_text="Empty: the registration."
+    )
+    ends_at = DateTimeApiField(
+        required=False, allow_null=True, default=None, help_text="Empty: the restore moment."
+    )
+
+
+class TicketOutageView(_TicketAction):
+    serializer_class = OutageMarkSerializer
+
+    @extend_schema(request=OutageMarkSerializer, responses=TicketSerializer)
+    def post(self, request, pk):
+        """Staff mark the outage of the incident's service (SPEC §9), correct its times, or
+        (`marked: false`) take the mark away. Audited on the ticket."""
+        ticket, data = self.ticket_and_data(request, pk)
+        if data["marked"]:
+            outages.mark_outage(ticket, request.user, data["starts_at"], data["ends_at"])
+        else:
+            outages.clear_outage(ticket, request.user)
+        return self.respond(get_object_or_404(self.get_queryset(), pk=pk))  # afresh
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    service = serializers.IntegerField(source="service_id")
+    name = serializers.CharField()
+    organization = serializers.IntegerField(source="organization_id")
+    kind = serializers.ChoiceField(choices=ServiceKind.choices)
+    month = serializers.SerializerMethodField()
+    scheduled_seconds = serializers.SerializerMethodField()
+    downtime_seconds = serializers.SerializerMethodField()
+    availability = serializers.FloatField(help_text="1 - downtime / scheduled, 0–1.")
+    target = serializers.FloatField(help_text="The yearly target, 0–1.")
+    met = serializers.BooleanField(help_text="The year to date reaches the yearly target.")
+    year_to_date = serializers.FloatField(help_text="Availability from 1 January, 0–1.")
+
+    def get_month(self, row) -> str:
+        return row.month.strftime("%Y-%m")
+
+    def get_scheduled_seconds(self, row) -> int:
+        return int(row.scheduled.total_seconds())
+
+    def get_downtime_seconds(self, row) -> int:
+        return int(row.downtime.total_seconds())
+
+
+class AvailabilityView(TenantScopedMixin, APIView):
+    """Availability per service in a month (SPEC §9): the open time of its service window, the
+    downtime (its outages, minus announced and emergency maintenance), the ratio against the
+    service's yearly target and the year to date. Provider staff read all services; authorised
+    contacts their organisation's; anybody else 403."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "month", str, description="YYYY-MM (Europe/Amsterdam). Default: this month."
+            ),
+            ORGANIZATION_PARAM,
+            OpenApiParameter("service", int, description="One service (its id)."),
+        ],
+        responses=AvailabilitySerializer(many=True),
+    )
+    @replica_reads()  # a report: the read replica, where one is configured
+    def get(self, request):
+        user = request.user
+        if not (user.is_provider_staff or user.is_authorised_contact):
+            raise exceptions.PermissionDenied()
+        params = request.query_params
+        if "month" in params:
+            month = inputs.parse_month(params["month"])
+            if month is None:
+                raise exceptions.ValidationError({"month": [inputs.month_message()]})
+        else:
+            month = timezone.localdate().replace(day=1)
+        org = params.get("organization", "")
+        org_id = organization_param(org) if org else None
+        service_id = None
+        if params.get("service", ""):
+            service_id = parse_id(params["service"])
+            if service_id is None:
+                raise exceptions.ValidationError({"service": ["A whole number."]})
+        rows = availability_queries.figures(
+            availability_queries.visible_services(user, org_id, service_id), month
+        )
+        return Response(AvailabilitySerializer(rows, many=True).data)
 
 
 class ComplianceRowSerializer(serializers.Serializer):

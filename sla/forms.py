@@ -48,3 +48,35 @@ class SlaNotApplicableForm(OwnIds, forms.Form):
         max_length=300,
         help_text=_("For example: caused outside the agreed scope, or no access given."),
     )
+
+
+class OutageForm(OwnIds, forms.Form):
+    """An incident marks an outage of its service: empty times take the defaults."""
+
+    id_prefix = "outage"
+
+    starts_at = inputs.DateTimeFormField(
+        label=_("Outage from"),
+        widget=DateTimeLocalInput,
+        required=False,
+        help_text=_("Empty: the moment the incident was reported."),
+    )
+    ends_at = inputs.DateTimeFormField(
+        label=_("until"),
+        widget=DateTimeLocalInput,
+        required=False,
+        help_text=_("Empty: the moment the service was restored (the restore clock)."),
+    )
+
+
+class AvailabilityFilterForm(forms.Form):
+    """The filters of the availability page; an invalid value is shown on the page (400)."""
+
+    month = MonthField(label=_("Month"), required=False)
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.none(), required=False
+    )
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import time
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pim.inputs import DESCRIPTION_MAX, parse_priorities
-from pim.models import Organization
+from pim.models import Organization, Service
 from tickets.models import Kind, Ticket, TicketChildManager
 
 
@@ -499,3 +500,143 @@ class SlaDocumentVersion(models.Model):
             errors["document"] = problem
         if errors:
             raise ValidationError(errors)
+
+
+# --- availability (SPEC §9) -------------------------------------------------------------------
+
+
+class ServiceKind(models.TextChoices):
+    SERVICE_SUPPORT = "service_support", _("Service & Support")
+    ONCALL = "oncall", _("On-call service")
+    CORE_NETWORK = "core_network", _("Core network")
+    DATACENTER = "datacenter", _("Datacenter")
+    PLATFORM = "platform", _("Platform")
+    CONNECTION = "connection", _("Connection")
+
+
+# SPEC §9: the yearly availability target of each kind, in per cent. A connection has none of
+# its own kind: its target is the one in the connection's contract (ServiceLevel.target).
+KIND_TARGETS = {
+    ServiceKind.SERVICE_SUPPORT: Decimal("99.99"),
+    ServiceKind.ONCALL: Decimal("99.99"),
+    ServiceKind.CORE_NETWORK: Decimal("99.98"),
+    ServiceKind.DATACENTER: Decimal("99.98"),
+    ServiceKind.PLATFORM: Decimal("99.9"),
+}
+# SPEC §9: Service & Support is measured in office hours, everything else around the clock.
+OFFICE_HOURS_KINDS = frozenset({ServiceKind.SERVICE_SUPPORT})
+
+
+class ServiceLevel(models.Model):
+    """What a service promises (SPEC §9): its kind, yearly availability target and service
+    window. A service without a row is Service & Support with the defaults."""
+
+    service = models.OneToOneField(
+        Service,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="level",
+        verbose_name=_("service"),
+    )
+    kind = models.CharField(
+        _("kind of service"),
+        max_length=16,
+        choices=ServiceKind.choices,
+        default=ServiceKind.SERVICE_SUPPORT,
+    )
+    target = models.DecimalField(
+        _("yearly availability target (%)"),
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Empty: the target of its kind (Service & Support and on-call 99.99, core network "
+            "and datacenter 99.98, platform 99.9). A connection's target is the one in the "
+            "connection's contract: required."
+        ),
+    )
+    window = models.ForeignKey(
+        Calendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("service window"),
+        help_text=_(
+            "Empty: office hours for Service & Support, 24/7 for the rest (the calendars of "
+            "the organisation's SLA policy)."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("service level")
+        verbose_name_plural = _("service levels")
+        constraints = [
+            models.CheckConstraint(
+                name="connection_has_its_own_target",
+                condition=~models.Q(kind="connection") | models.Q(target__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="availability_target_is_a_share",
+                condition=models.Q(target__isnull=True) | models.Q(target__gt=0, target__lte=100),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service}: {self.get_kind_display()}"
+
+    def clean(self):
+        if self.kind == ServiceKind.CONNECTION and self.target is None:
+            raise ValidationError({"target": _("Give the target of the connection's contract.")})
+        if self.target is not None and not 0 < self.target <= 100:
+            raise ValidationError({"target": _("Give a percentage above 0, at most 100.")})
+
+    @property
+    def target_percent(self):
+        return target_percent(self.kind, self.target)
+
+
+def target_percent(kind, target=None):
+    """The yearly target in per cent: the service's own, else its kind's (SPEC §9)."""
+    if target is not None:
+        return Decimal(target)
+    return KIND_TARGETS.get(kind, KIND_TARGETS[ServiceKind.SERVICE_SUPPORT])
+
+
+class Outage(models.Model):
+    """An incident that marks an outage of its service (SPEC §9): from `starts_at` (empty: the
+    ticket's registration) to `ends_at` (empty: the restore moment, the restore clock's stop; an
+    outage not restored yet lasts until now). Set by agents, audited on the ticket."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="outage"
+    )
+    starts_at = models.DateTimeField(_("outage start"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("outage end"), null=True, blank=True)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("marked by"),
+    )
+    marked_at = models.DateTimeField(_("marked at"), auto_now=True)
+
+    objects = TicketChildManager()
+
+    class Meta:
+        verbose_name = _("outage")
+        verbose_name_plural = _("outages")
+        constraints = [
+            models.CheckConstraint(
+                name="outage_ends_after_start",
+                condition=models.Q(starts_at__isnull=True)
+                | models.Q(ends_at__isnull=True)
+                | models.Q(ends_at__gt=models.F("starts_at")),
+            )
+        ]
+
+    def __str__(self):
+        return f"outage of ticket {self.ticket_id}"

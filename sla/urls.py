@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("sla/", views.compliance_page, name="sla-compliance"),
+    path("sla/availability/", views.availability_page, name="sla-availability"),
     path("sla/documents/", views.documents_page, name="sla-documents"),
     path(
         "sla/documents/<int:pk>/download/",
@@ -11,6 +12,7 @@ urlpatterns = [
         name="sla-document-download",
     ),
     path("tickets/<str:number>/no-access/", views.ticket_no_access, name="ticket-no-access"),
+    path("tickets/<str:number>/outage/", views.ticket_outage, name="ticket-outage"),
     path(
         "tickets/<str:number>/sla-not-applicable/",
         views.ticket_sla_not_applicable,

@@ -14,9 +14,15 @@ from pim.scoping import visible_organizations
 from tickets.forms import apply_errors
 from tickets.views import render_ticket_detail, ticket_action
 
-from . import documents, services
+from . import availability_queries, documents, outages, services
 from .api import document_response
-from .forms import ComplianceFilterForm, NoAccessForm, SlaNotApplicableForm
+from .forms import (
+    AvailabilityFilterForm,
+    ComplianceFilterForm,
+    NoAccessForm,
+    OutageForm,
+    SlaNotApplicableForm,
+)
 from .queries import compliance, satisfaction_by_agent
 
 
@@ -85,6 +91,57 @@ def ticket_sla_not_applicable(request, ticket):
             messages.success(request, _("The SLA no longer applies to this ticket."))
             return redirect(ticket)
     return render_ticket_detail(request, ticket, status=400, sla_na_form=form)
+
+
+@login_required
+@require_GET
+@replica_reads()  # a report: the read replica, where one is configured
+def availability_page(request):
+    """Availability per service in a month and the year to date (SPEC §9): provider staff see
+    all organisations (with a filter), authorised contacts their own; anybody else 404."""
+    user = request.user
+    if not (user.is_provider_staff or user.is_authorised_contact):
+        raise Http404
+    organizations = visible_organizations(user)
+    form = AvailabilityFilterForm(request.GET or None, organizations=organizations)
+    valid = form.is_valid() if form.is_bound else True
+    data = form.cleaned_data if valid and form.is_bound else {}
+    month = data.get("month") or timezone.localdate().replace(day=1)
+    org_id = data["organization"].pk if data.get("organization") else None
+    rows = availability_queries.figures(availability_queries.visible_services(user, org_id), month)
+    return render(
+        request,
+        "sla/availability.html",
+        {
+            "rows": rows,
+            "month": month,
+            "organizations": organizations if user.is_provider_staff else None,
+            "organization_id": org_id,
+            "form": form,
+        },
+        status=200 if valid else 400,
+    )
+
+
+@ticket_action
+def ticket_outage(request, ticket):
+    """An agent marks the outage of the incident's service, corrects its times, or (the
+    "clear" button) takes the mark away."""
+    if "clear" in request.POST:
+        outages.clear_outage(ticket, request.user)
+        messages.success(request, _("The incident no longer marks an outage."))
+        return redirect(ticket)
+    form = OutageForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            outages.mark_outage(ticket, request.user, data["starts_at"], data["ends_at"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The outage of the service was recorded."))
+            return redirect(ticket)
+    return render_ticket_detail(request, ticket, status=400, outage_form=form)
 
 
 @login_required

@@ -1,7 +1,9 @@
 import json
+import math
 
 from django import template
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -90,3 +92,26 @@ def sla_countdown(ticket, now=None):
         "overdue": left < 0,
         "paused": clock.paused,
     }
+
+
+@register.filter
+def open_time(value):
+    """A timedelta of open time as hours and minutes ("198 h 00 min"): days of a window are
+    not days of 24 hours, so no days."""
+    if value is None:
+        return "–"
+    minutes = int(abs(value.total_seconds())) // 60
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+    return _("%(m)d min") % {"m": minutes}
+
+
+@register.filter
+def percent(ratio):
+    """A share 0–1 as a percentage with three decimals, rounded down (99.9999 % shows as
+    99.999 %, never as 100 %), in the reader's number format."""
+    if ratio is None:
+        return "–"
+    value = math.floor(ratio * 100_000 + 1e-9) / 1000
+    return f"{number_format(value, 3)} %"
