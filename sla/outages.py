@@ -68,7 +68,9 @@ def _check(ticket, starts_at, ends_at, now):
     if ticket.kind != Kind.INCIDENT:
         raise ValidationError(_("Only an incident marks an outage of a service."))
     if ticket.service_id is None:
-        raise ValidationError(_("Name the service of the incident first: the outage is its."))
+        raise ValidationError(
+            _("Name the service of the incident first: the outage is one of that service.")
+        )
     validate_instants(starts_at=starts_at, ends_at=ends_at)
     if starts_at and starts_at > now:
         raise ValidationError({"starts_at": _("The outage cannot start in the future.")})

@@ -59,3 +59,29 @@ def test_all_organisations_and_organisations_without_services(make_notice, acme,
         (globex.pk, globex.services.get().pk): 60,
         (empty.pk, None): 60,
     }
+
+
+def test_windows_are_the_actual_ones_where_recorded(make_notice, acme, users):
+    telefonie = acme.services.get()
+    # planned Tue 8 Dec 22:00–23:00; in fact started at 22:30 and completed 9 Dec 01:15
+    late = make_notice(start=at(2026, 12, 8, 22, 0), hours=1)
+    services.post_status_update(
+        late, users["agent"], Status.IN_PROGRESS, now=at(2026, 12, 8, 22, 30)
+    )
+    services.post_status_update(late, users["agent"], Status.COMPLETED, now=at(2026, 12, 9, 1, 15))
+    late.refresh_from_db()
+    assert (late.started_at, late.completed_at) == (at(2026, 12, 8, 22, 30), at(2026, 12, 9, 1, 15))
+    # started, not completed yet: from the actual start to the planned end
+    running = make_notice(start=at(2026, 12, 10, 9, 0), hours=2)
+    services.post_status_update(
+        running, users["agent"], Status.IN_PROGRESS, now=at(2026, 12, 10, 9, 20)
+    )
+    intervals = maintenance_intervals(at(2026, 12, 1), at(2027, 1, 1))
+    assert intervals[(acme.pk, telefonie.pk)] == [
+        (at(2026, 12, 8, 22, 30), at(2026, 12, 9, 1, 15)),
+        (at(2026, 12, 10, 9, 20), at(2026, 12, 10, 11, 0)),
+    ]
+    # the actual window reaches into a period the planned one does not
+    assert maintenance_intervals(at(2026, 12, 9), at(2026, 12, 10)) == {
+        (acme.pk, telefonie.pk): [(at(2026, 12, 9), at(2026, 12, 9, 1, 15))]
+    }
