@@ -11,7 +11,7 @@ from escalation.models import Escalation, Notification
 from pim.models import Organization, User
 from problems.models import Problem
 from reviews.models import PostIncidentReview
-from sla.models import ClockEvent, Contract, TicketSla
+from sla.models import ClockEvent, Contract, Outage, ServiceLevel, TicketSla
 from tickets.models import AuditEntry, Ticket, TicketLink
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,8 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     assert User.objects.get(username="acme.contact").role == "authorised_contact"
     assert Contract.objects.get(organization__slug="globex").service_window == "24x7"
     tickets = Ticket.objects.count()
-    assert Ticket.objects.filter(kind="incident").count() == 13  # and the P1 with its review
+    # and the P1 with its review, and the datacenter's outage
+    assert Ticket.objects.filter(kind="incident").count() == 14
     review = PostIncidentReview.objects.get()
     assert review.published and review.ticket.priority == 1
     assert review.ticket.status == "closed" and review.actions.count() == 2
@@ -71,8 +72,16 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     assert closed.organization.slug == "acme" and closed.closed_by.username == "csm"
     assert overview(closed.organization, closed.month).closed
     assert overview(closed.organization, closed.month).billable_minutes >= 50
+    # availability: every service has a kind, two incidents mark outages
+    assert ServiceLevel.objects.count() == 6
+    assert ServiceLevel.objects.get(service__code="wan").target == 99.5
+    assert set(Outage.objects.values_list("ticket__service__code", flat=True)) == {
+        "telefonie",
+        "datacenter",
+    }
     entries = TimeEntry.objects.count()
     call_command("seed_demo", tickets=6, verbosity=0)
+    assert Outage.objects.count() == 2
     assert Ticket.objects.count() == tickets
     assert TimeEntry.objects.count() == entries
     assert ClosedMonth.objects.count() == 1 and YearRate.objects.count() >= 2

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from demo.availability import seed_levels, seed_outages
 from demo.billing import seed_billing, seed_time
 from demo.changes import seed_changes
 from demo.problems import seed_problems
@@ -282,7 +283,10 @@ class Command(BaseCommand):
                 # a resolved P1 with its post-incident review filed and published
                 ops = next(u for u in staff if u.role == Role.OPS_MANAGER)
                 created_tickets += seed_review(_at, org, contact, agent, ops, now)
+        seed_levels()  # every demo service's kind (and a connection's contracted target)
         if created_tickets:
+            # outages of Acme's telephony and Globex's datacenter (availability)
+            created_tickets += seed_outages(_at, agent, timezone.now())
             # a problem raised from incidents of both organisations, with its known error
             follower = User.objects.get(username="acme.contact")
             created_tickets += seed_problems(_at, agent, follower, timezone.now())
