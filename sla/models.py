@@ -570,8 +570,8 @@ class ServiceLevel(models.Model):
     )
 
     class Meta:
-        verbose_name = _("service level")
-        verbose_name_plural = _("service levels")
+        verbose_name = _("availability terms")
+        verbose_name_plural = _("availability terms")
         constraints = [
             models.CheckConstraint(
                 name="connection_has_its_own_target",
