@@ -90,14 +90,14 @@ class TicketSlaNotApplicableView(_TicketAction):
 
 
 class OutageSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField(
+    starts_at = DateTimeApiField(
         allow_null=True, help_text="As the agent set it; null: the incident's registration."
     )
-    ends_at = serializers.DateTimeField(
+    ends_at = DateTimeApiField(
         allow_null=True, help_text="As the agent set it; null: the restore moment."
     )
-    start = serializers.DateTimeField(help_text="The start the availability figures count.")
-    end = serializers.DateTimeField(
+    start = DateTimeApiField(help_text="The start the availability figures count.")
+    end = DateTimeApiField(
         allow_null=True, help_text="The end the figures count; null: not restored yet (now)."
     )
     counted = serializers.BooleanField(
@@ -152,7 +152,7 @@ class TicketOutageView(_TicketAction):
 
 class AvailabilitySerializer(serializers.Serializer):
     service = serializers.IntegerField(source="service_id")
-    name = serializers.CharField()
+    name = serializers.CharField(max_length=200)
     organization = serializers.IntegerField(source="organization_id")
     kind = serializers.ChoiceField(choices=ServiceKind.choices)
     month = serializers.SerializerMethodField()
