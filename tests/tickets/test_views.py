@@ -726,3 +726,15 @@ def test_timeline_labels_speak_the_readers_language(login, make_ticket, users):
     users["agent"].language = "nl"
     users["agent"].save(update_fields=["language"])
     assert "Heeft de melding geregistreerd" in client.get(ticket.get_absolute_url()).text
+
+
+def test_an_audit_key_named_like_a_reverse_relation_is_shown_as_a_word(login, make_ticket):
+    """A change recorded under a name that is a reverse relation of Ticket (`clocks`), not a
+    field with a label, is shown by its name instead of failing the page."""
+    from tickets.services import record_audit
+
+    ticket = make_ticket("acme.user")
+    record_audit(ticket, None, "changed", {"clocks": ["a", "b"]})
+    response = login("agent").get(ticket.get_absolute_url())
+    assert response.status_code == 200
+    assert "Clocks: a → b" in response.text

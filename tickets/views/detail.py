@@ -85,17 +85,20 @@ def audit_action_label(code):
 
 def _field_label(name):
     try:
-        return str(Ticket._meta.get_field(name).verbose_name)
+        field = Ticket._meta.get_field(name)
     except FieldDoesNotExist:  # keys that are not ticket fields (reason, file, visibility)
-        return {
-            "reason": _("reason"),
-            "file": _("file"),
-            "visibility": _("visibility"),
-            "watcher": _("watcher"),
-            "score": _("rating"),
-            "link": _("linked ticket"),
-            "link_kind": _("link"),
-        }.get(name) or str(extensions.audit_words()["fields"].get(name, name))
+        field = None
+    if field is not None and field.concrete:  # not a reverse relation's name (outage, clocks)
+        return str(field.verbose_name)
+    return {
+        "reason": _("reason"),
+        "file": _("file"),
+        "visibility": _("visibility"),
+        "watcher": _("watcher"),
+        "score": _("rating"),
+        "link": _("linked ticket"),
+        "link_kind": _("link"),
+    }.get(name) or str(extensions.audit_words()["fields"].get(name, name))
 
 
 def _display_value(name, value, kind=None):
