@@ -101,6 +101,121 @@ def _sla_document_texts(context):
     return subject, body
 
 
+def _sla_announcement_texts(context):
+    subject, body = _sla_document_texts(context)
+    if context.get("objection_due"):
+        params = {"due": _format_date(context["objection_due"])}
+        body += " " + (
+            _(
+                "This is a Major Change: its terms are worse for you. You may object until "
+                "%(due)s, in the portal under SLA documents."
+            )
+            % params
+        )
+    return subject, body
+
+
+def _format_date(value):
+    with suppress(TypeError, ValueError):
+        return formats.date_format(date.fromisoformat(value), "DATE_FORMAT")
+    return value or ""
+
+
+# The steps of a Major Change route and the reminders before a version takes effect
+# (sla.majorchange), by the step in the notification's context.
+SLA_ROUTE_TEXT = {
+    "effect": (
+        gettext_noop("SLA version %(number)s takes effect on %(applies)s"),
+        gettext_noop(
+            "Version %(number)s of your SLA document takes effect on %(applies)s. You can read "
+            "it in the portal under SLA documents."
+        ),
+    ),
+    "objection_reminder": (
+        gettext_noop("Object to SLA version %(number)s until %(due)s"),
+        gettext_noop(
+            "Version %(number)s of your SLA document is a Major Change. You may object until "
+            "%(due)s, with your reason, in the portal under SLA documents."
+        ),
+    ),
+    "objected": (
+        gettext_noop("%(organization)s objects to SLA version %(number)s"),
+        gettext_noop(
+            "%(organization)s objected to the Major Change of SLA version %(number)s. Analyse "
+            "it, consult the customer and record the consultation by %(due)s."
+        ),
+    ),
+    "consultation_reminder": (
+        gettext_noop("Consultation on SLA version %(number)s due %(due)s"),
+        gettext_noop(
+            "The consultation with %(organization)s on the objection to SLA version "
+            "%(number)s is due by %(due)s. Record it under SLA documents."
+        ),
+    ),
+    "consulted": (
+        gettext_noop("The provider consulted on SLA version %(number)s"),
+        gettext_noop(
+            "The provider recorded its analysis and consultation on your objection to SLA "
+            "version %(number)s. Both sides may agree until %(due)s."
+        ),
+    ),
+    "agreement_reminder": (
+        gettext_noop("Agreement on SLA version %(number)s due %(due)s"),
+        gettext_noop(
+            "The term to agree on SLA version %(number)s of %(organization)s ends on %(due)s. "
+            "Without agreement the customer may terminate free of charge."
+        ),
+    ),
+    "agreed": (
+        gettext_noop("SLA version %(number)s agreed"),
+        gettext_noop(
+            "The Major Change of SLA version %(number)s of %(organization)s was agreed. It "
+            "applies from %(applies)s."
+        ),
+    ),
+    "no_agreement": (
+        gettext_noop("No agreement on SLA version %(number)s"),
+        gettext_noop(
+            "No agreement on SLA version %(number)s of %(organization)s was reached in time. "
+            "The customer may terminate free of charge until %(due)s; otherwise the version "
+            "applies after that day."
+        ),
+    ),
+    "termination_reminder": (
+        gettext_noop("Free termination possible until %(due)s"),
+        gettext_noop(
+            "You may terminate the SLA free of charge until %(due)s because of the Major "
+            "Change of version %(number)s; otherwise the version applies after that day."
+        ),
+    ),
+    "terminated": (
+        gettext_noop("SLA terminated by %(organization)s"),
+        gettext_noop(
+            "%(organization)s terminated the SLA because of the Major Change of version "
+            "%(number)s. The termination takes effect on %(terminates)s; until then the "
+            "current terms apply."
+        ),
+    ),
+    "lapsed": (
+        gettext_noop("SLA version %(number)s applies from %(applies)s"),
+        gettext_noop(
+            "The SLA of %(organization)s was not terminated in time: version %(number)s "
+            "applies from %(applies)s."
+        ),
+    ),
+}
+
+
+def _sla_route_texts(context):
+    params = {
+        "number": context.get("number", ""),
+        "organization": context.get("organization", ""),
+        **{name: _format_date(context.get(name, "")) for name in ("due", "applies", "terminates")},
+    }
+    subject, body = SLA_ROUTE_TEXT.get(context.get("step"), SLA_ROUTE_TEXT["effect"])
+    return _(subject) % params, _(body) % params
+
+
 def _texts():
     """The reminder texts in the active language."""
     return {rule: (_(subject), _(body)) for rule, (subject, body) in REMINDER_TEXT.items()}
@@ -209,7 +324,9 @@ def message_for(notification, triggers=None):
             token = acknowledge_token(escalation, notification.recipient)
             extra["ack_url"] = _absolute(reverse("escalation-ack-link", args=[token]))
     elif notification.template == "sla_document":
-        subject, body = _sla_document_texts(notification.context or {})
+        subject, body = _sla_announcement_texts(notification.context or {})
+    elif notification.template == "sla_route":
+        subject, body = _sla_route_texts(notification.context or {})
     elif notification.template in (customer_messages.TEMPLATE, customer_messages.STAFF_TEMPLATE):
         subject, body, extra = customer_messages.message(notification, params)
         if ticket is not None:

@@ -5,14 +5,15 @@ these receivers write the notifications, escalations and webhook messages that f
 the sender's transaction (the outbox delivers them after commit).
 """
 
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from pim.models import Role, User
+from pim.models import MANAGER_ROLES, Role, User
+from sla import majorchange
 from sla import services as sla_services
 from sla import signals as sla_signals
 from sla.models import ClockEvent
@@ -167,9 +168,47 @@ def sla_document_announced(sender, version, now=None, **kwargs):
             "number": version.number,
             "effective_from": version.effective_from.isoformat(),
             "url": reverse("sla-documents"),
+            **(
+                {"objection_due": majorchange.route(version).objection_due.isoformat()}
+                if version.route_state
+                else {}
+            ),
         },
         now=now or timezone.now(),
     )
+
+
+@receiver(sla_signals.sla_document_notice, dispatch_uid="escalation.sla_document_notice")
+def sla_document_notice(sender, version, key, audience, now=None, context=None, **kwargs):
+    """A step of a Major Change route or a reminder before a version takes effect: the
+    organisation's active authorised contacts and/or the provider's managers are told, once per
+    (version, key, person), by e-mail and in the portal."""
+    people = Q(pk__in=[])
+    if "contacts" in audience:
+        people |= Q(
+            membership__role=Role.AUTHORISED_CONTACT,
+            membership__organization_id=version.contract.organization_id,
+        )
+    if "managers" in audience:
+        people |= Q(membership__role__in=sorted(MANAGER_ROLES))
+    notify_all(
+        User.objects.filter(people, is_active=True).order_by("pk"),
+        ticket=None,
+        trigger=f"sla_document:{version.pk}:{key}",
+        template=SLA_ROUTE_TEMPLATE,
+        context={
+            **(context or {}),
+            "version": version.pk,
+            "number": version.number,
+            "organization": version.contract.organization.name,
+            "effective_from": version.effective_from.isoformat(),
+            "url": reverse("sla-documents"),
+        },
+        now=now or timezone.now(),
+    )
+
+
+SLA_ROUTE_TEMPLATE = "sla_route"
 
 
 SLA_DOCUMENT_TEMPLATE = "sla_document"

@@ -348,6 +348,14 @@ CELERY_BEAT_SCHEDULE["privacy-retention"] = {
     "options": {"expires": 3600},
 }
 
+# The SLA document's Major Change deadlines and the reminders before a version takes effect
+# (sla.majorchange, SPEC §11): hourly, idempotent.
+CELERY_BEAT_SCHEDULE["sla-document-route"] = {
+    "task": "sla.tasks.sla_document_route",
+    "schedule": crontab(minute=5),
+    "options": {"expires": 3600},
+}
+
 # The open-problem report to the provider's managers, monthly (SPEC §7).
 CELERY_BEAT_SCHEDULE["problems-monthly-report"] = {
     "task": "problems.tasks.mail_open_problem_report",

@@ -14,7 +14,7 @@ from pim.models import Service
 from tickets import admin as tickets_admin
 from tickets.models import Ticket
 
-from . import documents, services, tasks
+from . import documents, majorchange, services, tasks
 from .calendars import bump_version
 from .models import (
     Calendar,
@@ -25,6 +25,7 @@ from .models import (
     PolicyTarget,
     ServiceKind,
     ServiceLevel,
+    SlaDocumentStep,
     SlaDocumentVersion,
     SlaPolicy,
 )
@@ -120,22 +121,68 @@ class ContractAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
             queue_recompute(self, request, contract_ids=[form.instance.pk])
 
 
+class SlaDocumentStepInline(admin.TabularInline):
+    """The version's audit trail (read-only)."""
+
+    model = SlaDocumentStep
+    extra = 0
+    can_delete = False
+    fields = ("kind", "at", "actor", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(SlaDocumentVersion)
 class SlaDocumentVersionAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
     """Staff register a version here; saving a new one announces it (once) to the
     organisation's authorised contacts. The notice rule and the PDF check are the model's
     (a form error). A registered version's file and dates stay as announced."""
 
-    list_display = ("contract", "number", "date", "effective_from", "policy", "announced_at")
-    list_filter = ("policy",)
+    list_display = (
+        "contract",
+        "number",
+        "date",
+        "effective_from",
+        "policy",
+        "announced_at",
+        "route_state",
+        "applies_from",
+    )
+    list_filter = ("policy", "route_state")
     list_select_related = ("contract__organization", "policy")
     search_fields = ("number", "description", "contract__organization__name")
-    readonly_fields = ("original_name", "announced_at", "created_by", "created_at")
+    readonly_fields = (
+        "original_name",
+        "announced_at",
+        "created_by",
+        "created_at",
+        "worse_targets",
+        "route_state",
+        "applies_from",
+        "objected_at",
+        "objection_reason",
+        "consulted_at",
+        "consultation",
+        "agreed_at",
+        "agreed_on",
+        "terminated_at",
+        "terminates_on",
+    )
+    inlines = [SlaDocumentStepInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # a new version has no steps yet
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         if obj is not None:
-            return (*fields, "contract", "number", "document", "effective_from")
+            # the route's steps are taken on /sla/documents/ or the API, audited there
+            return (*fields, "contract", "number", "document", "effective_from", "major_change")
         return fields
 
     def save_model(self, request, obj, form, change):
@@ -143,6 +190,7 @@ class SlaDocumentVersionAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
             obj.created_by = request.user
             obj.announced_at = timezone.now()
             obj.original_name = (form.cleaned_data["document"].name or "")[-255:]
+            majorchange.mark_on_registration(obj)
         super().save_model(request, obj, form, change)
         if not change:
             documents.announce(obj, now=obj.announced_at)

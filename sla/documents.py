@@ -5,14 +5,15 @@ A version is announced when it is registered (`announced_at`), to the organisati
 contacts, once: `sla_document_announced` is sent and escalation writes the outbox rows (their
 dedup key makes a second announcement a no-op). It must be announced at least NOTICE_MONTHS
 calendar months before it takes effect; a shorter notice is refused (400 in the API, a form error
-in the admin). Not here yet: the Major Change route, reminders, and the engine switching to the
-policy of the version in force.
+in the admin). Which version is in force, the Major Change route and the reminders are in
+`sla/majorchange.py`.
 """
 
 import calendar
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import formats, timezone
@@ -20,8 +21,10 @@ from django.utils.translation import gettext as _
 
 from pim import uploads
 from pim.scoping import organization_filter
+from tickets.models import Kind, Priority
+from tickets.services import create_ticket
 
-from .models import SlaDocumentVersion
+from .models import SlaDocumentStep, SlaDocumentVersion
 from .signals import sla_document_announced
 
 NOTICE_MONTHS = 3
@@ -82,7 +85,17 @@ def versions_for(user):
 
 
 def announce(version: SlaDocumentVersion, now=None) -> None:
-    """Tell the organisation's authorised contacts (after commit: escalation's outbox, once)."""
+    """Tell the organisation's authorised contacts (after commit: escalation's outbox, once),
+    and record the announcement in the version's audit trail (once)."""
+    SlaDocumentStep.objects.get_or_create(
+        version=version,
+        kind=SlaDocumentStep.Kind.ANNOUNCED,
+        defaults={
+            "actor": version.created_by,
+            "at": version.announced_at or now or timezone.now(),
+            "data": {"major_change": bool(version.route_state)},
+        },
+    )
     sla_document_announced.send(sender=SlaDocumentVersion, version=version, now=now)
 
 
@@ -100,6 +113,25 @@ def register_version(contract, user, *, document, now=None, **fields) -> SlaDocu
         **fields,
     )
     version.full_clean()
+    from .majorchange import mark_on_registration  # deferred: it imports this module
+
+    mark_on_registration(version)
     version.save()
     announce(version, now=now)
     return version
+
+
+def request_change(user, title: str, description: str):
+    """An authorised contact asks for a change of the SLA (SPEC §11: at any time): a question
+    ticket to the provider (P4, like the portal's questions), with its receipt."""
+    if not user.is_authorised_contact:
+        raise PermissionDenied(_("Only authorised contacts may request a change of the SLA."))
+    title = (title or "").strip()
+    prefix = _("SLA change request")
+    return create_ticket(
+        actor=user,
+        kind=Kind.QUESTION,
+        title=f"{prefix}: {title}"[:200] if title else "",
+        description=description,
+        priority=Priority.P4,
+    )

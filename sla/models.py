@@ -438,6 +438,19 @@ def sla_document_path(instance, filename):
     return f"sla/{instance.contract.organization_id}/{uuid.uuid4().hex}"
 
 
+class RouteState(models.TextChoices):
+    """The Major Change route's recorded state (SPEC §11); `sla.majorchange.phase` adds what
+    the passing deadlines mean."""
+
+    NOTICE = "notice", _("Announced: objection possible")
+    ACCEPTED = "accepted", _("No objection: applies as announced")
+    OBJECTED = "objected", _("Objected: the provider consults")
+    CONSULTED = "consulted", _("Consulted: agreement possible")
+    AGREED = "agreed", _("Agreed")
+    TERMINATED = "terminated", _("Terminated by the customer")
+    LAPSED = "lapsed", _("Not terminated: applies after the termination window")
+
+
 class SlaDocumentVersion(models.Model):
     """A version of the SLA document of a contract (SPEC §11): number, date, description, the
     signed PDF, the policy it brings in and the date it takes effect. Announced to the
@@ -474,6 +487,28 @@ class SlaDocumentVersion(models.Model):
         verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The Major Change route (SPEC §11, `sla.majorchange`): the provider's mark, the targets the
+    # portal found longer than in the policy the version replaces, and what each side recorded.
+    major_change = models.BooleanField(
+        _("Major Change"),
+        default=False,
+        help_text=_("Substantially worse terms for the customer: the objection route applies."),
+    )
+    worse_targets = models.JSONField(_("longer targets"), default=list, blank=True)
+    route_state = models.CharField(
+        _("Major Change state"), max_length=16, choices=RouteState.choices, blank=True
+    )
+    # The date the version applies from, once known (None while a Major Change route is open):
+    # the reminders read it through its index.
+    applies_from = models.DateField(_("applies from"), null=True, blank=True)
+    objected_at = models.DateTimeField(_("objected"), null=True, blank=True)
+    objection_reason = models.TextField(_("objection"), blank=True, max_length=DESCRIPTION_MAX)
+    consulted_at = models.DateTimeField(_("consulted"), null=True, blank=True)
+    consultation = models.TextField(_("consultation"), blank=True, max_length=DESCRIPTION_MAX)
+    agreed_at = models.DateTimeField(_("agreed"), null=True, blank=True)
+    agreed_on = models.DateField(_("agreed date"), null=True, blank=True)
+    terminated_at = models.DateTimeField(_("terminated"), null=True, blank=True)
+    terminates_on = models.DateField(_("termination takes effect"), null=True, blank=True)
 
     class Meta:
         ordering = ["-effective_from", "-pk"]
@@ -483,6 +518,16 @@ class SlaDocumentVersion(models.Model):
             models.UniqueConstraint(
                 fields=["contract", "number"], name="one_sla_document_version_per_number"
             )
+        ]
+        indexes = [
+            # the reminders before a version takes effect (`majorchange.run_reminders`)
+            models.Index(fields=["applies_from"], name="sla_doc_applies_from"),
+            # the Major Change routes still open (deadlines, reminders)
+            models.Index(
+                fields=["route_state"],
+                condition=models.Q(route_state__in=["notice", "objected", "consulted"]),
+                name="sla_doc_open_route",
+            ),
         ]
 
     def __str__(self):
@@ -640,3 +685,44 @@ class Outage(models.Model):
 
     def __str__(self):
         return f"outage of ticket {self.ticket_id}"
+
+
+class SlaDocumentStep(models.Model):
+    """The audit trail of a version: its announcement, the Major Change route's steps and the
+    deadlines that passed, with who (None: the portal itself), when and what was said."""
+
+    class Kind(models.TextChoices):
+        ANNOUNCED = "announced", _("Announced")
+        OBJECTED = "objected", _("Objection")
+        CONSULTED = "consulted", _("Consultation")
+        AGREED = "agreed", _("Agreement")
+        TERMINATED = "terminated", _("Termination")
+        ACCEPTED = "accepted", _("No objection within 30 days")
+        NO_AGREEMENT = "no_agreement", _("No agreement within the term")
+        LAPSED = "lapsed", _("Not terminated within 30 days")
+
+    version = models.ForeignKey(SlaDocumentVersion, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(_("step"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.TextField(_("note"), blank=True, max_length=DESCRIPTION_MAX)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("SLA document step")
+        verbose_name_plural = _("SLA document steps")
+        constraints = [
+            # a deadline that passed is recorded once, however often the task runs
+            models.UniqueConstraint(fields=["version", "kind"], name="one_sla_document_step")
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.at:%Y-%m-%d})"

@@ -19,6 +19,7 @@ from .models import (
     ContractOverride,
     OpeningHours,
     PolicyTarget,
+    SlaDocumentVersion,
     SlaPolicy,
 )
 
@@ -53,7 +54,8 @@ def record_status(sender, ticket, actor, old_status, new_status, at, **kwargs):
 # calendars per calendar version (`calendars.business_calendar`): any change to the rows they
 # are built from makes every process build them afresh. QuerySet.update() sends no signal: change
 # these rows through save() (the admin does).
-TERMS_MODELS = (Contract, ContractOverride, SlaPolicy, PolicyTarget)
+# A document version's policy (and its Major Change route) decides which policy a new ticket gets.
+TERMS_MODELS = (Contract, ContractOverride, SlaPolicy, PolicyTarget, SlaDocumentVersion)
 CALENDAR_MODELS = (Calendar, OpeningHours, CalendarDate)
 
 

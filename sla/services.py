@@ -22,7 +22,7 @@ from pim.permissions import require_worker
 from tickets.models import Status, Ticket
 from tickets.services import record_audit
 
-from . import engine
+from . import engine, majorchange
 from .calendars import business_calendar, pinned
 from .models import (
     Calendar,
@@ -107,7 +107,12 @@ def terms_for(ticket):
 def build_terms(ticket):
     """The policy and contract terms that apply to `ticket`, frozen as JSON."""
     contract = contract_for(ticket.organization_id, ticket.reported_at)
-    policy = contract.policy if contract else default_policy()
+    version = None
+    if contract:
+        # the version of the SLA document in force on the day of registration (its policy)
+        versions = contract.document_versions.filter(policy__isnull=False).select_related("policy")
+        version = majorchange.version_in_force(versions, timezone.localdate(ticket.reported_at))
+    policy = version.policy if version else (contract.policy if contract else default_policy())
     if policy is None:
         return None, {}
     window = contract.service_window if contract else ServiceWindow.OFFICE_HOURS
@@ -162,6 +167,7 @@ def build_terms(ticket):
         "priorities": priorities,
         "emergency_scenarios": scenarios,
         **({"steps": steps} if steps else {}),
+        **({"sla_version": version.number} if version else {}),
     }
 
 

@@ -17,3 +17,7 @@ sweep_finished = Signal()
 # version (an SlaDocumentVersion just registered), now: tell the organisation's authorised
 # contacts (escalation writes the outbox rows, once per version).
 sla_document_announced = Signal()
+# version, key (the step or reminder, unique per version), audience ("contacts" and/or
+# "managers"), now, context (the dates the message names): a step of the Major Change route or a
+# reminder (`sla.majorchange`); escalation writes the outbox rows, once per key and person.
+sla_document_notice = Signal()

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django_scopes import scopes_disabled
 
-from . import services
+from . import majorchange, services
 from . import sweep as sweeps
 
 
@@ -27,3 +27,12 @@ def recompute_open_tickets(calendar_ids=(), policy_ids=(), contract_ids=(), tick
     }
     with scopes_disabled():  # a system job across all tenants
         return services.recompute_open(scope=scope)
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=600, soft_time_limit=570)
+def sla_document_route():
+    """Beat runs this hourly: the Major Change deadlines that passed are recorded, and the
+    reminders before a deadline or before a version takes effect go out. Idempotent: each step
+    is recorded once, each message has its own dedup key."""
+    with scopes_disabled():
+        return majorchange.run()
