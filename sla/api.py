@@ -4,7 +4,7 @@
 ahead of the ticket router (like escalation's `…/escalate/`), so sla owns its API.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
@@ -31,8 +31,8 @@ from tickets import queries as ticket_queries
 from tickets.api import StrictFieldsMixin, TicketSerializer, ticket_response
 from tickets.models import Ticket
 
-from . import availability_queries, documents, outages, services
-from .models import Contract, ServiceKind, SlaDocumentVersion, SlaPolicy
+from . import availability_queries, documents, majorchange, outages, services
+from .models import Contract, RouteState, ServiceKind, SlaDocumentVersion, SlaPolicy
 from .queries import compliance
 
 
@@ -273,6 +273,38 @@ class ComplianceView(TenantScopedMixin, APIView):
 # --- the SLA document's versions (SPEC §11) --------------------------------------------------
 
 
+class MajorChangeSerializer(serializers.Serializer):
+    """A Major Change's route (SPEC §11): its state today, deadlines (dates, the last day a
+    step may be taken), what each side recorded, and the steps the caller may take now."""
+
+    state = serializers.ChoiceField(
+        choices=[*RouteState.values, "no_agreement"],
+        help_text="notice, accepted, objected, consulted, agreed, no_agreement (the customer "
+        "may terminate), terminated or lapsed.",
+    )
+    marked_by_provider = serializers.BooleanField()
+    longer_targets = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='Targets longer than in the policy replaced, e.g. "incident P1 response".',
+    )
+    objection_due = serializers.DateField()
+    consultation_due = serializers.DateField(allow_null=True)
+    agreement_due = serializers.DateField(allow_null=True)
+    termination_due = serializers.DateField(allow_null=True)
+    objected_at = serializers.DateTimeField(allow_null=True)
+    objection_reason = serializers.CharField(allow_blank=True)
+    consulted_at = serializers.DateTimeField(allow_null=True)
+    consultation = serializers.CharField(allow_blank=True)
+    agreed_at = serializers.DateTimeField(allow_null=True)
+    agreed_on = serializers.DateField(allow_null=True)
+    terminated_at = serializers.DateTimeField(allow_null=True)
+    terminates_on = serializers.DateField(allow_null=True)
+    actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=majorchange.ACTIONS),
+        help_text="The steps the caller may take now (POST …/route/).",
+    )
+
+
 class SlaDocumentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A version of an organisation's SLA document. Provider staff register one with a
     multipart POST (contract, number, date, description, document, policy, effective_from);
@@ -287,6 +319,17 @@ class SlaDocumentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     document = serializers.FileField(write_only=True)
     file_name = serializers.CharField(source="original_name", read_only=True)
     download_url = serializers.SerializerMethodField()
+    applies_from = serializers.SerializerMethodField(
+        help_text="The date the version applies from, as known today (null: a Major Change "
+        "route still open). A termination keeps the old terms until it takes effect."
+    )
+    marked_major_change = serializers.BooleanField(
+        source="major_change",
+        required=False,
+        help_text="The provider marks the version a Major Change (the portal also marks it "
+        "when a target of its policy gets longer).",
+    )
+    major_change = serializers.SerializerMethodField()
 
     class Meta:
         model = SlaDocumentVersion
@@ -301,6 +344,9 @@ class SlaDocumentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "policy_name",
             "effective_from",
             "announced_at",
+            "applies_from",
+            "marked_major_change",
+            "major_change",
             "document",
             "file_name",
             "download_url",
@@ -312,6 +358,14 @@ class SlaDocumentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def get_download_url(self, obj) -> str:
         return reverse("api-sla-document-download", args=[obj.pk])
+
+    def get_applies_from(self, obj) -> date | None:
+        return majorchange.applies_on(obj, timezone.localdate())
+
+    @extend_schema_field(MajorChangeSerializer(allow_null=True))
+    def get_major_change(self, obj):
+        route = majorchange.status(obj, self.context["request"].user, timezone.localdate())
+        return None if route is None else MajorChangeSerializer(route).data
 
     def create(self, validated_data):
         return documents.register_version(
@@ -359,6 +413,80 @@ class SlaDocumentViewSet(
     def download(self, request, pk=None, **kwargs):
         """The version's PDF, as a download."""
         return document_response(self.get_object())
+
+
+class DateApiField(serializers.DateField):
+    """An API date within the supported range (1970–8999)."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if not (inputs.EARLIEST.date() <= parsed < date(8999, 12, 31)):
+            raise serializers.ValidationError(inputs.instant_range_message(), code="out_of_range")
+        return parsed
+
+
+class RouteStepSerializer(serializers.Serializer):
+    """One step of a Major Change route: `object` (authorised contacts, within 30 days of the
+    notice, with a `reason`), `consult` (the provider's managers, within 14 days of the
+    objection, with a `note`), `agree` (either side, within the agreement term; `applies_on`
+    an agreed date, else the version applies as planned), `terminate` (authorised contacts,
+    within 30 days after the agreement term ended without agreement; `terminates_on` at most 3
+    months ahead, default exactly 3). Wrong role 403, not now 409 (the reason names the
+    deadline), bad input 400."""
+
+    action = serializers.ChoiceField(choices=majorchange.ACTIONS)
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=inputs.DESCRIPTION_MAX
+    )
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=inputs.DESCRIPTION_MAX
+    )
+    applies_on = DateApiField(required=False, allow_null=True)
+    terminates_on = DateApiField(required=False, allow_null=True)
+
+
+class SlaChangeRequestSerializer(serializers.Serializer):
+    """An authorised contact asks for a change of the SLA: it becomes a question ticket."""
+
+    title = serializers.CharField(max_length=150)
+    description = serializers.CharField(max_length=inputs.DESCRIPTION_MAX)
+
+
+def _document_actions():
+    """The route's step and the change request on the versions' viewset (added below)."""
+
+    @extend_schema(request=RouteStepSerializer, responses=SlaDocumentSerializer)
+    @action(detail=True, methods=["post"], url_path="route")
+    def route(self, request, pk=None, **kwargs):
+        """Take a step of the version's Major Change route."""
+        version = self.get_object()
+        ser = RouteStepSerializer(data=request.data)
+        valid = ser.is_valid()
+        majorchange.require_role(request.user, version, request.data.get("action"))
+        if not valid:
+            raise exceptions.ValidationError(ser.errors)
+        data = dict(ser.validated_data)
+        version = majorchange.take(version, request.user, data.pop("action"), **data)
+        version = self.get_queryset().get(pk=version.pk)
+        return Response(self.get_serializer(version).data)
+
+    @extend_schema(request=SlaChangeRequestSerializer, responses={201: TicketSerializer})
+    @action(detail=False, methods=["post"], url_path="change-request")
+    def change_request(self, request, **kwargs):
+        """Ask the provider for a change of the SLA (authorised contacts): a question ticket."""
+        if not request.user.is_authorised_contact:
+            raise exceptions.PermissionDenied()
+        ser = SlaChangeRequestSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        ticket = documents.request_change(request.user, **ser.validated_data)
+        response = ticket_response(ticket, {**self.get_serializer_context(), "now": timezone.now()})
+        response.status_code = 201
+        return response
+
+    return route, change_request
+
+
+SlaDocumentViewSet.route, SlaDocumentViewSet.change_request = _document_actions()
 
 
 def document_response(version):

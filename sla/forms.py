@@ -1,9 +1,13 @@
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from pim import inputs
 from pim.models import Organization
 from tickets.forms import DateTimeLocalInput, OwnIds
+
+from .majorchange import ACTIONS
 
 
 class MonthField(forms.Field):
@@ -80,3 +84,38 @@ class AvailabilityFilterForm(forms.Form):
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = organizations
+
+
+class RouteStepForm(forms.Form):
+    """A step of a Major Change route on /sla/documents/ (the page builds one form per step
+    and version with its own ids; what each field means depends on the step)."""
+
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS], widget=forms.HiddenInput)
+    text = forms.CharField(
+        label=_("Reason or note"),
+        required=False,
+        max_length=inputs.DESCRIPTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    day = forms.DateField(
+        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_day(self):
+        day = self.cleaned_data.get("day")
+        if day is not None and not (inputs.EARLIEST.date() <= day < date(8999, 12, 31)):
+            raise forms.ValidationError(inputs.instant_range_message(), code="out_of_range")
+        return day
+
+
+class SlaChangeRequestForm(OwnIds, forms.Form):
+    """An authorised contact asks for a change of the SLA (it becomes a question ticket)."""
+
+    id_prefix = "sla_change"
+
+    title = forms.CharField(label=_("What should change?"), max_length=150)
+    description = forms.CharField(
+        label=_("Explain the change you would like and why"),
+        max_length=inputs.DESCRIPTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -7,6 +7,12 @@ urlpatterns = [
     path("sla/availability/", views.availability_page, name="sla-availability"),
     path("sla/documents/", views.documents_page, name="sla-documents"),
     path(
+        "sla/documents/change-request/",
+        views.document_change_request,
+        name="sla-document-change-request",
+    ),
+    path("sla/documents/<int:pk>/route/", views.document_route, name="sla-document-route"),
+    path(
         "sla/documents/<int:pk>/download/",
         views.document_download,
         name="sla-document-download",
