@@ -11,7 +11,7 @@ from escalation.models import Escalation, Notification
 from pim.models import Organization, User
 from problems.models import Problem
 from reviews.models import PostIncidentReview
-from sla.models import ClockEvent, Contract, Outage, ServiceLevel, TicketSla
+from sla.models import ClockEvent, Contract, Outage, ServiceLevel, SlaDocumentVersion, TicketSla
 from tickets.models import AuditEntry, Ticket, TicketLink
 
 pytestmark = pytest.mark.django_db
@@ -80,11 +80,23 @@ def test_seed_demo_is_complete_and_idempotent(settings):
         "datacenter",
     }
     entries = TimeEntry.objects.count()
+    # SLA documents: each organisation's version in force and an announced one; Acme's is a
+    # Major Change (a longer P3 resolution) its authorised contact objected to
+    versions = SlaDocumentVersion.objects.select_related("contract__organization")
+    assert sorted((v.contract.organization.slug, v.number) for v in versions) == [
+        ("acme", "1.0"), ("acme", "2.0"), ("globex", "1.0"), ("globex", "1.1"),
+    ]  # fmt: skip
+    major = versions.get(number="2.0")
+    assert major.route_state == "objected" and major.objection_reason
+    assert major.worse_targets == ["incident P3 resolution"]
+    assert major.document.read(5) == b"%PDF-"
+    assert versions.get(contract__organization__slug="globex", number="1.1").route_state == ""
     call_command("seed_demo", tickets=6, verbosity=0)
     assert Outage.objects.count() == 2
     assert Ticket.objects.count() == tickets
     assert TimeEntry.objects.count() == entries
     assert ClosedMonth.objects.count() == 1 and YearRate.objects.count() >= 2
+    assert SlaDocumentVersion.objects.count() == 4
 
 
 def moment(ticket, action):

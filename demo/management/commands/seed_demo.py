@@ -24,6 +24,7 @@ from demo.billing import seed_billing, seed_time
 from demo.changes import seed_changes
 from demo.problems import seed_problems
 from demo.reviews import seed_review
+from demo.sla_documents import seed_sla_documents
 from escalation.models import Channel, Notification, NotificationStatus
 from pim.models import Location, Membership, Organization, Role, Service, User
 from pim.security import twofactor
@@ -284,6 +285,9 @@ class Command(BaseCommand):
                 ops = next(u for u in staff if u.role == Role.OPS_MANAGER)
                 created_tickets += seed_review(_at, org, contact, agent, ops, now)
         seed_levels()  # every demo service's kind (and a connection's contracted target)
+        # the SLA documents: the versions in force, and announced ones (a Major Change objected to)
+        admin = next(u for u in staff if u.role == Role.ADMIN)
+        created_versions = seed_sla_documents(_at, admin, timezone.now())
         if created_tickets:
             # outages of Acme's telephony and Globex's datacenter (availability)
             created_tickets += seed_outages(_at, agent, timezone.now())
@@ -306,7 +310,8 @@ class Command(BaseCommand):
             _read_all_but_the_latest()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data ready ({created_tickets} new tickets). Logins (password '{DEMO_PASSWORD}'): "
+                f"Demo data ready ({created_tickets} new tickets, {created_versions} SLA document "
+                "versions). Logins (password '{DEMO_PASSWORD}'): "
                 "acme.user, acme.contact, globex.user, globex.contact, agent, oncall, csm, "
                 "opsmanager, director, admin"
                 + (
