@@ -462,7 +462,8 @@ def _document_actions():
         version = self.get_object()
         ser = RouteStepSerializer(data=request.data)
         valid = ser.is_valid()
-        majorchange.require_role(request.user, version, request.data.get("action"))
+        action = request.data.get("action") if hasattr(request.data, "get") else None
+        majorchange.require_role(request.user, version, action)
         if not valid:
             raise exceptions.ValidationError(ser.errors)
         data = dict(ser.validated_data)

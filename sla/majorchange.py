@@ -237,12 +237,14 @@ def _locked(version):
     )
 
 
-def _step(version, kind, actor, now, note="", **data):
-    SlaDocumentStep.objects.get_or_create(
+def _step(version, kind, actor, now, note="", **data) -> bool:
+    """Record a step in the version's audit trail, once; True when recorded now."""
+    _step_row, created = SlaDocumentStep.objects.get_or_create(
         version=version,
         kind=kind,
         defaults={"actor": actor, "at": now, "note": note, "data": data},
     )
+    return created
 
 
 def _notify(version, key, audience, now, **context):
@@ -445,15 +447,16 @@ def _advance(version, now):
         version.save(update_fields=["route_state", "applies_from"])
         _step(version, SlaDocumentStep.Kind.ACCEPTED, None, now)
         return 1
-    if current in ("no_agreement", RouteState.LAPSED):
-        _step(version, SlaDocumentStep.Kind.NO_AGREEMENT, None, now)
+    if current in ("no_agreement", RouteState.LAPSED) and _step(
+        version, SlaDocumentStep.Kind.NO_AGREEMENT, None, now
+    ):
         _notify(version, "no_agreement", BOTH, now, due=deadlines.termination_due)
     if current == RouteState.LAPSED:
         version.route_state = RouteState.LAPSED
         version.applies_from = applies_on(version, today)
         version.save(update_fields=["route_state", "applies_from"])
-        _step(version, SlaDocumentStep.Kind.LAPSED, None, now)
-        _notify(version, "lapsed", BOTH, now, applies=version.applies_from)
+        if _step(version, SlaDocumentStep.Kind.LAPSED, None, now):
+            _notify(version, "lapsed", BOTH, now, applies=version.applies_from)
         return 1
     if current == RouteState.NOTICE and today >= deadlines.objection_due - timedelta(days=7):
         _notify(version, "objection_reminder", (CONTACTS,), now, due=deadlines.objection_due)
@@ -501,7 +504,7 @@ def run(now=None) -> dict:
         applies_from__gt=today,
         applies_from__lte=today + timedelta(days=max(EFFECT_REMINDERS)),
         announced_at__isnull=False,
-    ).select_related("contract")
+    ).select_related("contract__organization")
     reminded = 0
     for version in upcoming:
         with transaction.atomic():

@@ -556,6 +556,7 @@ OUTPUT_ONLY = {
     "changes.api.ChangeDocumentSerializer",
     "changes.api.ChangeSerializer",
     "sla.api.ComplianceRowSerializer",
+    "sla.api.MajorChangeSerializer",
     "escalation.api.NotificationSerializer",
     "pim.api_tokens.TokenCreatedSerializer",
     "pim.api_tokens.TokenSerializer",

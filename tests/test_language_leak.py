@@ -22,6 +22,7 @@ from django.conf import settings
 from django.test import Client
 
 from pim.models import Organization, User
+from sla.models import SlaDocumentVersion
 from tests.test_page_fuzzer import ROLES  # every role that opens pages, and nobody
 from tests.test_tenant_sweep import body_of, build_url, sweep_routes
 from tests.test_tenant_sweep import org_b as org_b  # a fixture
@@ -108,6 +109,8 @@ def user_content():
     for title, description in Ticket.objects.values_list("title", "description"):
         values |= {title, *description.splitlines()}
     values |= set(TicketUpdate.objects.values_list("body", flat=True))
+    for description in SlaDocumentVersion.objects.values_list("description", flat=True):
+        values |= set(description.splitlines())  # what the provider wrote about a version
     values |= set(Organization.objects.values_list("name", flat=True))
     values |= {u.get_full_name() for u in User.objects.all()}
     return sorted((" ".join(v.split()) for v in values if v and v.strip()), key=len, reverse=True)
