@@ -425,6 +425,8 @@ SPECTACULAR_SETTINGS = {
         "ProblemLevelEnum": "problems.models.Level",
         # a time entry's category (what decides billing)
         "TimeEntryCategoryEnum": "billing.models.Category",
+        # a step of an SLA document's Major Change route (to take, or that the caller may take)
+        "SlaRouteActionEnum": "sla.majorchange.ACTIONS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
