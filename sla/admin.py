@@ -181,8 +181,17 @@ class SlaDocumentVersionAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         if obj is not None:
-            # the route's steps are taken on /sla/documents/ or the API, audited there
-            return (*fields, "contract", "number", "document", "effective_from", "major_change")
+            # the route's steps are taken on /sla/documents/ or the API, audited there; the
+            # policy stays as announced (the Major Change check compared it at registration)
+            return (
+                *fields,
+                "contract",
+                "number",
+                "document",
+                "policy",
+                "effective_from",
+                "major_change",
+            )
         return fields
 
     def save_model(self, request, obj, form, change):

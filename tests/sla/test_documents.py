@@ -148,6 +148,11 @@ def test_the_admin_refuses_a_short_notice_as_a_form_error(client, contracts, use
     assert version.created_by == admin and version.original_name == "sla-2.1.pdf"
     assert version.announced_at is not None
     assert set(announcements().values_list("recipient__username", flat=True)) == {"acme.contact"}
+    # once announced, what the contacts were told stays: the admin shows the policy and dates
+    form = client.get(reverse("admin:sla_sladocumentversion_change", args=[version.pk]))
+    assert form.status_code == 200
+    fields = form.context["adminform"].form.fields
+    assert not {"policy", "effective_from", "document", "contract"} & set(fields)
 
 
 # --- the document is a PDF -------------------------------------------------------------------
