@@ -26,9 +26,7 @@ KINDS = [
     (
         "update",
         _("Ticket updates"),
-        _customer_event(CustomerEvent.UPDATE)
-        | Q(template="review_published")
-        | Q(template__startswith="billing_"),  # billing: an incident's time became billable
+        _customer_event(CustomerEvent.UPDATE) | Q(template="review_published"),
     ),
     (
         "status",
@@ -48,6 +46,16 @@ KINDS = [
     # the reviews app's notices: an overdue action is a reminder, a published review an update
     ("reminder", _("Reminders"), Q(template="reminder") | Q(template="review_action_overdue")),
     ("maintenance", _("Maintenance"), Q(template__startswith="maintenance_")),
+    # the changes app's steps and its staff notices
+    ("change", _("Changes"), Q(template__startswith="change_")),
+    # the problems app: the monthly report, a workaround, a fix
+    ("problem", _("Problems and known errors"), Q(template__startswith="problem_")),
+    # billing (time that became billable, hour bundles) and the SLA document's versions
+    (
+        "contract",
+        _("Contract and billing"),
+        Q(template__startswith="billing_") | Q(template__startswith="sla_"),
+    ),
 ]
 _FILTERS = {value: condition for value, _label, condition in KINDS}
 

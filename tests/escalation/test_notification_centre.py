@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from freezegun import freeze_time
 
-from escalation import outbox
+from escalation import inbox, outbox
 from escalation.acknowledge import acknowledge
 from escalation.models import Channel, Escalation, Notification
 from maintenance import services as maintenance
@@ -172,14 +172,25 @@ def test_every_kind_is_found_and_each_item_under_one_kind(file_ticket, users, ac
         context={"rule": "update"},
         now=when,
     )
+    for template in ("change_step", "problem_report", "sla_route", "billing_time_billable"):
+        outbox.notify_all(
+            [oncall],
+            channels=(Channel.IN_APP,),
+            ticket=None if template in ("problem_report", "sla_route") else ticket,
+            trigger=f"{template}:test",
+            template=template,
+            context={"url": "/"},
+            now=when,
+        )
     client = login(users, "oncall")
     found = {}
-    for kind in ("update", "status", "priority", "escalation", "reminder", "maintenance"):
+    for kind, _label in inbox.kind_choices():
         response = client.get(LIST, {"kind": kind})
         found[kind] = [row["n"].pk for row in response.context["rows"]]
     everything = sorted(bell(oncall).values_list("pk", flat=True))
     assert sorted(pk for pks in found.values() for pk in pks) == everything
     assert found["escalation"] and found["reminder"] and found["maintenance"]
+    assert len(found["change"]) == len(found["problem"]) == 1 and len(found["contract"]) == 2
 
 
 def test_the_filter_pages(customer_items, users):
