@@ -10,7 +10,8 @@ class BillingConfig(AppConfig):
         # The audit words are registered with tickets' extension points, the billable-time
         # notice with escalation's delivery; the modules import models, so they cannot be
         # imported before the app registry is ready.
-        from . import extensions, notifications
+        from . import bundle_notices, extensions, notifications
 
         extensions.register()
         notifications.install_renderer()
+        bundle_notices.install_renderer()

@@ -10,7 +10,7 @@ from sla.forms import MonthField
 from tickets.forms import OwnIds, UserChoiceField, worker_users
 
 from . import services
-from .models import MINUTES_MAX, MINUTES_MIN, Category
+from .models import BUNDLE_MAX_HOURS, MINUTES_MAX, MINUTES_MIN, Category
 
 
 class DateInput(forms.DateInput):
@@ -50,3 +50,27 @@ class BillingFilterForm(forms.Form):
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = organizations
+
+
+class BundleFilterForm(forms.Form):
+    """Provider staff choose whose bundle statement to read (an invalid value: 400)."""
+
+    organization = forms.ModelChoiceField(label=_("Organisation"), queryset=None, required=False)
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+
+
+class ThresholdForm(OwnIds, forms.Form):
+    """An authorised contact's low-balance threshold (empty: no notice)."""
+
+    id_prefix = "threshold"
+
+    threshold_hours = forms.IntegerField(
+        label=_("Tell us when fewer hours than this are left"),
+        min_value=0,
+        max_value=BUNDLE_MAX_HOURS,
+        required=False,
+        help_text=_("In hours; leave empty for no notice."),
+    )

@@ -256,3 +256,166 @@ class Correction(models.Model):
 
     def __str__(self):
         return f"{self.organization_id} {self.month:%Y-%m} {self.billable_minutes:+d} min"
+
+
+# --- prepaid hour bundles ("strippenkaart", seed 004; billing/bundles.py) --------------------
+
+BUNDLE_MIN_HOURS = 50
+BUNDLE_MAX_HOURS = 100_000
+
+
+class Bundle(models.Model):
+    """Hours an organisation bought in advance at the bundle rate of the purchase year. No
+    expiry; `minutes` is what the bundle holds: its hours, changed once by the recalculation 12
+    months after purchase (bundles bought from 2024 on). Draws take minutes from it."""
+
+    organization = models.ForeignKey(
+        "pim.Organization",
+        on_delete=models.PROTECT,
+        related_name="hour_bundles",
+        verbose_name=_("organisation"),
+    )
+    hours = models.PositiveIntegerField(
+        _("hours bought"),
+        validators=[MinValueValidator(BUNDLE_MIN_HOURS), MaxValueValidator(BUNDLE_MAX_HOURS)],
+    )
+    purchased_on = models.DateField(_("purchased on"))
+    rate = models.DecimalField(
+        _("bundle hourly rate (EUR)"),
+        max_digits=8,
+        decimal_places=2,
+        help_text=_("The bundle rate of the purchase year, copied at purchase."),
+    )
+    minutes = models.PositiveIntegerField(_("minutes in the bundle"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("registered by"),
+    )
+
+    objects = ScopedManager(organization="organization")
+
+    class Meta:
+        ordering = ["purchased_on", "pk"]
+        verbose_name = _("hour bundle")
+        verbose_name_plural = _("hour bundles")
+        indexes = [models.Index(fields=["organization", "purchased_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hours__gte=BUNDLE_MIN_HOURS), name="bundle_at_least_50_hours"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.hours} h {self.purchased_on:%Y-%m-%d}"
+
+
+class Draw(models.Model):
+    """Minutes of one billable time entry written off one bundle (an entry may be split over
+    two bundles when the oldest runs out)."""
+
+    bundle = models.ForeignKey(
+        Bundle, on_delete=models.PROTECT, related_name="draws", verbose_name=_("bundle")
+    )
+    entry = models.ForeignKey(
+        TimeEntry, on_delete=models.CASCADE, related_name="draws", verbose_name=_("time entry")
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="+", verbose_name=_("ticket")
+    )
+    organization = models.ForeignKey("pim.Organization", on_delete=models.CASCADE, related_name="+")
+    worked_on = models.DateField(_("worked on"))
+    minutes = models.PositiveIntegerField(_("minutes"))
+    created_at = models.DateTimeField(_("created at"))
+
+    objects = ScopedManager(organization="organization")
+
+    class Meta:
+        ordering = ["worked_on", "pk"]
+        verbose_name = _("bundle draw")
+        verbose_name_plural = _("bundle draws")
+        indexes = [models.Index(fields=["organization", "worked_on"])]
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "entry"], name="one_draw_per_bundle_entry"),
+            models.CheckConstraint(condition=models.Q(minutes__gte=1), name="draw_minutes_pos"),
+        ]
+
+    def __str__(self):
+        return f"{self.minutes} min of bundle {self.bundle_id}"
+
+
+class RecalculationOutcome(models.TextChoices):
+    RECALCULATED = "recalculated", _("Recalculated at the new bundle rate")
+    MOSTLY_USED = "mostly_used", _("Not recalculated: more than 90 percent used")
+
+
+class Recalculation(models.Model):
+    """The once-only look at a bundle 12 months after its purchase (bundles of 2024 on): the
+    remaining minutes at the rate then in force, keeping their value, or nothing when more than
+    90 % was used by then."""
+
+    bundle = models.OneToOneField(
+        Bundle, on_delete=models.CASCADE, related_name="recalculation", verbose_name=_("bundle")
+    )
+    due_on = models.DateField(_("due on"))
+    done_at = models.DateTimeField(_("done at"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=RecalculationOutcome.choices)
+    used_minutes = models.PositiveIntegerField(_("minutes used by then"))
+    remaining_before = models.PositiveIntegerField(_("remaining minutes before"))
+    remaining_after = models.PositiveIntegerField(_("remaining minutes after"))
+    old_rate = models.DecimalField(_("old rate (EUR)"), max_digits=8, decimal_places=2)
+    new_rate = models.DecimalField(
+        _("new rate (EUR)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+
+    objects = ScopedManager(organization="bundle__organization")
+
+    class Meta:
+        verbose_name = _("bundle recalculation")
+        verbose_name_plural = _("bundle recalculations")
+
+    def __str__(self):
+        return f"{self.bundle_id} {self.outcome}"
+
+    @property
+    def adjustment(self) -> int:
+        return self.remaining_after - self.remaining_before
+
+
+class BundleAlert(models.Model):
+    """The low-balance threshold an authorised contact chose for the organisation, and whether
+    the contacts were told that the balance fell below it (told once per crossing; again only
+    after a purchase or recalculation brought the balance back up)."""
+
+    organization = models.OneToOneField(
+        "pim.Organization",
+        on_delete=models.CASCADE,
+        related_name="bundle_alert",
+        verbose_name=_("organisation"),
+    )
+    threshold_hours = models.PositiveIntegerField(
+        _("low-balance threshold (hours)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(BUNDLE_MAX_HOURS)],
+    )
+    below_notified = models.BooleanField(_("told that the balance is below it"), default=False)
+    crossings = models.PositiveIntegerField(_("times told"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedManager(organization="organization")
+
+    class Meta:
+        verbose_name = _("low-balance threshold")
+        verbose_name_plural = _("low-balance thresholds")
+
+    def __str__(self):
+        return f"{self.organization_id}: {self.threshold_hours}"

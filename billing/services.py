@@ -20,7 +20,7 @@ from pim.permissions import is_customer, is_provider_staff, require_worker
 from tickets.models import Kind, Ticket
 from tickets.services import record_audit
 
-from . import notifications
+from . import bundles, notifications
 from .models import MINUTES_MAX, MINUTES_MIN, Category, TimeEntry, is_billable
 from .months import check_open
 
@@ -112,6 +112,7 @@ def add_entry(ticket: Ticket, actor, values: dict) -> TimeEntry:
         ticket=ticket, created_at=now, created_by=actor, updated_at=now, updated_by=actor, **values
     )
     entry.save()
+    bundles.redraw(entry, now=now)
     record_audit(
         ticket,
         actor,
@@ -153,6 +154,7 @@ def edit_entry(entry: TimeEntry, actor, values: dict) -> TimeEntry:
         setattr(entry, name, value)
     entry.updated_at, entry.updated_by = now, actor
     entry.save()
+    bundles.redraw(entry, now=now)
     record_audit(ticket, actor, "time_changed", changes, obj=entry)
     if told:
         notifications.became_billable(ticket, entry.category, actor, now)
@@ -174,6 +176,7 @@ def delete_entry(entry: TimeEntry, actor) -> None:
         {n: [_display(n, getattr(entry, n)), None] for n in ("minutes", "category", "worked_on")},
         obj=entry,
     )
+    bundles.redraw(entry, release=True)
     entry.delete()
 
 

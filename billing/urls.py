@@ -25,4 +25,6 @@ urlpatterns = [
         views.close_month,
         name="billing-close",
     ),
+    path("billing/bundles/", views.bundle_statement, name="billing-bundles"),
+    path("billing/bundles/threshold/", views.bundle_threshold, name="billing-bundle-threshold"),
 ]

@@ -1,7 +1,8 @@
 """Recording time from the ticket page (a POST route; the panel itself is part of the ticket
 page, billing/extensions.py), and the monthly billing overview: `/billing/` (provider staff
 pick any organisation, authorised contacts read their own), its CSV and PDF, closing a month
-(provider managers) and the month's export for the accounting package."""
+(provider managers) and the month's export for the accounting package; and the hour bundle
+statement `/billing/bundles/`."""
 
 from datetime import timedelta
 
@@ -22,8 +23,8 @@ from pim.scoping import visible_organizations
 from tickets.forms import apply_errors
 from tickets.views import render_ticket_detail, ticket_action
 
-from . import exports, months, overview, services
-from .forms import BillingFilterForm, TimeEntryForm
+from . import bundles, exports, months, overview, services
+from .forms import BillingFilterForm, BundleFilterForm, ThresholdForm, TimeEntryForm
 
 
 @ticket_action
@@ -164,3 +165,84 @@ def accounting_csv(request, month):
     )
     response["Content-Disposition"] = f'attachment; filename="accounting-{first:%Y-%m}.csv"'
     return response
+
+
+# --- the bundle statement (billing/bundles.py) ------------------------------------------------
+
+
+def _bundle_reader(request):
+    if not bundles.may_read_bundles(request.user):
+        raise Http404
+
+
+def _render_statement(request, threshold_form=None, status=200):
+    user = request.user
+    staff = user.is_provider_staff
+    organizations = visible_organizations(user).order_by("name")
+    form = BundleFilterForm((request.GET or None) if staff else None, organizations=organizations)
+    if form.is_bound and not form.is_valid():
+        status = 400
+    organization = None
+    if staff:
+        if form.is_bound and form.is_valid():
+            organization = form.cleaned_data.get("organization")
+    else:
+        organization = organizations.first()
+    all_bundles = []
+    if staff and organization is None:
+        all_bundles = list(
+            bundles.with_balance(bundles.bundles_for(user)).order_by(
+                "organization__name", "purchased_on", "pk"
+            )
+        )
+        for bundle in all_bundles:
+            bundle.left = bundle.minutes - bundle.drawn
+    statement = bundles.statement(organization) if organization is not None else None
+    if threshold_form is None and statement is not None and user.is_authorised_contact:
+        threshold_form = ThresholdForm(initial={"threshold_hours": statement.threshold_hours})
+    return render(
+        request,
+        "billing/bundles.html",
+        {
+            "staff": staff,
+            "form": form,
+            "organizations": organizations if staff else None,
+            "organization": organization,
+            "all_bundles": all_bundles,
+            "statement": statement,
+            "threshold_form": threshold_form if user.is_authorised_contact else None,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def bundle_statement(request):
+    """The hour bundles: an authorised contact reads their organisation's statement and sets its
+    low-balance threshold; provider staff read all bundles, one organisation's statement with
+    the filter; anybody else 404."""
+    _bundle_reader(request)
+    return _render_statement(request)
+
+
+@login_required
+@require_POST
+def bundle_threshold(request):
+    """The authorised contact's low-balance threshold (others: 403)."""
+    _bundle_reader(request)
+    if not request.user.is_authorised_contact:
+        raise PermissionDenied(_("An authorised contact chooses the low-balance threshold."))
+    form = ThresholdForm(request.POST)
+    if form.is_valid():
+        organization = visible_organizations(request.user).get()
+        try:
+            bundles.set_threshold(
+                organization, request.user, form.cleaned_data.get("threshold_hours")
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The low-balance threshold is saved."))
+            return redirect("billing-bundles")
+    return _render_statement(request, threshold_form=form, status=400)

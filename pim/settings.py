@@ -363,6 +363,13 @@ CELERY_BEAT_SCHEDULE["problems-monthly-report"] = {
     "options": {"expires": 3600},
 }
 
+# Hour bundles bought from 2024 on are recalculated 12 months after purchase (seed 004), daily.
+CELERY_BEAT_SCHEDULE["billing-recalculate-bundles"] = {
+    "task": "billing.tasks.recalculate_bundles",
+    "schedule": crontab(hour=6, minute=15),
+    "options": {"expires": 3600},
+}
+
 if IMAP_URL:
     CELERY_BEAT_SCHEDULE["intake-poll-imap"] = {
         "task": "intake.tasks.poll_imap",

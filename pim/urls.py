@@ -10,6 +10,7 @@ from billing.api import (
     TicketReclassifyTimeView,
     TimeEntryViewSet,
 )
+from billing.bundles_api import BundleViewSet
 from changes.api import TicketChangeView
 from escalation.api import (
     EscalationViewSet,
@@ -65,6 +66,7 @@ router.register("maintenance", MaintenanceNoticeViewSet, basename="api-maintenan
 router.register("problems", ProblemViewSet, basename="api-problem")
 router.register("known-errors", KnownErrorViewSet, basename="api-known-error")
 router.register("time-entries", TimeEntryViewSet, basename="api-time-entry")
+router.register("bundles", BundleViewSet, basename="api-bundle")
 
 urlpatterns = [
     path("", views.home, name="home"),
