@@ -89,7 +89,7 @@ class BundleDetailSerializer(BundleSerializer):
 
 class StatementSerializer(serializers.Serializer):
     organization = serializers.IntegerField(source="organization.pk")
-    organization_name = serializers.CharField(source="organization.name")
+    organization_name = serializers.CharField(source="organization.name", max_length=200)
     balance_minutes = serializers.IntegerField(source="balance")
     low_balance_hours = serializers.IntegerField(source="threshold_hours", allow_null=True)
     bundles = BundleSerializer(many=True)
@@ -154,7 +154,6 @@ class BundleViewSet(
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
-        self._require_reader()
         bundle = self.get_object()
         lines = [
             line

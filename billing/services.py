@@ -5,7 +5,10 @@ within the SLA's monthly fee or billed (`models.is_billable`).
 An incident's classification is often known only later (the seed): when time on an incident
 that was recorded within the SLA becomes billable, its reporter and the organisation's
 authorised contacts are told once, with the reason (the escalation outbox, a dedup key per
-ticket and billable category)."""
+ticket and billable category).
+
+Every write of an entry re-does its draws from the organisation's hour bundles
+(`bundles.redraw`) in the same transaction."""
 
 from datetime import date
 

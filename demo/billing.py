@@ -1,15 +1,16 @@
 """The demo's time entries (issue 18 item 1): time on Acme's incidents and changes, within the
 SLA and billable, and an incident whose time became billable afterwards (its reporter and the
 authorised contact told once); the rates of 2025 and 2026, and Acme's last month closed
-(issue 18 item 4)."""
+(issue 18 item 4); and Acme's prepaid hour bundle (item 3), which the billable small work draws
+from."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
-from billing import months
+from billing import bundles, months
 from billing import services as billing
-from billing.models import Category, ClosedMonth, TimeEntry, YearRate
+from billing.models import Bundle, Category, ClosedMonth, TimeEntry, YearRate
 from pim.models import Organization
 from tickets.models import Kind, Ticket
 
@@ -85,3 +86,23 @@ def seed_billing(manager, agent, now):
             added += 1
     months.close_month(acme, months.month_of(last_month), manager, now=now)
     return added + 1
+
+
+def seed_bundle(manager, contact, now):
+    """A 50-hour bundle Acme bought a month ago (at this year's rates, entered when missing)
+    and its contact's low-balance threshold of 40 hours; nothing when a bundle exists."""
+    if Bundle.objects.exists():
+        return None
+    acme = Organization.objects.filter(slug="acme").first()
+    if acme is None:
+        return None
+    bought = (now - timedelta(days=30)).date()
+    hourly, rate = RATES.get(bought.year, RATES[2026])
+    YearRate.objects.get_or_create(
+        year=bought.year, defaults={"hourly_rate": hourly, "bundle_rate": rate, "vat_rate": 21}
+    )
+    bundle = bundles.purchase(
+        acme, manager, hours=50, purchased_on=bought, note="Strippenkaart 50 uur", now=now
+    )
+    bundles.set_threshold(acme, contact, 40)
+    return bundle

@@ -91,12 +91,20 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     assert major.worse_targets == ["incident P3 resolution"]
     assert major.document.read(5) == b"%PDF-"
     assert versions.get(contract__organization__slug="globex", number="1.1").route_state == ""
+    # Acme's hour bundle, drawn from by the billable small work
+    from billing.models import Bundle, Draw
+
+    bundle = Bundle.objects.get()
+    assert bundle.organization.slug == "acme" and bundle.hours == 50
+    assert Draw.objects.filter(bundle=bundle).exists()
+    draws = Draw.objects.count()
     call_command("seed_demo", tickets=6, verbosity=0)
     assert Outage.objects.count() == 2
     assert Ticket.objects.count() == tickets
     assert TimeEntry.objects.count() == entries
     assert ClosedMonth.objects.count() == 1 and YearRate.objects.count() >= 2
     assert SlaDocumentVersion.objects.count() == 4
+    assert Bundle.objects.count() == 1 and Draw.objects.count() == draws
 
 
 def moment(ticket, action):

@@ -46,6 +46,7 @@ B_KNOWN_ERROR = "Globex scanner firmware qx7"
 B_TIME_ENTRY = "Globex billable scanner work qx7"
 B_SLA_DOCUMENT = "Globex SLA version qx7"
 B_SLA_DOCUMENT_BODY = b"%PDF-1.4 GLOBEX-SLA-DOCUMENT-SECRET-qx7"
+B_BUNDLE = "Globex strippenkaart qx7"
 
 # The literal path segment before a `pk`/`id`/`object_id` keyword says which object it names.
 OBJECT_BY_SEGMENT = {
@@ -76,6 +77,7 @@ OBJECT_BY_SEGMENT = {
     "errors": "known_error",  # api/v1/known-errors/<pk>/
     "entries": "time_entry",  # api/v1/time-entries/<pk>/
     "documents": "sla_document",  # sla/documents/<pk>/…, api/v1/sla-documents/<pk>/…
+    "bundles": "bundle",  # api/v1/bundles/<pk>/
 }
 # Routes that exist for provider staff only: their positive control is an agent (organisation
 # B's own customers get 404 there too, as everybody who is not staff).
@@ -252,11 +254,13 @@ def org_b(users, globex, make_ticket):
         "webhook_endpoint": webhook_endpoint_of_b(globex),
         "ticket_link": link_across(ticket, acme_own, users),
         **problem_objects(users, globex, ticket),
+        "bundle": bundle_of_b(users, globex),  # before the entry: the entry draws from it
         "time_entry": time_entry_of_b(users, ticket),
         "sla_document": sla_document_of_b(users, globex),
     }
     markers = [
         B_TIME_ENTRY,
+        B_BUNDLE,
         B_SLA_DOCUMENT,
         B_SLA_DOCUMENT_BODY.decode(),
         B_PROBLEM,
@@ -329,6 +333,20 @@ def problem_objects(users, globex, ticket):
         published_to=[globex],
     )  # fmt: skip
     return {"problem": problem.ticket_id, "known_error": known_error.pk}
+
+
+def bundle_of_b(users, globex):
+    """A prepaid hour bundle of globex (billing app): globex's authorised contact reads it and
+    its draws (the time entry below)."""
+    import datetime as dt
+
+    from billing import bundles
+    from billing.models import YearRate
+
+    YearRate.objects.get_or_create(year=2026, defaults={"hourly_rate": 100, "bundle_rate": 90})
+    return bundles.purchase(
+        globex, users["csm"], hours=50, purchased_on=dt.date(2026, 1, 2), note=B_BUNDLE
+    ).pk
 
 
 def time_entry_of_b(users, ticket):

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from demo.availability import seed_levels, seed_outages
-from demo.billing import seed_billing, seed_time
+from demo.billing import seed_billing, seed_bundle, seed_time
 from demo.changes import seed_changes
 from demo.problems import seed_problems
 from demo.reviews import seed_review
@@ -294,7 +294,9 @@ class Command(BaseCommand):
             # a problem raised from incidents of both organisations, with its known error
             follower = User.objects.get(username="acme.contact")
             created_tickets += seed_problems(_at, agent, follower, timezone.now())
-            # time on Acme's tickets, within the SLA and billable (billing)
+            # Acme's hour bundle, then time on Acme's tickets, within the SLA and billable
+            # (billing): the billable small work draws from the bundle
+            seed_bundle(User.objects.get(username="csm"), follower, timezone.now())
             seed_time(agent, timezone.now())
             # rates per year, and Acme's last month closed by the CSM (final overview)
             seed_billing(User.objects.get(username="csm"), agent, timezone.now())
