@@ -544,3 +544,43 @@ def test_the_notices_speak_the_readers_language(users, acme, make_ticket, rates)
     with translation.override("en"):
         subject, body, _extra = messages_for([notice])[0]
     assert subject == "Your hour bundles are running low" and "48:59" in body
+
+
+def _has_estimates():
+    from changes.models import ChangeRequest
+
+    return any(f.name == "estimate_minutes" for f in ChangeRequest._meta.get_fields())
+
+
+@pytest.mark.skipif(not _has_estimates(), reason="changes has no estimate_minutes yet")
+def test_a_change_is_judged_by_its_estimate(users, acme, make_ticket, rates):
+    from changes.models import ChangeRequest
+    from tickets.models import Kind
+
+    bundle = buy(acme, users)
+    small = make_ticket("agent", organization=acme, kind=Kind.CHANGE, priority=5)
+    ChangeRequest.objects.filter(ticket=small).update(estimate_minutes=239)
+    big = make_ticket("agent", organization=acme, kind=Kind.CHANGE, priority=5)
+    ChangeRequest.objects.filter(ticket=big).update(estimate_minutes=240)
+    assert draws_of(work(small, users, 300, category=Category.CHANGE)) == [(bundle.pk, 300)]
+    assert draws_of(work(big, users, 30, category=Category.CHANGE)) == []
+    new = make_ticket("agent", organization=acme, kind=Kind.CHANGE, priority=5)
+    ChangeRequest.objects.filter(ticket=new).update(estimate_minutes=30, new_application=True)
+    assert draws_of(work(new, users, 30, category=Category.CHANGE)) == []
+
+
+def test_staff_page_queries_do_not_grow(
+    users, two_orgs, acme, globex, make_ticket, django_assert_max_num_queries
+):
+    def count():
+        with django_assert_max_num_queries(90) as ctx:
+            assert page_for(users["csm"]).status_code == 200
+            assert page_for(users["csm"], organization=globex.pk).status_code == 200
+        return len(ctx.captured_queries)
+
+    count()  # warm the caches
+    before = count()
+    buy(acme, users, day=dt.date(2026, 2, 1))
+    buy(globex, users, day=dt.date(2026, 2, 1))
+    work(make_ticket("globex.user", title="More"), users, 10)
+    assert count() == before
