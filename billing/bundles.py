@@ -392,11 +392,15 @@ def recalculate_due(today=None, now=None) -> list[Recalculation]:
 @transaction.atomic
 def _recalculate(pk, now) -> Recalculation | None:
     with scopes_disabled():
-        bundle = Bundle.objects.select_for_update().filter(pk=pk).first()
+        organization_id = Bundle.objects.filter(pk=pk).values_list("organization_id", flat=True)
+        organization_id = organization_id.first()
+        # The organisation's bundles in the one order every writer locks them (no deadlock
+        # with a draw); then this bundle, looked at by nobody else meanwhile.
+        locked = {b.pk: b for b in _lock_bundles(organization_id)}
+        bundle = locked.get(pk)
         if bundle is None or Recalculation.objects.filter(bundle_id=pk).exists():
             return None
         due = due_on(bundle)
-        _lock_bundles(bundle.organization_id)
         used = (
             Draw.objects.filter(bundle=bundle, worked_on__lt=due).aggregate(s=Sum("minutes"))["s"]
             or 0
