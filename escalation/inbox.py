@@ -50,11 +50,13 @@ KINDS = [
     ("change", _("Changes"), Q(template__startswith="change_")),
     # the problems app: the monthly report, a workaround, a fix
     ("problem", _("Problems and known errors"), Q(template__startswith="problem_")),
-    # billing (time that became billable, hour bundles) and the SLA document's versions
+    # billing (time that became billable), hour bundles and the SLA document's versions
     (
         "contract",
         _("Contract and billing"),
-        Q(template__startswith="billing_") | Q(template__startswith="sla_"),
+        Q(template__startswith="billing_")
+        | Q(template__startswith="bundle_")
+        | Q(template__startswith="sla_"),
     ),
 ]
 _FILTERS = {value: condition for value, _label, condition in KINDS}

@@ -172,7 +172,8 @@ def test_every_kind_is_found_and_each_item_under_one_kind(file_ticket, users, ac
         context={"rule": "update"},
         now=when,
     )
-    for template in ("change_step", "problem_report", "sla_route", "billing_time_billable"):
+    templates = ("change_step", "problem_report", "sla_route", "billing_time_billable")
+    for template in (*templates, "bundle_low_balance"):
         outbox.notify_all(
             [oncall],
             channels=(Channel.IN_APP,),
@@ -190,7 +191,7 @@ def test_every_kind_is_found_and_each_item_under_one_kind(file_ticket, users, ac
     everything = sorted(bell(oncall).values_list("pk", flat=True))
     assert sorted(pk for pks in found.values() for pk in pks) == everything
     assert found["escalation"] and found["reminder"] and found["maintenance"]
-    assert len(found["change"]) == len(found["problem"]) == 1 and len(found["contract"]) == 2
+    assert len(found["change"]) == len(found["problem"]) == 1 and len(found["contract"]) == 3
 
 
 def test_the_filter_pages(customer_items, users):
