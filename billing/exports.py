@@ -10,7 +10,10 @@ UTF-8, a decimal point, ISO dates. Its columns:
 | status | final (the month is closed) or provisional |
 | organization_id, organization | the customer |
 | line | time: a category's time of the month; correction: a reclassification of time of a |
-|  | closed month; quote: a quote accepted in the month |
+|  | closed month; bundle_draw: billable time written off an hour bundle (for reading: its |
+|  | amount is in bundle_written_off); bundle_written_off: the month's drawn minutes taken |
+|  | out of the billed time (negative); bundle_balance: the bundles' balance at the month's |
+|  | end (minutes); quote: a quote accepted in the month |
 | category | the time category (for a correction the new one); empty for a quote |
 | reference | a correction's or quote's ticket number |
 | worked_on | a correction: the day the time was worked (YYYY-MM-DD) |
@@ -87,6 +90,44 @@ def accounting_rows(overviews):
                 "billable": "true" if c.billable_minutes else "false",
                 "hourly_rate": _money(c.hourly_rate),
                 "amount_excl_vat": _money(c.amount),
+            }
+        if ov.bundles:
+            for d in ov.bundles.draws:
+                yield {
+                    **common,
+                    "line": "bundle_draw",
+                    "category": "",
+                    "reference": d.ticket.number,
+                    "worked_on": d.worked_on.isoformat(),
+                    "minutes": d.minutes,
+                    "hours": _money(hours(d.minutes)),
+                    "billable": "false",
+                    "hourly_rate": "",
+                    "amount_excl_vat": "",
+                }
+            yield {
+                **common,
+                "line": "bundle_written_off",
+                "category": "",
+                "reference": "",
+                "worked_on": "",
+                "minutes": -ov.bundles.drawn_minutes,
+                "hours": _money(-hours(ov.bundles.drawn_minutes)),
+                "billable": "false",
+                "hourly_rate": _money(ov.hourly_rate),
+                "amount_excl_vat": _money(-ov.bundle_amount),
+            }
+            yield {
+                **common,
+                "line": "bundle_balance",
+                "category": "",
+                "reference": "",
+                "worked_on": "",
+                "minutes": ov.bundles.balance_minutes,
+                "hours": _money(hours(ov.bundles.balance_minutes)),
+                "billable": "false",
+                "hourly_rate": "",
+                "amount_excl_vat": "",
             }
         for q in ov.quotes:
             yield {
@@ -198,6 +239,17 @@ def overview_pdf(ov, month_label: str) -> bytes:
                     (_money(c.amount), "R"),
                 ]
             )
+    if ov.bundles and ov.bundles.drawn_minutes:
+        pdf.ln(2)
+        row(
+            [
+                (_("Written off hour bundles"), "L"),
+                (str(-ov.bundles.drawn_minutes), "R"),
+                (_money(-hours(ov.bundles.drawn_minutes)), "R"),
+                (_money(ov.hourly_rate), "R"),
+                (_money(-ov.bundle_amount), "R"),
+            ]
+        )
     pdf.ln(2)
     vat = _("VAT %(rate)s %%") % {"rate": _money(ov.vat_rate)}
     for label, value, bold in (
@@ -206,6 +258,18 @@ def overview_pdf(ov, month_label: str) -> bytes:
         (_("Total including VAT"), ov.total, True),
     ):
         row([(label, "L"), ("", "R"), ("", "R"), ("", "R"), (_money(value), "R")], bold=bold)
+    if ov.bundles:
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(0, 7, _latin(_("Hour bundles")), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+        for d in ov.bundles.draws:
+            pdf.cell(0, 6, _latin(f"{d.worked_on:%Y-%m-%d} {d.ticket.number}: {d.minutes} min"),
+                     new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+        balance = _("Balance at the end of the month: %(hours)s hours") % {
+            "hours": ov.bundles.balance_text
+        }
+        pdf.cell(0, 6, _latin(balance), new_x="LMARGIN", new_y="NEXT")
     if ov.quotes:
         pdf.ln(4)
         pdf.set_font("Helvetica", "B", 11)

@@ -4,7 +4,9 @@ purchase (89 % / 91 % used, 2023 / 2024, run twice), the low-balance notice once
 the statement page and API with tenant isolation and bounded queries, and what the monthly
 overview reads (month_draws, drawn_minutes)."""
 
+import csv
 import datetime as dt
+import io
 import threading
 from decimal import Decimal
 
@@ -605,3 +607,17 @@ def test_the_overview_shows_the_draws_and_does_not_bill_them_again(users, acme, 
     client.force_login(users["acme.contact"])
     page = client.get("/billing/", {"month": "2026-03"}).content.decode()
     assert 'id="billing-bundles"' in page and "48:30" in page
+    # the downloads carry them too: the rows sum to the subtotal
+    from billing import exports
+
+    rows = list(csv.DictReader(io.StringIO(exports.overview_csv(march))))
+    by_line = {r["line"]: r for r in rows}
+    assert by_line["bundle_draw"]["reference"] == Draw.objects.get().ticket.number
+    assert by_line["bundle_draw"]["minutes"] == "90"
+    assert by_line["bundle_written_off"]["minutes"] == "-90"
+    assert by_line["bundle_written_off"]["amount_excl_vat"] == "-157.50"
+    assert by_line["bundle_balance"]["minutes"] == "2910"
+    priced = [r for r in rows if r["line"] in ("time", "correction", "bundle_written_off")]
+    assert sum(Decimal(r["amount_excl_vat"]) for r in priced) == march.subtotal
+    pdf = exports.overview_pdf(march, "March 2026")
+    assert b"-157.50" in pdf and b"48:30" in pdf
