@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 
 from pim.exceptions import IllegalStateChange
 from pim.permissions import is_admin, is_manager
+from tickets.models import Kind
 
 from .documents import add_months
 from .models import (
@@ -47,6 +48,7 @@ from .models import (
     RouteState,
     SlaDocumentStep,
     SlaDocumentVersion,
+    Target,
 )
 from .signals import sla_document_notice
 
@@ -196,6 +198,14 @@ def longer_targets(contract, policy_id, effective_from, exclude_pk=None) -> list
     old, new = _targets(old_id, overrides), _targets(policy_id, overrides)
     worse = [key for key, minutes in old.items() if key not in new or new[key] > minutes]
     return [f"{kind} P{priority} {target}" for kind, priority, target in sorted(worse)]
+
+
+def target_words(code: str) -> str:
+    """A longer target's code ("incident P3 resolution") in the reader's words ("Incident P3
+    Oplossing"); an unknown part stays as it is."""
+    kind, priority, target = (code.split(" ", 2) + ["", ""])[:3]
+    kinds, targets = dict(Kind.choices), dict(Target.choices)
+    return f"{kinds.get(kind, kind)} {priority} {str(targets.get(target, target)).lower()}".strip()
 
 
 def mark_on_registration(version) -> None:
@@ -571,6 +581,7 @@ def status(version, user, day: date) -> dict | None:
         "state": phase(version, day),
         "marked_by_provider": version.major_change,
         "longer_targets": list(version.worse_targets or []),
+        "longer_targets_text": [target_words(code) for code in version.worse_targets or []],
         "objection_due": deadlines.objection_due,
         "consultation_due": deadlines.consultation_due,
         "agreement_due": deadlines.agreement_due,

@@ -551,3 +551,22 @@ def test_the_change_request_api_is_for_authorised_contacts(api, contracts, users
     assert api(users["agent"]).post(url, data, format="json").status_code == 403
     assert api(users["acme.contact"]).post(url, {"title": "x"}, format="json").status_code == 400
     assert Ticket.objects.filter(kind=Kind.QUESTION).count() == 1
+
+
+def test_the_longer_targets_are_shown_in_the_readers_words(client, major, users):
+    """The stored codes ("incident P3 resolution") are shown translated, not as codes."""
+    from sla.majorchange import target_words
+
+    with translation.override("nl"):
+        assert target_words("incident P3 resolution") == "Incident P3 oplossing"
+        assert target_words("change P2 quote_notice") == "Wijziging P2 offertebericht"
+    with translation.override("en"):
+        assert target_words("incident P3 resolution") == "Incident P3 resolution"
+    assert target_words("odd") == "odd"  # an unknown code stays as it is
+    major.worse_targets = ["incident P3 resolution"]
+    major.save(update_fields=["worse_targets"])
+    users["acme.contact"].language = "nl"
+    users["acme.contact"].save(update_fields=["language"])
+    client.force_login(users["acme.contact"])
+    html = client.get(reverse("sla-documents")).content.decode()
+    assert "Incident P3 oplossing" in html and "incident P3 resolution" not in html
