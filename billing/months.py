@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from pim import inputs
 from pim.exceptions import IllegalStateChange
 from pim.models import Organization
+from pim.months import month_of, next_month
 from pim.permissions import is_manager, require, require_worker
 from tickets.models import Kind, Ticket
 from tickets.services import record_audit
@@ -39,14 +40,6 @@ REASON_MAX = inputs.REASON_MAX
 
 class MonthClosed(IllegalStateChange):
     """The month is closed for billing (API: 409)."""
-
-
-def month_of(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def month_label(month: date) -> str:

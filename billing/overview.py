@@ -23,16 +23,15 @@ fixed price; they are invoiced on their own terms and are not part of the hours'
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
-from django.utils import timezone
 
 from changes.models import ChangeDocument, DocumentKind, DocumentStatus
+from pim.months import month_bounds, next_month
 
 from .models import Category, ClosedMonth, Correction, TimeEntry, YearRate, is_billable
-from .months import next_month
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -135,13 +134,6 @@ class Overview:
     @property
     def empty(self):
         return not (self.lines or self.corrections or self.quotes)
-
-
-def month_bounds(month: date):
-    """The month as aware instants in the current (Europe/Amsterdam) zone: [start, end)."""
-    start = timezone.make_aware(datetime.combine(month, time.min))
-    end = timezone.make_aware(datetime.combine(next_month(month), time.min))
-    return start, end
 
 
 def _rates(up_to_year: int):

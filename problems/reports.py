@@ -11,7 +11,7 @@ proposals from incident trend analysis"; seed §6).
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.db.models import Count, Prefetch
 from django.db.models.functions import Lower, Trim, TruncMonth
 from django.utils import timezone
 
+from pim.months import month_bounds, month_start, next_month
 from tickets.models import INCIDENT_PRIORITIES, OPEN_STATUSES, Kind, Priority, Ticket
 
 from .models import KnownError, Problem
@@ -30,19 +31,6 @@ RAISE_MAX = 50  # incidents put on a problem raised from the trend view (the for
 
 def _zone():
     return ZoneInfo(settings.TIME_ZONE)
-
-
-def month_start(day: date) -> datetime:
-    return datetime.combine(day.replace(day=1), time(), tzinfo=_zone())
-
-
-def next_month(day: date) -> date:
-    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def month_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of the calendar month of `day` in the portal's time zone."""
-    return month_start(day), month_start(next_month(day))
 
 
 # --- the open-problem report ------------------------------------------------------------------

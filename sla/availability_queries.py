@@ -23,13 +23,14 @@ has nothing scheduled. The year to date runs from 1 January to the same end.
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pim.models import Service
+from pim.months import month_start, next_month
 from pim.scoping import organization_filter
 from tickets.models import Kind
 
@@ -88,14 +89,6 @@ def visible_services(user, organization_id=None, service_id=None):
     if service_id is not None:
         qs = qs.filter(pk=service_id)
     return qs.select_related("organization", "level").order_by("organization__name", "name", "pk")
-
-
-def month_start(month: date) -> datetime:
-    return datetime.combine(month.replace(day=1), time.min, ZONE)
-
-
-def next_month(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def outage_intervals(service_ids, start, end, now):
