@@ -12,7 +12,7 @@ class EscalationConfig(AppConfig):
         from sla.services import register_next_check
         from sla.sweep import register_sweep_context
 
-        from . import closing, extensions, matrix, receivers, reminders  # noqa: F401
+        from . import closing, extensions, matrix, receivers, reminders, sla_reports  # noqa: F401
         from .webhooks import events as webhook_events
 
         register_next_check(reminders.next_check)
@@ -20,3 +20,5 @@ class EscalationConfig(AppConfig):
         register_sweep_context(webhook_events.endpoints_pinned)
         extensions.register()
         closing.install_renderer()
+        sla_reports.install_renderer()
+        sla_reports.install_report_source()

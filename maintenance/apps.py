@@ -10,8 +10,10 @@ class MaintenanceConfig(AppConfig):
         # Deferred: apps.py loads before the models; notifications imports them (AppConfig.ready).
         from sla import availability_queries
 
-        from . import notifications, queries
+        from . import notifications, queries, reports
 
         notifications.install_delivery_hook()
         # availability (SPEC §9): announced and emergency maintenance is no downtime
         availability_queries.register_maintenance(queries.maintenance_intervals)
+        # the monthly SLA report's maintenance done
+        reports.install_report_source()

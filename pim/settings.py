@@ -363,6 +363,14 @@ CELERY_BEAT_SCHEDULE["problems-monthly-report"] = {
     "options": {"expires": 3600},
 }
 
+# The monthly SLA report per organisation (issue 17): made and mailed on the provider's first
+# working day of the month; the task does nothing on the other days (sla.monthly_reports.run).
+CELERY_BEAT_SCHEDULE["sla-monthly-reports"] = {
+    "task": "sla.tasks.monthly_reports",
+    "schedule": crontab(hour=7, minute=30, day_of_week="mon-fri"),
+    "options": {"expires": 3600},
+}
+
 # Hour bundles bought from 2024 on are recalculated 12 months after purchase (seed 004), daily.
 CELERY_BEAT_SCHEDULE["billing-recalculate-bundles"] = {
     "task": "billing.tasks.recalculate_bundles",

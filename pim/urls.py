@@ -25,6 +25,7 @@ from reviews.api import TicketReviewView
 from sla.api import (
     AvailabilityView,
     ComplianceView,
+    MonthlyReportListView,
     SlaDocumentViewSet,
     TicketNoAccessView,
     TicketOutageView,
@@ -139,6 +140,7 @@ urlpatterns = [
     ),
     path("api/v1/sla/compliance/", ComplianceView.as_view(), name="api-sla-compliance"),
     path("api/v1/availability/", AvailabilityView.as_view(), name="api-availability"),
+    path("api/v1/sla/reports/", MonthlyReportListView.as_view(), name="api-sla-reports"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script from a URL: no inline script (CSP).

@@ -9,7 +9,8 @@ class ProblemsConfig(AppConfig):
     def ready(self):
         # Importing the modules connects their receivers and registers the extension points;
         # they import models, so they cannot be imported before the app registry is ready.
-        from . import extensions, notifications, receivers  # noqa: F401
+        from . import extensions, notifications, receivers, reports  # noqa: F401
 
         extensions.register()
         notifications.install_renderer()
+        reports.install_report_source()  # the monthly SLA report's open problems

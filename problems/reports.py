@@ -20,9 +20,10 @@ from django.db.models.functions import Lower, Trim, TruncMonth
 from django.utils import timezone
 
 from pim.months import month_bounds, month_start, next_month
+from sla import monthly
 from tickets.models import INCIDENT_PRIORITIES, OPEN_STATUSES, Kind, Priority, Ticket
 
-from .models import KnownError, Problem
+from .models import KnownError, Problem, ProblemIncident
 
 TOP = 5  # services and causes shown per month
 TREND_MONTHS = 12
@@ -86,7 +87,7 @@ def open_problems(now=None) -> OpenProblemReport:
         .order_by("ticket__priority", "ticket__reported_at", "pk")
     )
     rows = [
-        OpenProblem(
+        monthly.OpenProblem(
             problem=p,
             age_days=max(0, (now - p.ticket.reported_at).days),
             incident_count=p.incident_count,
@@ -227,3 +228,46 @@ def incidents_of(service_id, month: date, organization_id=None):
         .filter(service_id=service_id, reported_at__gte=start, reported_at__lt=end)
         .order_by("-reported_at", "-pk")[:RAISE_MAX]
     )
+
+
+# --- the monthly SLA report's part (sla.monthly) ------------------------------------------------
+
+
+def organization_problems(organization, start, end, now):
+    """The open problems with incidents of `organization`, most urgent and oldest first, for its
+    monthly SLA report. Problems are provider-internal: a row names the problem by number with
+    the organisation's own linked incidents and the known errors published to it, never its
+    title, other organisations or their incidents. Three queries."""
+    own_links = ProblemIncident.objects.filter(incident__organization=organization).select_related(
+        "incident"
+    )
+    published = KnownError.objects.filter(published_to=organization).order_by("created_at", "pk")
+    problems = (
+        Problem.objects.filter(
+            ticket__kind=Kind.PROBLEM,
+            ticket__status__in=sorted(OPEN_STATUSES),
+            pk__in=ProblemIncident.objects.filter(incident__organization=organization).values(
+                "problem_id"
+            ),
+        )
+        .select_related("ticket")
+        .prefetch_related(
+            Prefetch("links", queryset=own_links, to_attr="own_links"),
+            Prefetch("known_errors", queryset=published, to_attr="published"),
+        )
+        .order_by("ticket__priority", "ticket__reported_at", "pk")
+    )
+    return [
+        monthly.OpenProblem(
+            number=p.ticket.number,
+            priority=p.ticket.priority,
+            age_days=max(0, (now - p.ticket.reported_at).days),
+            incidents=tuple(link.incident.number for link in p.own_links),
+            known_errors=tuple(ke.title for ke in p.published),
+        )
+        for p in problems
+    ]
+
+
+def install_report_source():
+    monthly.register_source("problems", organization_problems)

@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,8 +31,15 @@ from tickets import queries as ticket_queries
 from tickets.api import StrictFieldsMixin, TicketSerializer, ticket_response
 from tickets.models import Ticket
 
-from . import availability_queries, documents, majorchange, outages, services
-from .models import Contract, RouteState, ServiceKind, SlaDocumentVersion, SlaPolicy
+from . import availability_queries, documents, majorchange, monthly, outages, services
+from .models import (
+    Contract,
+    MonthlyReport,
+    RouteState,
+    ServiceKind,
+    SlaDocumentVersion,
+    SlaPolicy,
+)
 from .queries import compliance
 
 
@@ -496,6 +503,85 @@ def document_response(version):
         as_attachment=True,
         filename=version.original_name or f"sla-{version.number}.pdf",
         content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- the monthly SLA reports (issue 17 item 3) ------------------------------------------------
+
+
+class MonthlyReportSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    month = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField()
+    csv_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MonthlyReport
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "month",
+            "language",
+            "generated_at",
+            "mailed_at",
+            "pdf_url",
+            "csv_url",
+        ]
+        read_only_fields = fields
+
+    def get_month(self, obj) -> str:
+        return obj.month.strftime("%Y-%m")
+
+    def get_pdf_url(self, obj) -> str:
+        return reverse("sla-report-pdf", args=[obj.pk])
+
+    def get_csv_url(self, obj) -> str:
+        return reverse("sla-report-csv", args=[obj.pk])
+
+
+class MonthlyReportListView(TenantScopedMixin, ListAPIView):
+    """The monthly SLA reports kept, newest month first: provider staff read every
+    organisation's (`?organization=` narrows), authorised contacts their own; anybody else 403.
+    The files are downloaded from `pdf_url` and `csv_url` (the portal's session or token)."""
+
+    serializer_class = MonthlyReportSerializer
+    filter_backends = []
+
+    @extend_schema(parameters=[ORGANIZATION_PARAM])
+    def get(self, request, *args, **kwargs):
+        user = request.user
+        if not (user.is_provider_staff or user.is_authorised_contact):
+            raise exceptions.PermissionDenied(
+                "Monthly reports are read by authorised contacts and provider staff."
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return MonthlyReport.objects.none()
+        qs = monthly.reports_visible_to(self.request.user).select_related("organization")
+        org = self.request.query_params.get("organization", "")
+        if org:
+            qs = qs.filter(organization_id=organization_param(org))
+        return qs.order_by("-month", "organization__name", "pk")
+
+
+REPORT_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
+
+
+def report_file_response(report, extension):
+    """A report's PDF or CSV as a download named after the organisation and month."""
+    field = report.pdf if extension == "pdf" else report.csv
+    name = f"sla-report-{report.organization.slug or report.organization_id}-{report.month:%Y-%m}"
+    response = FileResponse(
+        field.open("rb"),
+        as_attachment=True,
+        filename=f"{name}.{extension}",
+        content_type=REPORT_TYPES[extension],
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -119,3 +119,33 @@ class SlaChangeRequestForm(OwnIds, forms.Form):
         max_length=inputs.DESCRIPTION_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+
+class ReportFilterForm(forms.Form):
+    """The filter of the monthly reports' list (provider staff); an invalid value answers 400."""
+
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.none(), required=False
+    )
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+
+
+class ReportGenerateForm(OwnIds, forms.Form):
+    """Provider staff (re)generate an organisation's report of an ended month."""
+
+    id_prefix = "report_generate"
+
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.none()
+    )
+    month = MonthField(label=_("Month"))
+    confirm = forms.BooleanField(
+        label=_("Yes, (re)generate this report: an existing report's files are replaced"),
+    )
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations

@@ -89,14 +89,30 @@ def state_q(state, now=None):
 
 def compliance(user, *, since=None, until=None, organization_id=None, now=None):
     """Per month × organisation × priority × target: count, met, breached, share within target,
-    average restore time against the average goal.
+    average restore time against the average goal, of what `user` may see.
 
     One aggregation over the Clock rows' own report columns (organisation, priority, month,
     counted: kept by every write of a clock), served by the partial index `clock_compliance`
     without reading tickets, the organisations' names looked up per group; then the goals.
     `since` and `until` (exclusive) select the months the tickets were registered in."""
+    return _compliance(
+        organization_filter(user, "organization"),
+        since=since,
+        until=until,
+        organization_id=organization_id,
+        now=now,
+    )
+
+
+def organization_compliance(organization_id, *, since=None, until=None, now=None):
+    """`compliance` of one organisation, for work without a user (the monthly report, its
+    Celery task): the same aggregation, so the same figures as the page and the API."""
+    return _compliance(Q(), since=since, until=until, organization_id=organization_id, now=now)
+
+
+def _compliance(scope, *, since=None, until=None, organization_id=None, now=None):
     now = now or timezone.now()
-    qs = Clock.objects.filter(organization_filter(user, "organization"), counted=True)
+    qs = Clock.objects.filter(scope, counted=True)
     if organization_id:
         qs = qs.filter(organization_id=organization_id)
     if since:

@@ -21,3 +21,7 @@ sla_document_announced = Signal()
 # "managers"), now, context (the dates the message names): a step of the Major Change route or a
 # reminder (`sla.majorchange`); escalation writes the outbox rows, once per key and person.
 sla_document_notice = Signal()
+# report (a MonthlyReport just made), now: tell the organisation's authorised contacts and the
+# provider's managers (escalation writes the outbox rows, once per report and person; the e-mail
+# carries the PDF).
+monthly_report_ready = Signal()

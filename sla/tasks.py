@@ -4,6 +4,7 @@ from celery import shared_task
 from django_scopes import scopes_disabled
 
 from . import majorchange, services
+from . import monthly_reports as monthly_reports_service
 from . import sweep as sweeps
 
 
@@ -36,3 +37,12 @@ def sla_document_route():
     is recorded once, each message has its own dedup key."""
     with scopes_disabled():
         return majorchange.run()
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=3600, soft_time_limit=3500)
+def monthly_reports():
+    """Beat runs this on weekday mornings: on the provider's first working day of a month (and
+    later that month, for what a stopped beat missed) every organisation's SLA report of the
+    month before is made and mailed, once; any other day it does nothing. Idempotent: a report
+    row per organisation and month, locked while it is made and mailed, marked when mailed."""
+    return len(monthly_reports_service.run())

@@ -5,6 +5,18 @@ from . import views
 urlpatterns = [
     path("sla/", views.compliance_page, name="sla-compliance"),
     path("sla/availability/", views.availability_page, name="sla-availability"),
+    path("sla/reports/", views.reports_page, name="sla-reports"),
+    path("sla/reports/generate/", views.report_generate, name="sla-report-generate"),
+    path(
+        "sla/reports/<int:pk>/report.pdf",
+        views.report_pdf,
+        name="sla-report-pdf",
+    ),
+    path(
+        "sla/reports/<int:pk>/report.csv",
+        views.report_csv,
+        name="sla-report-csv",
+    ),
     path("sla/documents/", views.documents_page, name="sla-documents"),
     path(
         "sla/documents/change-request/",

@@ -2,7 +2,8 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,13 +17,23 @@ from pim.scoping import visible_organizations
 from tickets.forms import apply_errors
 from tickets.views import render_ticket_detail, ticket_action
 
-from . import availability_queries, documents, majorchange, outages, services
-from .api import document_response
+from . import (
+    availability_queries,
+    documents,
+    majorchange,
+    monthly,
+    monthly_reports,
+    outages,
+    services,
+)
+from .api import document_response, report_file_response
 from .forms import (
     AvailabilityFilterForm,
     ComplianceFilterForm,
     NoAccessForm,
     OutageForm,
+    ReportFilterForm,
+    ReportGenerateForm,
     RouteStepForm,
     SlaChangeRequestForm,
     SlaNotApplicableForm,
@@ -260,3 +271,95 @@ def document_change_request(request):
 def document_download(request, pk):
     """A version's PDF, for whoever may read the version (404 otherwise)."""
     return document_response(get_object_or_404(documents.versions_for(request.user), pk=pk))
+
+
+# --- the monthly SLA reports (issue 17 item 3) ------------------------------------------------
+
+REPORTS_PAGE_SIZE = 25
+
+
+def _may_read_reports(user):
+    """Provider staff and authorised contacts read reports; any other user is refused (403)."""
+    if not (user.is_provider_staff or user.is_authorised_contact):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def reports_page(request):
+    """The monthly SLA reports kept: provider staff all organisations (with a filter) and the
+    form to (re)generate one, authorised contacts their own organisation's."""
+    _may_read_reports(request.user)
+    return _render_reports(request)
+
+
+def _render_reports(request, status=200, generate_form=None):
+    user = request.user
+    organizations = visible_organizations(user).order_by("name")
+    form = ReportFilterForm(request.GET or None, organizations=organizations)
+    valid = form.is_valid() if form.is_bound else True
+    data = form.cleaned_data if valid and form.is_bound else {}
+    org = data.get("organization")
+    reports = monthly.reports_visible_to(user).select_related("organization")
+    if org is not None:
+        reports = reports.filter(organization=org)
+    page = Paginator(reports.order_by("-month", "organization__name", "pk"), REPORTS_PAGE_SIZE)
+    staff = user.is_provider_staff
+    if staff and generate_form is None:
+        generate_form = ReportGenerateForm(
+            organizations=organizations,
+            initial={"month": monthly.previous_month(timezone.localdate()).strftime("%Y-%m")},
+        )
+    return render(
+        request,
+        "sla/reports.html",
+        {
+            "page": page.get_page(request.GET.get("page")),
+            "form": form,
+            "organizations": organizations if staff else None,
+            "organization_id": org.pk if org else None,
+            "generate_form": generate_form if staff else None,
+        },
+        status=status if valid else 400,
+    )
+
+
+@login_required
+@require_POST
+def report_generate(request):
+    """Provider staff (re)generate a report of an ended month (the current or a future month:
+    409); it is not mailed again."""
+    user = request.user
+    if not user.is_provider_staff:
+        raise PermissionDenied
+    form = ReportGenerateForm(request.POST, organizations=visible_organizations(user))
+    if not form.is_valid():
+        return _render_reports(request, status=400, generate_form=form)
+    data = form.cleaned_data
+    try:
+        monthly_reports.generate(data["organization"], data["month"], actor=user)
+    except monthly_reports.MonthNotOver:
+        form.add_error("month", _("A report is made of a month that has ended."))
+        return _render_reports(request, status=409, generate_form=form)
+    messages.success(
+        request,
+        _("The report of %(organization)s for %(month)s was generated.")
+        % {"organization": data["organization"].name, "month": f"{data['month']:%Y-%m}"},
+    )
+    return redirect("sla-reports")
+
+
+@login_required
+@require_GET
+def report_pdf(request, pk):
+    """A report's PDF, for whoever may read the report (404 otherwise)."""
+    report = get_object_or_404(monthly.reports_visible_to(request.user), pk=pk)
+    return report_file_response(report, "pdf")
+
+
+@login_required
+@require_GET
+def report_csv(request, pk):
+    """A report's CSV, for whoever may read the report (404 otherwise)."""
+    report = get_object_or_404(monthly.reports_visible_to(request.user), pk=pk)
+    return report_file_response(report, "csv")

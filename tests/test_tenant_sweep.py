@@ -78,6 +78,7 @@ OBJECT_BY_SEGMENT = {
     "entries": "time_entry",  # api/v1/time-entries/<pk>/
     "documents": "sla_document",  # sla/documents/<pk>/…, api/v1/sla-documents/<pk>/…
     "bundles": "bundle",  # api/v1/bundles/<pk>/
+    "reports": "monthly_report",  # sla/reports/<pk>/report.pdf|.csv
 }
 # Routes that exist for provider staff only: their positive control is an agent (organisation
 # B's own customers get 404 there too, as everybody who is not staff).
@@ -257,6 +258,7 @@ def org_b(users, globex, make_ticket):
         "bundle": bundle_of_b(users, globex),  # before the entry: the entry draws from it
         "time_entry": time_entry_of_b(users, ticket),
         "sla_document": sla_document_of_b(users, globex),
+        "monthly_report": monthly_report_of_b(globex),  # after the contract and the ticket
     }
     markers = [
         B_TIME_ENTRY,
@@ -385,6 +387,17 @@ def sla_document_of_b(users, globex):
         document=SimpleUploadedFile("globex-sla-qx7.pdf", B_SLA_DOCUMENT_BODY),
         effective_from=timezone.localdate() + dt.timedelta(days=200),
     ).pk
+
+
+def monthly_report_of_b(globex):
+    """Globex's monthly SLA report of last month (sla app): its authorised contact downloads
+    the PDF and CSV, which name the organisation (a marker)."""
+    from django.utils import timezone
+
+    from sla import monthly, monthly_reports
+
+    month = monthly.previous_month(timezone.localdate())
+    return monthly_reports.generate(globex, month).pk
 
 
 def webhook_endpoint_of_b(globex):
