@@ -87,7 +87,7 @@ def open_problems(now=None) -> OpenProblemReport:
         .order_by("ticket__priority", "ticket__reported_at", "pk")
     )
     rows = [
-        monthly.OpenProblem(
+        OpenProblem(
             problem=p,
             age_days=max(0, (now - p.ticket.reported_at).days),
             incident_count=p.incident_count,
