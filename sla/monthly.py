@@ -37,7 +37,7 @@ from tickets.models import Ticket
 from . import availability_queries
 from .businesstime import BusinessCalendar
 from .calendars import business_calendar
-from .models import Clock, ClockEvent, Target
+from .models import Clock, ClockEvent, MonthlyReport, Target
 from .queries import TARGET_ORDER, live_used, organization_compliance, state_q
 from .services import REPORT_ZONE, default_policy
 
@@ -336,8 +336,6 @@ def previous_month(day: date) -> date:
 def reports_visible_to(user):
     """The monthly reports `user` may read: provider staff all, an authorised contact their
     organisation's, anybody else none (the tenant choke point for reports)."""
-    from .models import MonthlyReport
-
     if not (user.is_authenticated and (user.is_provider_staff or user.is_authorised_contact)):
         return MonthlyReport.objects.none()
     return MonthlyReport.objects.filter(organization_filter(user))
