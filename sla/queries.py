@@ -107,6 +107,8 @@ def compliance(user, *, since=None, until=None, organization_id=None, now=None):
 def organization_compliance(organization_id, *, since=None, until=None, now=None):
     """`compliance` of one organisation, for work without a user (the monthly report, its
     Celery task): the same aggregation, so the same figures as the page and the API."""
+    if organization_id is None:
+        raise ValueError("organization_compliance needs an organisation")
     return _compliance(Q(), since=since, until=until, organization_id=organization_id, now=now)
 
 

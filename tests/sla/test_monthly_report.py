@@ -461,3 +461,22 @@ def test_staff_generate_a_report_on_demand(month, users, client, acme):
     assert not Notification.objects.filter(template="sla_report").exists()
     client.force_login(users["acme.contact"])
     assert client.post(reverse("sla-report-generate"), {**data, "confirm": "on"}).status_code == 403
+
+
+def test_the_list_is_in_the_openapi_schema(db, users, client):
+    client.force_login(users["director"])
+    schema = client.get(reverse("api-schema"), {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/sla/reports/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"organization", "page"}
+
+
+def test_the_bell_leads_to_the_reports(month, users, client):
+    with freeze_time(REPORT_DAY):
+        monthly_reports.run()
+    row = Notification.objects.get(
+        template="sla_report", recipient=users["acme.contact"], channel=Channel.IN_APP
+    )
+    client.force_login(users["acme.contact"])
+    assert client.get(reverse("notification-list"), {"kind": "contract"}).status_code == 200
+    opened = client.get(reverse("notification-open", args=[row.pk]))
+    assert opened.status_code == 302 and opened.url == reverse("sla-reports")
