@@ -21,6 +21,7 @@ from .models import (
     CalendarDate,
     Contract,
     ContractOverride,
+    MonthlyReport,
     OpeningHours,
     PolicyTarget,
     ServiceKind,
@@ -237,3 +238,23 @@ class ServiceAdmin(ValuesInHistoryMixin, pim_admin.ServiceAdmin):
     def kind_display(self, obj):
         level = getattr(obj, "level", None)
         return level.get_kind_display() if level else ServiceKind.SERVICE_SUPPORT.label
+
+
+@admin.register(MonthlyReport)
+class MonthlyReportAdmin(admin.ModelAdmin):
+    """Made (and mailed, once) by the monthly task or on demand on the reports page, where
+    staff also download them: read-only here, so a report stays as it was sent."""
+
+    list_display = ["organization", "month", "language", "generated_at", "mailed_at"]
+    list_filter = ["month", "organization"]
+    list_select_related = ["organization"]
+    date_hierarchy = "month"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
