@@ -98,7 +98,14 @@ def test_seed_demo_is_complete_and_idempotent(settings):
     assert bundle.organization.slug == "acme" and bundle.hours == 50
     assert Draw.objects.filter(bundle=bundle).exists()
     draws = Draw.objects.count()
+    # last month's SLA report of both organisations, kept (PDF and CSV) and counted as mailed
+    from sla.models import MonthlyReport
+
+    reports = MonthlyReport.objects.select_related("organization")
+    assert sorted(r.organization.slug for r in reports) == ["acme", "globex"]
+    assert all(r.mailed_at and r.pdf.read(5) == b"%PDF-" for r in reports)
     call_command("seed_demo", tickets=6, verbosity=0)
+    assert MonthlyReport.objects.count() == 2
     assert Outage.objects.count() == 2
     assert Ticket.objects.count() == tickets
     assert TimeEntry.objects.count() == entries

@@ -23,6 +23,7 @@ from demo.availability import seed_levels, seed_outages
 from demo.billing import seed_billing, seed_bundle, seed_time
 from demo.changes import seed_changes
 from demo.problems import seed_problems
+from demo.reports import seed_reports
 from demo.reviews import seed_review
 from demo.sla_documents import seed_sla_documents
 from escalation.models import Channel, Notification, NotificationStatus
@@ -303,6 +304,8 @@ class Command(BaseCommand):
             # What the SLA sweep finds now (SLA events of the history, escalations of the open
             # tickets that are late, reminders), as the first worker start would.
             sweep(timezone.now())
+            # last month's SLA report of each organisation, as the monthly task makes them
+            seed_reports(timezone.now())
             # The generated history is the past: its mails count as delivered, so a fresh
             # `make run` does not mail three months of demo tickets, and the bell shows only
             # the last few of each user's notifications as unread.
