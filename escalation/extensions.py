@@ -3,6 +3,8 @@
 from pim.permissions import may_escalate
 from tickets import extensions
 
+from .dashboard import escalation_q
+from .models import Level
 from .services import escalations_for
 
 
@@ -15,4 +17,12 @@ def ticket_page_context(request, ticket, forms):
 
 
 def register():
+    from sla.dashboard import register_part
+
+    from .dashboard import dashboard_part
+
     extensions.register_detail_context(ticket_page_context)
+    extensions.register_list_filter(
+        "escalation", extensions.ListFilter(choices=lambda: Level.choices, q=escalation_q)
+    )
+    register_part("escalations", dashboard_part)

@@ -1,5 +1,7 @@
 """What sla adds to the ticket pages and API (registered in SlaConfig.ready())."""
 
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pim.permissions import is_worker
@@ -8,6 +10,37 @@ from tickets import extensions
 from . import notice, outages, queries
 from .api import TicketOutageField, with_outage_rows
 from .forms import NoAccessForm, OutageForm, SlaNotApplicableForm
+from .models import Clock, Target
+
+OUTCOMES = [("met", _("met")), ("breached", _("breached")), ("running", _("running"))]
+
+
+def clock_q(target, outcome, now=None):
+    """Tickets with a clock that counts in the compliance figures (`queries.compliance`), of
+    `target` (any when None) with `outcome` now (met, breached, running: neither; any when
+    None): a dashboard figure's drill-down lists exactly the tickets it counted."""
+    now = now or timezone.now()
+    clocks = Clock.objects.filter(counted=True)
+    if target:
+        clocks = clocks.filter(target=target)
+    if outcome in ("met", "breached"):
+        clocks = clocks.filter(queries.state_q(outcome, now))
+    elif outcome == "running":
+        clocks = clocks.exclude(queries.state_q("met", now)).exclude(
+            queries.state_q("breached", now)
+        )
+    return Q(pk__in=clocks.values("ticket_id"))
+
+
+TARGET_FILTER = extensions.ListFilter(
+    choices=lambda: Target.choices,
+    q=lambda value, user, cleaned: clock_q(value, cleaned.get("outcome")),
+)
+# the outcome of the chosen target (the target's filter applies both), else of any target
+OUTCOME_FILTER = extensions.ListFilter(
+    choices=lambda: OUTCOMES,
+    q=lambda value, user, cleaned: Q() if cleaned.get("target") else clock_q(None, value),
+)
 
 CLOCK_READ = extensions.ClockRead(
     list_rows=queries.with_clocks,
@@ -40,6 +73,8 @@ def register():
     extensions.register_detail_context(ticket_page_context)
     extensions.register_urgent_notice(notice.urgent_phone_notice)
     extensions.register_api_part(OUTAGE_PART)
+    extensions.register_list_filter("target", TARGET_FILTER)
+    extensions.register_list_filter("outcome", OUTCOME_FILTER)
     extensions.register_audit_words(
         actions={
             "outage": _("marked an outage of the service"),

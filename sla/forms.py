@@ -133,6 +133,20 @@ class ReportFilterForm(forms.Form):
         self.fields["organization"].queryset = organizations
 
 
+class DashboardFilterForm(forms.Form):
+    """The dashboard's month and (provider staff) organisation; an invalid value is shown on
+    the page (400)."""
+
+    month = MonthField(label=_("Month"), required=False)
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.none(), required=False
+    )
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+
+
 class ReportGenerateForm(OwnIds, forms.Form):
     """Provider staff (re)generate an organisation's report of an ended month."""
 

@@ -129,6 +129,7 @@ def _compliance(scope, *, since=None, until=None, organization_id=None, now=None
             met=Count("target", filter=state_q("met", now)),
             breached=Count("target", filter=state_q("breached", now)),
             avg_restore=Avg("used_seconds", filter=Q(target="restore", stopped_at__isnull=False)),
+            restored=Count("target", filter=Q(target="restore", stopped_at__isnull=False)),
         )
         # per group, after the aggregation: the organisations table is read a few hundred times,
         # not joined to millions of clocks
@@ -168,6 +169,8 @@ def _compliance(scope, *, since=None, until=None, organization_id=None, now=None
                     round(r["avg_restore"] / 60) if r["avg_restore"] is not None else None
                 ),
                 "average_goal_minutes": goal,
+                # the restored clocks the average is over (to weigh averages of several groups)
+                "restored": r["restored"],
             }
         )
     # SPEC order (response → restore → resolution) within a month, organisation and priority

@@ -1,8 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import dashboard_views, views
 
 urlpatterns = [
+    path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),
+    path("dashboard/wallboard/", dashboard_views.wallboard_page, name="dashboard-wallboard"),
     path("sla/", views.compliance_page, name="sla-compliance"),
     path("sla/availability/", views.availability_page, name="sla-availability"),
     path("sla/reports/", views.reports_page, name="sla-reports"),

@@ -12,6 +12,9 @@ without tickets importing them (docs/architecture.md).
   known errors).
 - Ticket API parts: an app adds a read-only field to the ticket's API representation (changes:
   the `change` object of a change ticket) with the prefetch its rows need.
+- List filters: an app owns a filter of `TicketFilter` that reads its rows (sla: the SLA target
+  and its outcome; escalation: the open escalation level), so a dashboard figure drills down to
+  the list that makes it.
 """
 
 from collections.abc import Callable
@@ -129,3 +132,29 @@ def register_audit_words(*, actions=None, fields=None, values=None) -> None:
 
 def audit_words() -> dict:
     return _audit_words
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A filter of every ticket list (`tickets.filters.TicketFilter`) that an upper app owns."""
+
+    # () -> [(value, label)]: the values the filter accepts
+    choices: Callable
+    # (value, user, other cleaned filter values) -> Q over tickets
+    q: Callable
+
+
+_list_filters: dict[str, ListFilter] = {}
+
+
+def register_list_filter(name: str, flt: ListFilter) -> None:
+    _list_filters[name] = flt
+
+
+def list_filter(name: str) -> ListFilter | None:
+    return _list_filters.get(name)
+
+
+def list_filter_choices(name: str) -> list:
+    flt = _list_filters.get(name)
+    return list(flt.choices()) if flt else []

@@ -14,9 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
+from pim import inputs
 from pim.filters import MAX_ID, IdFilter, InstantFilter, parse_id
 from pim.models import Organization
+from pim.months import month_bounds
 
+from . import extensions
 from .forms import worker_users
 from .models import OPEN_STATUSES, Kind, Priority, Status, Ticket
 from .queries import search_filter
@@ -38,6 +41,28 @@ class AssigneeField(forms.CharField):
 
 class AssigneeFilter(django_filters.CharFilter):
     field_class = AssigneeField
+
+
+class MonthField(forms.CharField):
+    """A month as YYYY-MM (1970-01 .. 8999-12): the first day of the month."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        month = inputs.parse_month(value)
+        if month is None:
+            raise ValidationError(inputs.month_message(), code="invalid")
+        return month
+
+
+class MonthFilter(django_filters.CharFilter):
+    field_class = MonthField
+
+
+def _owned_choices(name):
+    """The choices of a filter an upper app owns (read when the form is built)."""
+    return lambda: extensions.list_filter_choices(name)
 
 
 class TicketFilter(django_filters.FilterSet):
@@ -66,6 +91,30 @@ class TicketFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(label=_("Search"), method="filter_search", max_length=200)
     sla_state = django_filters.ChoiceFilter(
         label=_("SLA state"), choices=[(s, s) for s in SLA_STATES], method="filter_sla_state"
+    )
+    # The dashboard's drill-downs (sla/dashboard.py): the tickets behind each figure.
+    reported = MonthFilter(
+        label=_("Reported in month"),
+        method="filter_reported",
+        help_text=_("YYYY-MM: the month the ticket was reported in (Europe/Amsterdam)."),
+    )
+    target = django_filters.ChoiceFilter(
+        label=_("SLA target"),
+        choices=_owned_choices("target"),
+        method="filter_target",
+        help_text=_("Tickets whose clock of this target counts in the SLA figures."),
+    )
+    outcome = django_filters.ChoiceFilter(
+        label=_("SLA outcome"),
+        choices=_owned_choices("outcome"),
+        method="filter_outcome",
+        help_text=_("With target: that clock's outcome now (met, breached or running)."),
+    )
+    escalation = django_filters.ChoiceFilter(
+        label=_("Open escalation"),
+        choices=_owned_choices("escalation"),
+        method="filter_escalation",
+        help_text=_("Tickets with an open escalation at this level (customers: their own)."),
     )
 
     class Meta:
@@ -105,6 +154,45 @@ class TicketFilter(django_filters.FilterSet):
             return Q(sla_state=value) | overdue
         return Q(sla_state=value) & ~overdue
 
+    def q_reported(self, value):
+        start, end = month_bounds(value)
+        return Q(reported_at__gte=start, reported_at__lt=end)
+
+    def _owned_q(self, name, value):
+        flt = extensions.list_filter(name)
+        if flt is None:
+            return Q(pk__in=[])
+        return flt.q(value, getattr(self.request, "user", None), self._cleaned_now())
+
+    def _cleaned_now(self):
+        """The cleaned values of the filters being applied (the queue's `as_q` hands a saved
+        view's own; else the form's)."""
+        cleaned = getattr(self, "_applying", None)
+        if cleaned is None:
+            cleaned = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
+        return cleaned
+
+    def q_target(self, value):
+        return self._owned_q("target", value)
+
+    def q_outcome(self, value):
+        return self._owned_q("outcome", value)
+
+    def q_escalation(self, value):
+        return self._owned_q("escalation", value)
+
+    def filter_reported(self, queryset, name, value):
+        return queryset.filter(self.q_reported(value))
+
+    def filter_target(self, queryset, name, value):
+        return queryset.filter(self.q_target(value))
+
+    def filter_outcome(self, queryset, name, value):
+        return queryset.filter(self.q_outcome(value))
+
+    def filter_escalation(self, queryset, name, value):
+        return queryset.filter(self.q_escalation(value))
+
     def filter_status(self, queryset, name, value):
         return queryset.filter(self.q_status(value))
 
@@ -119,6 +207,28 @@ class TicketFilter(django_filters.FilterSet):
 
 
 # --- the pages' presentation ----------------------------------------------------------------
+
+# The names only a dashboard drill-down sets (sla/dashboard.py); the lists show them as a line
+# above the rows, and keep them when other filters change.
+DRILL_ONLY = ("reported", "target", "outcome", "escalation")
+
+
+def drill_context(filters, query, names=DRILL_ONLY):
+    """(drill, drill_errors) of a list: the drill-down filters in use as (name, label, value),
+    and the invalid ones as (label, messages); the list answers 400 for those."""
+    errors = filters.form.errors
+    drill, bad = [], []
+    for name in names:
+        for value in query.getlist(name):
+            if not value:
+                continue
+            label = filters.form.fields[name].label
+            if name in errors:
+                bad.append((label, errors[name]))
+                break
+            drill.append((name, label, value))
+    return drill, bad
+
 
 SORT_CHOICES = [
     ("next_due", _("Next due")),
@@ -203,6 +313,7 @@ class QueueFilter(TicketFilter):
         if cleaned is None:
             self.errors  # noqa: B018 - validates the form
             cleaned = self.form.cleaned_data
+        self._applying = cleaned
         q = Q()
         for name, flt in self.filters.items():  # the sort fields are not filters
             value = cleaned.get(name)

@@ -32,6 +32,10 @@ VIEW_PARAMS = (
     "sla_state",
     "reported_after",
     "reported_before",
+    "reported",
+    "target",
+    "outcome",
+    "escalation",
     "sort",
     "dir",
 )

@@ -115,3 +115,18 @@ def percent(ratio):
         return "–"
     value = math.floor(ratio * 100_000 + 1e-9) / 1000
     return f"{number_format(value, 3)} %"
+
+
+@register.filter
+def age(seconds):
+    """An age in seconds in calendar time: "3 d 4 h", "5 h 12 min", "12 min"."""
+    if seconds is None:
+        return "–"
+    minutes = max(int(seconds), 0) // 60
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+    return _("%(m)d min") % {"m": minutes}

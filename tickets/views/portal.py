@@ -1,10 +1,13 @@
 """The customer portal: my tickets (an authorised contact: the organisation's), file a ticket."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -14,7 +17,7 @@ from django.views.decorators.http import require_GET
 from pim.inputs import DESCRIPTION_MAX, TITLE_MAX
 
 from .. import extensions, queries, services
-from ..filters import ALL, TicketFilter
+from ..filters import ALL, TicketFilter, drill_context
 from ..forms import (
     CallerLookupForm,
     CustomerListFilterForm,
@@ -40,20 +43,30 @@ CUSTOMER_LIST_STATES = {
 }
 
 
+# TicketFilter's names a dashboard drill-down carries to the list (sla/dashboard.py).
+DRILL_PARAMS = ("status", "priority", "sla_state", "reported", "target", "outcome", "escalation")
+
+
 @login_required
 @require_GET
 def ticket_list(request):
     """Customer users: their own tickets; authorised contacts: their organisation's.
-    Provider staff reach the same page, but work from the queue."""
+    Provider staff reach the same page, but work from the queue. A dashboard figure's
+    drill-down adds TicketFilter's own names (`DRILL_PARAMS`); an invalid one answers 400."""
     form = CustomerListFilterForm(request.GET or None)
     data = filter_data(form)
     state = data.get("state") or "open"
+    wanted = {"status": CUSTOMER_LIST_STATES[state], "search": data.get("q") or ""}
+    for name in DRILL_PARAMS:
+        if request.GET.getlist(name):
+            wanted[name] = request.GET.getlist(name)
     filters = TicketFilter(
-        {"status": CUSTOMER_LIST_STATES[state], "search": data.get("q") or ""},
+        QueryDict(urlencode(list(wanted.items()), doseq=True)),
         queryset=queries.ticket_list(request.user),
         request=request,
     )
     qs = filters.qs
+    drill, drill_errors = drill_context(filters, request.GET, DRILL_PARAMS)
     page = page_of(request, extensions.clock_read().list_rows(qs).order_by("-reported_at", "-pk"))
     return render(
         request,
@@ -62,9 +75,12 @@ def ticket_list(request):
             "form": form,
             "page": page,
             "state": state,
-            "filtered": bool(data.get("q")),
+            "filtered": bool(data.get("q")) or bool(drill),
+            "drill": drill,
+            "drill_errors": drill_errors,
             "now": timezone.now(),
         },
+        status=400 if drill_errors else 200,
     )
 
 

@@ -13,7 +13,7 @@ from pim.filters import parse_id
 from pim.permissions import staff_required
 
 from .. import bulk, extensions, queries, queue_views
-from ..filters import DEFAULT_DIRECTION, DEFAULT_SORT, QueueFilter
+from ..filters import DEFAULT_DIRECTION, DEFAULT_SORT, QueueFilter, drill_context
 from ..forms import BulkForm
 from ..models import QueueView, Status
 from .common import is_htmx, page_of
@@ -69,9 +69,10 @@ def queue(request):
         "column_choices": queue_views.COLUMNS.items(),
         "bulk_form": BulkForm(auto_id="bulk_%s"),
     }
+    ctx["drill"], ctx["drill_errors"] = drill_context(filters, request.GET)
     if is_htmx(request):  # the rows, and the views' counts out of band
         return render(request, "tickets/_queue_results.html", {**ctx, "partial": True})
-    return render(request, "tickets/queue.html", ctx)
+    return render(request, "tickets/queue.html", ctx, status=400 if ctx["drill_errors"] else 200)
 
 
 def _back_to_queue(request):
