@@ -83,6 +83,7 @@ QUERY_NAMES = [
     "sort", "dir", "since", "month", "show", "ticket", "level", "open", "reported_after",
     "reported_before", "starts_after", "starts_before", "format", "lang", "page_size",
     "ordering", "next", "sla_state", "o", "p", "e", "_changelist_filters", "_popup", "_to_field",
+    "reported", "target", "outcome", "escalation", "wallboard",
 ]  # fmt: skip
 HOSTILE_GETS = 2  # roles that send a random hostile query string to a route (sampled)
 HOSTILE_PATHS = 2  # roles that send a hostile path segment to a route with keywords (sampled)
