@@ -184,13 +184,13 @@ class TicketFilter(django_filters.FilterSet):
     def filter_reported(self, queryset, name, value):
         return queryset.filter(self.q_reported(value))
 
-    def filter_target(self, queryset, name, value):
+    def filter_target(self, queryset, name, value: str):
         return queryset.filter(self.q_target(value))
 
-    def filter_outcome(self, queryset, name, value):
+    def filter_outcome(self, queryset, name, value: str):
         return queryset.filter(self.q_outcome(value))
 
-    def filter_escalation(self, queryset, name, value):
+    def filter_escalation(self, queryset, name, value: str):
         return queryset.filter(self.q_escalation(value))
 
     def filter_status(self, queryset, name, value):
