@@ -111,7 +111,7 @@ def main():
         plans_of = timed(
             "figures alone: director (plans below)",
             lambda: dashboard.figures(director, month),
-            0,
+            1,
             DASHBOARD_MS,
         )
     print("\n== EXPLAIN (ANALYZE, BUFFERS) of each query of the director's figures ==")
@@ -119,7 +119,7 @@ def main():
         sql = q["sql"]
         if not sql.lstrip().upper().startswith("SELECT"):
             continue
-        print(f"\n-- query {n} ({q['time']} s): {sql[:160]}\n{explain(sql)}")
+        print(f"\n-- query {n} ({float(q['time']) * 1000:.1f} ms): {sql[:160]}\n{explain(sql)}")
     print("\n== targets ==")
     for name, ok, figure in api_scale.targets:
         print(f"{'ok    ' if ok else 'MISSED'} {name}: {figure}")
