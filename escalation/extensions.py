@@ -1,9 +1,10 @@
 """What escalation adds to the ticket page (registered in EscalationConfig.ready())."""
 
 from pim.permissions import may_escalate
+from sla.dashboard import register_part
 from tickets import extensions
 
-from .dashboard import escalation_q
+from .dashboard import dashboard_part, escalation_q
 from .models import Level
 from .services import escalations_for
 
@@ -17,10 +18,6 @@ def ticket_page_context(request, ticket, forms):
 
 
 def register():
-    from sla.dashboard import register_part
-
-    from .dashboard import dashboard_part
-
     extensions.register_detail_context(ticket_page_context)
     extensions.register_list_filter(
         "escalation", extensions.ListFilter(choices=lambda: Level.choices, q=escalation_q)
