@@ -1,4 +1,4 @@
-"""Helpers shared by the ticket pages: htmx detection, filter forms, pagination."""
+"""Helpers shared by the ticket pages: htmx detection, pagination."""
 
 from pim.pagination import BoundedPaginator
 
@@ -11,14 +11,6 @@ def is_htmx(request):
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-Request-Type", "partial") != "full"
     )
-
-
-def filter_data(form):
-    """The valid part of a bound filter form; invalid values are ignored (and shown)."""
-    if not form.is_bound:
-        return {}
-    form.is_valid()
-    return form.cleaned_data
 
 
 def page_of(request, queryset):

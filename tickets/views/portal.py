@@ -1,13 +1,10 @@
 """The customer portal: my tickets (an authorised contact: the organisation's), file a ticket."""
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -16,35 +13,15 @@ from django.views.decorators.http import require_GET
 
 from pim.inputs import DESCRIPTION_MAX, TITLE_MAX
 
-from .. import extensions, queries, services
-from ..filters import ALL, TicketFilter, drill_context
+from .. import extensions, lists, services
 from ..forms import (
     CallerLookupForm,
-    CustomerListFilterForm,
     QuestionForm,
     TicketCreateForm,
     apply_errors,
 )
-from ..models import (
-    NOT_CLOSED_STATUSES,
-    Channel,
-    Kind,
-    Priority,
-    Status,
-)
-from .common import filter_data, page_of
-
-# The customer list's "Show" choice as TicketFilter statuses: open means not closed yet (a
-# resolved ticket waits for the customer's confirmation).
-CUSTOMER_LIST_STATES = {
-    "open": sorted(NOT_CLOSED_STATUSES),  # served by the partial index ticket_org_open
-    "closed": [Status.CLOSED],
-    "all": [ALL],
-}
-
-
-# TicketFilter's names a dashboard drill-down carries to the list (sla/dashboard.py).
-DRILL_PARAMS = ("status", "priority", "sla_state", "reported", "target", "outcome", "escalation")
+from ..models import Channel, Kind, Priority
+from .common import page_of
 
 
 @login_required
@@ -52,35 +29,19 @@ DRILL_PARAMS = ("status", "priority", "sla_state", "reported", "target", "outcom
 def ticket_list(request):
     """Customer users: their own tickets; authorised contacts: their organisation's.
     Provider staff reach the same page, but work from the queue. A dashboard figure's
-    drill-down adds TicketFilter's own names (`DRILL_PARAMS`); an invalid one answers 400."""
-    form = CustomerListFilterForm(request.GET or None)
-    data = filter_data(form)
-    state = data.get("state") or "open"
-    wanted = {"status": CUSTOMER_LIST_STATES[state], "search": data.get("q") or ""}
-    for name in DRILL_PARAMS:
-        if request.GET.getlist(name):
-            wanted[name] = request.GET.getlist(name)
-    filters = TicketFilter(
-        QueryDict(urlencode(list(wanted.items()), doseq=True)),
-        queryset=queries.ticket_list(request.user),
-        request=request,
-    )
-    qs = filters.qs
-    drill, drill_errors = drill_context(filters, request.GET, DRILL_PARAMS)
-    page = page_of(request, extensions.clock_read().list_rows(qs).order_by("-reported_at", "-pk"))
+    drill-down adds TicketFilter's own names (`lists.DRILL_PARAMS`); an invalid one answers 400."""
+    found = lists.customer_rows(request.user, request.GET, request)
+    page = page_of(request, extensions.clock_read().list_rows(found.rows))
     return render(
         request,
         "tickets/ticket_list.html",
         {
-            "form": form,
+            "form": found.form,
             "page": page,
-            "state": state,
-            "filtered": bool(data.get("q")) or bool(drill),
-            "drill": drill,
-            "drill_errors": drill_errors,
+            **found.context,
             "now": timezone.now(),
         },
-        status=400 if drill_errors else 200,
+        status=400 if found.context["drill_errors"] else 200,
     )
 
 

@@ -1,7 +1,6 @@
 """The agent workspace: one queue across all organisations."""
 
 from django.contrib import messages
-from django.db.models import Case, F, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,53 +11,25 @@ from django.views.decorators.http import require_GET, require_POST
 from pim.filters import parse_id
 from pim.permissions import staff_required
 
-from .. import bulk, extensions, queries, queue_views
-from ..filters import DEFAULT_DIRECTION, DEFAULT_SORT, QueueFilter, drill_context
+from .. import bulk, extensions, lists, queue_views
+from ..filters import drill_context
 from ..forms import BulkForm
-from ..models import QueueView, Status
+from ..models import QueueView
 from .common import is_htmx, page_of
-
-STATUS_ORDER = Case(
-    *(When(status=s, then=Value(i)) for i, s in enumerate(Status.values)),
-    default=Value(99),
-    output_field=IntegerField(),
-)
 
 
 @staff_required
 @require_GET
 def queue(request):
     """All organisations' tickets; open ones unless the status filter says otherwise."""
-    filters = QueueFilter(request.GET, queryset=queries.ticket_list(request.user), request=request)
-    qs = filters.qs  # invalid values are ignored (and shown on the form)
-    data = filters.sort_data
-
-    sort = data.get("sort") or DEFAULT_SORT  # an invalid value is shown on the form
-    direction = data.get("dir") or DEFAULT_DIRECTION.get(sort, "desc")
-    key = {"reported_at": "reported_at", "priority": "priority", "number": "number"}.get(sort)
-    qs = extensions.clock_read().list_rows(qs)
-    if sort == "status":
-        qs = qs.annotate(status_order=STATUS_ORDER)
-        key = "status_order"
-    if sort == "next_due":
-        # the soonest deadline first (a breached one is the most overdue), then the higher
-        # priority; tickets without a running clock last. The partial index ticket_queue_due
-        # serves the first key, an incremental sort the rest.
-        due = F("next_due_at")
-        order = due.desc(nulls_last=True) if direction == "desc" else due.asc(nulls_last=True)
-        qs = qs.order_by(order, "priority", "-reported_at", "-pk")
-    else:
-        prefix = "-" if direction == "desc" else ""
-        if key == "reported_at":
-            qs = qs.order_by(f"{prefix}reported_at", f"{prefix}pk")
-        else:
-            qs = qs.order_by(f"{prefix}{key}", "-reported_at", "-pk")
-
+    found = lists.queue_rows(request.user, request.GET, request)
+    qs = extensions.clock_read().list_rows(found.rows)
+    sort, direction = found.context["sort"], found.context["dir"]
     page = page_of(request, qs)
     views = queue_views.views_for(request.user, current=request.GET)
     queue_views.count_views(request, views)
     ctx = {
-        "form": filters.form,
+        "form": found.form,
         "page": page,
         "sort": sort,
         "dir": direction,
@@ -69,7 +40,7 @@ def queue(request):
         "column_choices": queue_views.COLUMNS.items(),
         "bulk_form": BulkForm(auto_id="bulk_%s"),
     }
-    ctx["drill"], ctx["drill_errors"] = drill_context(filters, request.GET)
+    ctx["drill"], ctx["drill_errors"] = drill_context(found.filters, request.GET)
     if is_htmx(request):  # the rows, and the views' counts out of band
         return render(request, "tickets/_queue_results.html", {**ctx, "partial": True})
     return render(request, "tickets/queue.html", ctx, status=400 if ctx["drill_errors"] else 200)
