@@ -378,6 +378,20 @@ CELERY_BEAT_SCHEDULE["billing-recalculate-bundles"] = {
     "options": {"expires": 3600},
 }
 
+# Exports of the ticket lists (tickets/exports.py): up to EXPORT_DIRECT_MAX_ROWS rows the
+# download is answered at once (streamed); above it a background task writes the file in chunks
+# of EXPORT_CHUNK_ROWS, kept EXPORT_KEEP_DAYS days (beat deletes older ones daily). A user has
+# at most EXPORT_MAX_ACTIVE exports waiting or being written at once.
+EXPORT_DIRECT_MAX_ROWS = env.int("EXPORT_DIRECT_MAX_ROWS", default=5000)
+EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=1000)
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+EXPORT_MAX_ACTIVE = env.int("EXPORT_MAX_ACTIVE", default=3)
+CELERY_BEAT_SCHEDULE["tickets-delete-expired-exports"] = {
+    "task": "tickets.tasks.delete_expired_exports",
+    "schedule": crontab(hour=4, minute=20),
+    "options": {"expires": 3600},
+}
+
 if IMAP_URL:
     CELERY_BEAT_SCHEDULE["intake-poll-imap"] = {
         "task": "intake.tasks.poll_imap",

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = _("Tickets")
+
+    def ready(self):
+        from django.db.models.signals import post_delete
+
+        from . import exports
+        from .models import Export
+
+        post_delete.connect(exports.delete_file, sender=Export, dispatch_uid="export-file")

@@ -586,6 +586,97 @@ class QueueColumns(models.Model):
         return f"{self.user_id}: {self.columns}"
 
 
+# --- exports of the ticket lists (issue 17 item 4, tickets/exports.py) -------------------------
+
+
+class ExportList(models.TextChoices):
+    QUEUE = "queue", _("Queue")
+    TICKETS = "tickets", _("Tickets")
+    SEARCH = "search", _("Search results")
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Being written")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+def export_path(instance, filename):
+    # A random stored name under exports/ (the attachments' storage, outside the web root);
+    # the download names the file after the list and the moment.
+    import uuid
+
+    return f"exports/{uuid.uuid4().hex}.{instance.format}"
+
+
+class Export(models.Model):
+    """A large export of a ticket list, written in the background (tickets.tasks.write_export);
+    only its owner sees and downloads it, and the daily cleanup removes it and its file after
+    `EXPORT_KEEP_DAYS`."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="ticket_exports",
+        verbose_name=_("owner"),
+    )
+    list = models.CharField(_("list"), max_length=16, choices=ExportList.choices)
+    # the list's query string (filters and sort), only the names the list reads
+    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    format = models.CharField(_("format"), max_length=8, choices=ExportFormat.choices)
+    language = models.CharField(max_length=8)  # the headers' and values' language
+    status = models.CharField(
+        _("status"), max_length=8, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    file = models.FileField(upload_to=export_path, max_length=300, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        indexes = [
+            # the owner's list, newest first; the daily cleanup by expiry
+            models.Index(fields=["owner", "-created_at"], name="ticket_export_owner"),
+            models.Index(fields=["expires_at"], name="ticket_export_expiry"),
+        ]
+
+    def __str__(self):
+        return f"{self.list} {self.format} ({self.status})"
+
+    def get_absolute_url(self):
+        return reverse("export-detail", args=[self.pk])
+
+    @property
+    def finished(self):
+        return self.status in (ExportStatus.DONE, ExportStatus.FAILED)
+
+    @property
+    def percent(self):
+        if self.status == ExportStatus.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, self.rows_done * 100 // self.rows_total)
+
+    @property
+    def filename(self):
+        created = timezone.localtime(self.created_at)
+        return f"{self.list}-{created:%Y%m%d-%H%M}.{self.format}"
+
+
 class CannedResponse(models.Model):
     """A text module for the composer (issue 15 item 3), managed by staff in the admin. Its
     placeholders ({reporter_name}, {ticket_number}, {ticket_title}, {agent_name}) are filled

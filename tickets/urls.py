@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("tickets/", views.ticket_list, name="ticket-list"),
+    path("tickets/export/", views.ticket_list_export, name="ticket-list-export"),
     path("tickets/new/", views.ticket_create, name="ticket-create"),
     path("tickets/new/question/", views.question_create, name="question-create"),
     path("tickets/<str:number>/", views.ticket_detail, name="ticket-detail"),
@@ -32,10 +33,15 @@ urlpatterns = [
     path("tickets/<str:number>/rating/", views.ticket_rating, name="ticket-rating"),
     path("tickets/<str:number>/presence/", views.ticket_presence, name="ticket-presence"),
     path("queue/", views.queue, name="queue"),
+    path("queue/export/", views.queue_export, name="queue-export"),
     path("queue/views/", views.queue_view_save, name="queue-view-save"),
     path("queue/views/delete/", views.queue_view_delete, name="queue-view-delete"),
     path("queue/columns/", views.queue_columns, name="queue-columns"),
     path("queue/bulk/", views.queue_bulk, name="queue-bulk"),
     path("search/", views.search, name="search"),
+    path("search/export/", views.search_export, name="search-export"),
+    path("exports/", views.export_list, name="export-list"),
+    path("exports/<int:pk>/", views.export_detail, name="export-detail"),
+    path("exports/<int:pk>/download/", views.export_download, name="export-download"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
 ]

@@ -22,6 +22,14 @@ from .detail import (
     ticket_detail,
     ticket_presence,
 )
+from .exports import (
+    export_detail,
+    export_download,
+    export_list,
+    queue_export,
+    search_export,
+    ticket_list_export,
+)
 from .participation import (
     ticket_link_add,
     ticket_link_remove,
@@ -35,6 +43,12 @@ from .queue import queue, queue_bulk, queue_columns, queue_view_delete, queue_vi
 from .search import search
 
 __all__ = [
+    "export_detail",
+    "export_download",
+    "export_list",
+    "queue_export",
+    "search_export",
+    "ticket_list_export",
     "attachment_download",
     "question_create",
     "queue",

@@ -22,6 +22,7 @@ from ..forms import (
 )
 from ..models import Channel, Kind, Priority
 from .common import page_of
+from .exports import export_query
 
 
 @login_required
@@ -39,6 +40,7 @@ def ticket_list(request):
             "form": found.form,
             "page": page,
             **found.context,
+            "export_query": export_query(request.GET),
             "now": timezone.now(),
         },
         status=400 if found.context["drill_errors"] else 200,

@@ -16,6 +16,7 @@ from ..filters import drill_context
 from ..forms import BulkForm
 from ..models import QueueView
 from .common import is_htmx, page_of
+from .exports import export_query
 
 
 @staff_required
@@ -36,6 +37,7 @@ def queue(request):
         "now": timezone.now(),
         "views": views,
         "view_query": queue_views.normalise(request.GET),
+        "export_query": export_query(request.GET),
         "columns": queue_views.columns_for(request.user),
         "column_choices": queue_views.COLUMNS.items(),
         "bulk_form": BulkForm(auto_id="bulk_%s"),

@@ -10,6 +10,7 @@ from pim.pagination import BoundedPaginator, bounded_count
 
 from .. import extensions, lists
 from .common import PAGE_SIZE
+from .exports import export_query
 
 
 class SearchPaginator(BoundedPaginator):
@@ -39,6 +40,12 @@ def search(request):
     return render(
         request,
         "tickets/search.html",
-        {"form": form, "term": term, "page": page, "now": timezone.now()},
+        {
+            "form": form,
+            "term": term,
+            "page": page,
+            "export_query": export_query(request.GET),
+            "now": timezone.now(),
+        },
         status=400 if form.errors else 200,
     )
