@@ -79,6 +79,7 @@ OBJECT_BY_SEGMENT = {
     "documents": "sla_document",  # sla/documents/<pk>/…, api/v1/sla-documents/<pk>/…
     "bundles": "bundle",  # api/v1/bundles/<pk>/
     "reports": "monthly_report",  # sla/reports/<pk>/report.pdf|.csv
+    "exports": "export",  # exports/<pk>/…: a background export of a ticket list (its owner's)
 }
 # Routes that exist for provider staff only: their positive control is an agent (organisation
 # B's own customers get 404 there too, as everybody who is not staff).
@@ -259,6 +260,7 @@ def org_b(users, globex, make_ticket):
         "time_entry": time_entry_of_b(users, ticket),
         "sla_document": sla_document_of_b(users, globex),
         "monthly_report": monthly_report_of_b(globex),  # after the contract and the ticket
+        "export": export_of_b(users),
     }
     markers = [
         B_TIME_ENTRY,
@@ -398,6 +400,31 @@ def monthly_report_of_b(globex):
 
     month = monthly.previous_month(timezone.localdate())
     return monthly_reports.generate(globex, month).pk
+
+
+def export_of_b(users):
+    """A finished export of globex's ticket list (tickets.exports): only its owner, globex's
+    authorised contact, sees it and downloads its file (which holds B's ticket)."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from tickets.models import Export, ExportStatus
+
+    export = Export.objects.create(
+        owner=users["globex.contact"],
+        list="tickets",
+        query="state=all",
+        format="csv",
+        language="en",
+        status=ExportStatus.DONE,
+        rows_done=1,
+        rows_total=1,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    export.file.save("tickets.csv", ContentFile(f"Number;Title\r\nX;{B_TITLE}\r\n".encode()))
+    return export.pk
 
 
 def webhook_endpoint_of_b(globex):

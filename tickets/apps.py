@@ -7,6 +7,7 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self):
+        # exports and models import the models, so not before the app registry is ready
         from django.db.models.signals import post_delete
 
         from . import exports

@@ -291,7 +291,7 @@ def active_count(user) -> int:
 
 def start(user, list_name, query, fmt, language) -> Export:
     """An `Export` row and its task (enqueued when the row is committed)."""
-    from . import tasks
+    from . import tasks  # tasks imports this module
 
     now = timezone.now()
     export = Export.objects.create(

@@ -610,7 +610,7 @@ class ExportStatus(models.TextChoices):
 def export_path(instance, filename):
     # A random stored name under exports/ (the attachments' storage, outside the web root);
     # the download names the file after the list and the moment.
-    import uuid
+    import uuid  # as attachment_path does
 
     return f"exports/{uuid.uuid4().hex}.{instance.format}"
 
