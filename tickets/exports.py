@@ -17,6 +17,8 @@ The files:
 - A text that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or
   a carriage return) is prefixed with `'` in both (CSV/formula injection, OWASP); characters
   XLSX cannot hold (control characters) are dropped there.
+- The rows are read in chunks (`.iterator()`, the related rows joined: a constant number of
+  queries), on the read replica when one is configured.
 - The columns (`columns(user)`): number, title, kind, status, priority, organisation, reporter,
   assignee (provider staff only: customers never get internal fields), service, location,
   reported at, resolved at, next due, SLA state (a live clock past its due time counts as
@@ -42,6 +44,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from pim.permissions import is_provider_staff
+from pim.routers import replica_reads
 from pim.scoping import user_scope
 
 from . import lists
@@ -196,7 +199,10 @@ class _Line:
 
 
 def _tickets(rows):
-    return rows.iterator(chunk_size=settings.EXPORT_CHUNK_ROWS)
+    """The rows in chunks, read on the replica when one is configured (pim/routers.py)."""
+    with replica_reads():
+        db = rows.db
+    return rows.using(db).iterator(chunk_size=settings.EXPORT_CHUNK_ROWS)
 
 
 def stream_csv(user, language, rows):
