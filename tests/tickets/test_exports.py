@@ -132,6 +132,24 @@ def test_an_authorised_contact_exports_only_their_organisation(login, world, acm
     assert len(rows) - 1 == 5  # Acme's five tickets, none of Globex's
 
 
+def test_a_dashboard_drill_down_exports_exactly_its_tickets(login, world, acme):
+    """The customer list a dashboard figure opens (TicketFilter's drill-down names) exports
+    the same rows, and its buttons carry those names."""
+    client = login("acme.contact")
+    query = "state=all&reported=2026-03&priority=3"
+    page = client.get(f"/tickets/?{query}")
+    assert page.status_code == 200
+    expected = page_numbers(page)
+    assert sorted(expected) == sorted(world[i].number for i in (2, 6))  # Acme's two P3s
+    assert (
+        'href="/tickets/export/?state=all&amp;reported=2026-03&amp;priority=3&amp;format=csv"'
+        in (page.content.decode())
+    )
+    rows = read_csv(client.get(f"/tickets/export/?{query}&format=csv"))
+    assert [r[0] for r in rows[1:]] == expected
+    assert client.get("/tickets/export/?reported=2026-13&format=csv").status_code == 400
+
+
 def test_a_customer_user_exports_their_own_tickets(login, world, users):
     rows = read_csv(login("acme.user").get("/tickets/export/?state=all&format=csv"))
     own = {t.number for t in world.values() if t.reporter == users["acme.user"]}
