@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 WIDTH, HEIGHT = 600, 200  # the viewBox; the SVG scales to its box
 LEFT, BOTTOM, TOP = 36, 28, 12
+CHAR_WIDTH = 6.5  # about, at the labels' 11px: a slot narrower than its longest label turns
+TURNED_BOTTOM = 64  # the labels 40° (and gets this room below the bars)
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,10 @@ class Bar:
     value: object
     ok: bool | None  # against a goal: True met, False missed, None no goal or no value
 
+    @property
+    def cx(self) -> float:
+        return round(self.x + self.width / 2, 1)
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -30,6 +36,12 @@ class Chart:
     height: int = HEIGHT
     left: int = LEFT
     baseline: float = HEIGHT - BOTTOM
+    turned: bool = False  # labels turned 40° (many bars), label and sublabel on one line
+
+    @property
+    def has_values(self) -> bool:
+        """Whether any bar has a value (else the page says so instead of drawing empty axes)."""
+        return any(bar.value is not None for bar in self.bars)
 
 
 def bar_chart(items, *, maximum=None, goal=None, higher_is_better=True) -> Chart:
@@ -37,8 +49,14 @@ def bar_chart(items, *, maximum=None, goal=None, higher_is_better=True) -> Chart
     `maximum`: the top of the scale (else the largest value, at least 1); `goal`: a line."""
     values = [i["value"] for i in items if i["value"] is not None]
     top = maximum if maximum is not None else max([1, *values])
-    plot_h = HEIGHT - BOTTOM - TOP
     slot = (WIDTH - LEFT) / max(len(items), 1)
+    longest = max(
+        (len(str(i.get(k) or "")) for i in items for k in ("label", "sublabel")), default=0
+    )
+    turned = slot < longest * CHAR_WIDTH + 4
+    bottom = TURNED_BOTTOM if turned else BOTTOM
+    height = HEIGHT - BOTTOM + bottom
+    plot_h = height - bottom - TOP
     bars = []
     for n, item in enumerate(items):
         value = item["value"]
@@ -50,7 +68,7 @@ def bar_chart(items, *, maximum=None, goal=None, higher_is_better=True) -> Chart
             Bar(
                 x=round(LEFT + n * slot + slot * 0.15, 1),
                 # (the label's centre: x + width / 2)
-                y=round(HEIGHT - BOTTOM - h, 1),
+                y=round(height - bottom - h, 1),
                 width=round(slot * 0.7, 1),
                 height=round(h, 1),
                 label=item["label"],
@@ -59,9 +77,17 @@ def bar_chart(items, *, maximum=None, goal=None, higher_is_better=True) -> Chart
                 ok=ok,
             )
         )
-    ticks = [(round(HEIGHT - BOTTOM - plot_h * f, 1), _tick(top * f)) for f in (0, 0.5, 1)]
-    goal_y = None if goal is None else round(HEIGHT - BOTTOM - plot_h * min(goal, top) / top, 1)
-    return Chart(bars=bars, ticks=ticks, goal_y=goal_y, slot=round(slot, 1))
+    ticks = [(round(height - bottom - plot_h * f, 1), _tick(top * f)) for f in (0, 0.5, 1)]
+    goal_y = None if goal is None else round(height - bottom - plot_h * min(goal, top) / top, 1)
+    return Chart(
+        bars=bars,
+        ticks=ticks,
+        goal_y=goal_y,
+        slot=round(slot, 1),
+        height=height,
+        baseline=height - bottom,
+        turned=turned,
+    )
 
 
 def _tick(value):
