@@ -10,23 +10,8 @@ def items(n, value=50):
 
 
 def test_short_labels_stay_upright():
-    months = [
-        {"label": m, "value": 3}
-        for m in [
-            "Jan",
-            "Feb",
-            "Mrt",
-            "Apr",
-            "Mei",
-            "Jun",
-            "Jul",
-            "Aug",
-            "Sep",
-            "Okt",
-            "Nov",
-            "Dec",
-        ]
-    ]
+    names = ["Jan", "Feb", "Mrt", "Apr", "Mei", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dec"]
+    months = [{"label": m, "value": 3} for m in names]
     assert not bar_chart(months).turned
     chart = bar_chart(items(4), maximum=100)  # "Resolution" fits a quarter of the width
     assert not chart.turned
