@@ -1,7 +1,10 @@
 """The manager dashboard in a real browser (issue 17): the director over all organisations
 and Acme's authorised contact over their own, each following a drill-down to the list of
-exactly the tickets a figure counted, on a desktop and on a phone."""
+exactly the tickets a figure counted, on a desktop and on a phone; the contact downloads that
+list as CSV."""
 
+import csv
+import io
 import re
 
 import pytest
@@ -61,6 +64,13 @@ def test_director_and_contact_follow_a_drill_down(page, shot, contracts, acme, g
     page.wait_for_url(re.compile(rf"/tickets/\?.*reported={month}"))
     body = page.content()
     assert mine.number in body and theirs.number not in body
+    # the drill-down's list as CSV: exactly the counted ticket (the contact reads English)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="CSV").click()
+    raw = open(info.value.path(), "rb").read()  # noqa: SIM115 - read once
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows[0][:2] == ["Number", "Title"]
+    assert [r[0] for r in rows[1:]] == [mine.number]
     # the wallboard: no navigation, refreshes itself
     page.goto("/dashboard/wallboard/")
     assert page.locator("nav.pim-nav").count() == 0
