@@ -118,6 +118,7 @@ def test_the_queue_buttons_carry_the_current_filters(login, world):
     html = response.content.decode()
     assert 'href="/queue/export/?priority=1&amp;sort=reported_at&amp;format=csv"' in html
     assert 'href="/queue/export/?priority=1&amp;sort=reported_at&amp;format=xlsx"' in html
+    assert 'href="/exports/"' in html  # the large ones, written in the background, are there
 
 
 def test_an_authorised_contact_exports_only_their_organisation(login, world, acme):
