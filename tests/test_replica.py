@@ -3,6 +3,9 @@ DATABASE_REPLICA_URL configures one; everything else to the primary. In the test
 a second connection to the test database (TEST MIRROR), so the data is the same and the
 queries of each connection can be told apart."""
 
+import csv
+import io
+
 import pytest
 from django.db import connections, router, transaction
 from django.test.utils import CaptureQueriesContext
@@ -11,6 +14,7 @@ from pim.models import Organization
 from pim.routers import replica_reads
 from privacy.export import export_person
 from privacy.models import PrivacyEvent
+from tickets import services
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
@@ -84,3 +88,22 @@ def test_the_personal_data_export_reads_from_the_replica_and_logs_on_the_primary
     assert touched(on_replica, "tickets_ticket") and not touched(on_primary, "tickets_ticket")
     assert touched(on_primary, "privacy_privacyevent")
     assert PrivacyEvent.objects.filter(subject=users["acme.user"]).count() == 1
+
+
+def test_a_ticket_list_export_reads_its_rows_from_the_replica(replica, client, users):
+    """tickets/exports.py: the rows of an export are read on the replica."""
+    services.create_ticket(actor=users["acme.user"], title="Replica row", description="d")
+    client.force_login(users["acme.contact"])
+    with (
+        queries_on("default") as primary,
+        queries_on("replica") as replica_queries,
+    ):
+        response = client.get("/tickets/export/?format=csv")
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert [r[1] for r in rows[1:]] == ["Replica row"]
+    assert any('FROM "tickets_ticket"' in q["sql"] for q in replica_queries.captured_queries)
+    assert not any(
+        'FROM "tickets_ticket"' in q["sql"] and "LIMIT" not in q["sql"]
+        for q in primary.captured_queries
+    )  # on the primary only the bounded count that chooses the direct download

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
@@ -452,23 +452,3 @@ def test_an_expired_export_is_gone_before_the_cleanup_runs(client, users):
 def test_the_export_routes_are_named():
     assert reverse("export-list") == "/exports/"
     assert reverse("ticket-list-export") == "/tickets/export/"
-
-
-# serialized_rollback: its flush then leaves the tables as the browser tests' serialized rollback
-# expects (a plain transactional test's flush re-creates the content types under new ids)
-@pytest.mark.django_db(transaction=True, serialized_rollback=True, databases=["default", "replica"])
-def test_the_rows_are_read_on_the_replica_when_there_is_one(client, users, settings):
-    settings.DATABASE_REPLICA = True
-    services.create_ticket(actor=users["acme.user"], title="Replica row", description="d")
-    client.force_login(users["acme.contact"])
-    with (
-        CaptureQueriesContext(connections["default"]) as primary,
-        CaptureQueriesContext(connections["replica"]) as replica,
-    ):
-        rows = read_csv(client.get("/tickets/export/?format=csv"))
-    assert [r[1] for r in rows[1:]] == ["Replica row"]
-    assert any('FROM "tickets_ticket"' in q["sql"] for q in replica.captured_queries)
-    assert not any(
-        'FROM "tickets_ticket"' in q["sql"] and "LIMIT" not in q["sql"]
-        for q in primary.captured_queries
-    )  # on the primary only the bounded count that chooses the direct download
