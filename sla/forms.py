@@ -23,10 +23,9 @@ class MonthField(forms.Field):
         return month
 
 
-class ComplianceFilterForm(forms.Form):
-    """The filters of the compliance page; an invalid value is shown on the page (400)."""
+class OrganizationFilterForm(forms.Form):
+    """A report page's organisation select, its choices those the viewer may see."""
 
-    since = MonthField(label=_("From month"), required=False)
     organization = forms.ModelChoiceField(
         label=_("Organisation"), queryset=Organization.objects.none(), required=False
     )
@@ -34,6 +33,13 @@ class ComplianceFilterForm(forms.Form):
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = organizations
+
+
+class ComplianceFilterForm(OrganizationFilterForm):
+    """The filters of the compliance page; an invalid value is shown on the page (400)."""
+
+    since = MonthField(label=_("From month"), required=False)
+    field_order = ["since", "organization"]
 
 
 class NoAccessForm(OwnIds, forms.Form):
@@ -121,33 +127,19 @@ class SlaChangeRequestForm(OwnIds, forms.Form):
     )
 
 
-class ReportFilterForm(forms.Form):
+class ReportFilterForm(OrganizationFilterForm):
     """The filter of the monthly reports' list (provider staff); an invalid value answers 400."""
 
-    organization = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organization.objects.none(), required=False
-    )
 
-    def __init__(self, *args, organizations, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations
-
-
-class DashboardFilterForm(forms.Form):
+class DashboardFilterForm(OrganizationFilterForm):
     """The dashboard's month and (provider staff) organisation; an invalid value is shown on
     the page (400)."""
 
     month = MonthField(label=_("Month"), required=False)
-    organization = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organization.objects.none(), required=False
-    )
-
-    def __init__(self, *args, organizations, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations
+    field_order = ["month", "organization"]
 
 
-class ReportGenerateForm(OwnIds, forms.Form):
+class ReportGenerateForm(OwnIds, OrganizationFilterForm):
     """Provider staff (re)generate an organisation's report of an ended month."""
 
     id_prefix = "report_generate"
@@ -159,7 +151,3 @@ class ReportGenerateForm(OwnIds, forms.Form):
     confirm = forms.BooleanField(
         label=_("Yes, (re)generate this report: an existing report's files are replaced"),
     )
-
-    def __init__(self, *args, organizations, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations
