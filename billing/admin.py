@@ -4,6 +4,7 @@ the API, which audit every change)."""
 from django import forms
 from django.contrib import admin
 
+from pim.admin import ReadOnlyAdmin
 from pim.admin_history import ValuesInHistoryMixin
 
 from . import bundles
@@ -17,7 +18,7 @@ class YearRateAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
 
 
 @admin.register(TimeEntry)
-class TimeEntryAdmin(admin.ModelAdmin):
+class TimeEntryAdmin(ReadOnlyAdmin):
     list_display = ["ticket", "worked_on", "user", "minutes", "category", "billable"]
     list_filter = ["billable", "category", "worked_on"]
     list_select_related = ["ticket", "user"]
@@ -25,32 +26,12 @@ class TimeEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "worked_on"
     raw_id_fields = ["ticket", "user"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by the services only (closing on the billing page or the API, corrections by a
-    reclassification), so that every change is checked and audited."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ClosedMonth)
 class ClosedMonthAdmin(ReadOnlyAdmin):
+    """Written by the services only (closing on the billing page or the API, corrections by a
+    reclassification), so that every change is checked and audited."""
+
     list_display = ["organization", "month", "closed_at", "closed_by"]
     list_filter = ["month"]
     list_select_related = ["organization", "closed_by"]

@@ -36,6 +36,21 @@ def permission_label(permission):
     return f"{permission.content_type} | {name}"
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For rows the code alone writes (through its services, checked and audited: a billing
+    month's close, a privacy log entry, a monthly SLA report as it was sent): readable in the
+    admin, never added, changed or deleted there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class TranslatedPermissionsMixin:
     def formfield_for_manytomany(self, db_field, request=None, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)

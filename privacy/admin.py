@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from pim.admin import ReadOnlyAdmin
 from pim.admin import UserAdmin as PimUserAdmin
 from pim.filters import parse_id
 from pim.models import User
@@ -13,7 +14,7 @@ from .models import AnonymisedTicket, PrivacyEvent
 
 
 @admin.register(PrivacyEvent)
-class PrivacyEventAdmin(admin.ModelAdmin):
+class PrivacyEventAdmin(ReadOnlyAdmin):
     """The privacy log is written by the code only: read it, never edit it."""
 
     list_display = ("at", "action", "subject_label", "actor", "via")
@@ -21,15 +22,6 @@ class PrivacyEventAdmin(admin.ModelAdmin):
     search_fields = ("subject_label",)
     list_select_related = ("actor",)
     readonly_fields = ("action", "at", "actor", "via", "subject", "subject_label", "details")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AnonymisedTicket)

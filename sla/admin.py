@@ -241,7 +241,7 @@ class ServiceAdmin(ValuesInHistoryMixin, pim_admin.ServiceAdmin):
 
 
 @admin.register(MonthlyReport)
-class MonthlyReportAdmin(admin.ModelAdmin):
+class MonthlyReportAdmin(pim_admin.ReadOnlyAdmin):
     """Made (and mailed, once) by the monthly task or on demand on the reports page, where
     staff also download them: read-only here, so a report stays as it was sent."""
 
@@ -249,12 +249,3 @@ class MonthlyReportAdmin(admin.ModelAdmin):
     list_filter = ["month", "organization"]
     list_select_related = ["organization"]
     date_hierarchy = "month"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
