@@ -395,6 +395,24 @@ class Clock(models.Model):
                 condition=models.Q(counted=True),
                 name="clock_compliance",
             ),
+            # the same for one organisation's months (an authorised contact, the organisation
+            # filter, the monthly report): without it the organisation is a filter over every
+            # organisation's clocks of the months
+            models.Index(
+                fields=[
+                    "organization",
+                    "month",
+                    "priority",
+                    "target",
+                    "state",
+                    "stopped_at",
+                    "paused",
+                    "due_at",
+                    "used_seconds",
+                ],  # fmt: skip
+                condition=models.Q(counted=True),
+                name="clock_compliance_org",
+            ),
         ]
 
     def __str__(self):

@@ -10,10 +10,10 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from pim.exceptions import IllegalStateChange
-from pim.scoping import organization_filter
+from pim.scoping import organization_filter, user_scope
 from sla import services as sla_services
 from sla.models import Clock
-from sla.queries import compliance, state_q
+from sla.queries import compliance, monthly_outcomes, state_q
 from tickets import services
 from tickets.models import Status
 
@@ -193,6 +193,58 @@ def test_report_columns_give_the_figures_of_the_ticket_definition(contracts, use
         assert figures(compliance(users["director"], since=since, now=now)) == old_definition(
             users["director"], now, since=since
         )
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_monthly_outcomes_are_the_sums_of_the_compliance_rows(contracts, users, seed):
+    """The dashboard's trend (met and breached per month, a lighter aggregation) equals the
+    ticket definition's rows summed per month, for every viewer and organisation filter."""
+    rng = random.Random(seed)
+    for _ in range(12):
+        random_ticket(rng, users)
+    now = at(2026, 12, 10, 12, 0)
+    since, until = at(2026, 1, 1, 0, 0), at(2027, 1, 1, 0, 0)
+    acme = users["acme.contact"].organization_id_or_none
+    with freeze_time(now):
+        for user, organization_id in (
+            ("director", None),
+            ("director", acme),
+            ("acme.contact", None),
+        ):
+            expected = {}
+            for (month, org, _p, _t), (_n, met, breached, _avg) in old_definition(
+                users[user], now, since=since
+            ).items():
+                if organization_id and org != "Acme Zorg":
+                    continue
+                key = month.astimezone(AMS).date()
+                m, b = expected.get(key, (0, 0))
+                expected[key] = (m + met, b + breached)
+            got = monthly_outcomes(
+                users[user], since=since, until=until, organization_id=organization_id, now=now
+            )
+            assert got == expected
+            assert got
+
+
+def test_an_authorised_contact_s_figures_read_the_clocks_alone(
+    contracts, users, django_assert_max_num_queries
+):
+    """In the contact's scope (a request's) the aggregation reads the clocks' own organisation
+    column, not the tickets (the scoped manager would join them: a million rows at scale), and
+    still only their organisation's."""
+    incident(users, "acme.user", at(2026, 11, 2, 9, 0), 30, 60)
+    incident(users, "globex.user", at(2026, 11, 2, 9, 0), 30, 60)
+    contact = users["acme.contact"]
+    with user_scope(contact), django_assert_max_num_queries(3) as ctx:
+        rows = compliance(contact)
+        outcomes = monthly_outcomes(contact, since=at(2026, 11, 1, 0, 0), until=at(2026, 12, 1))
+    assert {r["organization"] for r in rows} == {"Acme Zorg"}
+    assert sum(r["count"] for r in rows) == 3  # response, restore, resolution of Acme's one
+    assert sum(outcomes[at(2026, 11, 1).date()]) == 3
+    aggregations = [q["sql"] for q in ctx.captured_queries if "sla_clock" in q["sql"]]
+    assert len(aggregations) == 2
+    assert not [sql for sql in aggregations if "tickets_ticket" in sql]
 
 
 def test_api_default_period_is_the_previous_and_the_current_month(contracts, users, api):
