@@ -23,15 +23,15 @@ has nothing scheduled. The year to date runs from 1 January to the same end.
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pim.models import Service
 from pim.months import month_start, next_month
-from pim.scoping import organization_filter
+from pim.scoping import organization_filter, scopes_disabled
 from tickets.models import Kind
 
 from . import services as sla_services
@@ -49,6 +49,8 @@ from .models import (
 )
 
 ZONE = sla_services.REPORT_ZONE
+# the end of an outage not restored yet, in SQL (later than any period): it lasts until now
+UNENDED = datetime(9999, 12, 31, tzinfo=UTC)
 
 # {(organization id, service id): [(start, end), ...]} for [start, end) and these organisations
 MaintenanceSource = Callable[[datetime, datetime, list[int]], dict]
@@ -92,10 +94,17 @@ def visible_services(user, organization_id=None, service_id=None):
 
 
 def outage_intervals(service_ids, start, end, now):
-    """{service id: [(start, end), ...]} of the outages reaching into [start, end)."""
-    restored = Clock.objects.filter(ticket=OuterRef("ticket_id"), target=Target.RESTORE).values(
-        "stopped_at"
-    )[:1]
+    """{service id: [(start, end), ...]} of the outages reaching into [start, end).
+
+    Driven by the outages (a few per service and month): each one's ticket by its key and its
+    restore clock by `one_clock_per_target`, whose end is computed once per outage for the
+    test and once per outage found (an outage not restored yet ends at `UNENDED` there)."""
+    with scopes_disabled():  # the clock of the outage's own ticket, which the scope has chosen
+        restored = (
+            Clock.objects.filter(ticket=OuterRef("ticket_id"), target=Target.RESTORE)
+            .order_by()  # one row per (ticket, target); the model's order would join the tickets
+            .values("stopped_at")[:1]
+        )
     rows = (
         Outage.objects.filter(
             ticket__service_id__in=service_ids,
@@ -109,15 +118,15 @@ def outage_intervals(service_ids, start, end, now):
                 Subquery(restored),
                 "ticket__workaround_at",
                 "ticket__resolved_at",
+                Value(UNENDED),
             ),
         )
-        .filter(effective_start__lt=end)
-        .filter(Q(effective_end__isnull=True) | Q(effective_end__gt=start))
+        .filter(effective_start__lt=end, effective_end__gt=start)
         .values_list("ticket__service_id", "effective_start", "effective_end")
     )
     found = defaultdict(list)
     for service_id, a, b in rows:
-        found[service_id].append((a, b or now))
+        found[service_id].append((a, now if b == UNENDED else b))
     return found
 
 
