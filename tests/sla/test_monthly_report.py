@@ -232,6 +232,30 @@ def test_the_pdf_shows_the_figures_of_the_month(month, acme, users):
     assert report.language == "en"  # acme.contact reads English (tests' make_user)
 
 
+def test_the_reports_figures_are_the_dashboards(month, acme, users):
+    """One set of queries serves both: the month's compliance and restore averages of the
+    report equal what the dashboard shows a manager for the organisation and month."""
+    from sla import dashboard
+
+    report = figures_now(acme)
+    board = dashboard.figures(users["director"], NOVEMBER, acme.pk, now=REPORT_DAY)
+    assert board.compliance  # the seeded month has figures
+    assert [
+        (r["priority"], r["target"], r["count"], r["met"], r["breached"], r["running"])
+        for r in board.compliance
+    ] == [
+        (r["priority"], r["target"], r["count"], r["met"], r["breached"], r["open"])
+        for r in report.compliance
+    ]
+    assert [
+        (r["priority"], r["restored"], r["average_minutes"], r["goal_minutes"])
+        for r in board.restore
+    ] == [(r.priority, r.count, r.average_minutes, r.goal_minutes) for r in report.restore]
+    assert sorted((a.service_id, a.downtime) for a in board.availability) == sorted(
+        (a.service_id, a.downtime) for a in report.availability
+    )
+
+
 def test_the_csv_has_the_same_figures(month, acme):
     with freeze_time(REPORT_DAY):
         report = monthly_reports.generate(acme, NOVEMBER)
