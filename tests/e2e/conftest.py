@@ -12,9 +12,28 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.db import connection
+from django.test.testcases import LiveServerThread
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+
+
+# On SQLite the test database lives in memory and its one connection is shared by the live
+# server's threads: two requests at once (a page's polls firing while another loads) can fail
+# inside sqlite3 with "bad parameter or other API misuse". There the live server answers one
+# request at a time (Django then closes each connection, so no browser holds it).
+class OneRequestAtATime(WSGIServer):
+    """The live server's WSGIServer without threads; its thread already uses the shared
+    connections it is given."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+if connection.vendor == "sqlite":
+    LiveServerThread.server_class = OneRequestAtATime
 
 
 def _chromium_path():
