@@ -26,11 +26,10 @@ UTF-8, a decimal point, ISO dates. Its columns:
 
 VAT is computed on the organisation's subtotal in the overview, not per row."""
 
-import csv
-import io
-
 from django.utils.translation import gettext as _
 from fpdf import FPDF
+
+from pim.documents import csv_text, latin
 
 from .overview import hours
 
@@ -145,20 +144,12 @@ def accounting_rows(overviews):
 
 
 def accounting_csv(overviews) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=ACCOUNTING_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(accounting_rows(overviews))
-    return out.getvalue()
+    return csv_text(ACCOUNTING_COLUMNS, accounting_rows(overviews))
 
 
 def overview_csv(ov) -> str:
     """The overview as the customer reads it: its lines, then the totals (same columns as the
     accounting export, the totals in `line`: subtotal, vat, total)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=ACCOUNTING_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(accounting_rows([ov]))
     common = {
         "month": ov.month.isoformat(),
         "status": ov.status,
@@ -166,31 +157,27 @@ def overview_csv(ov) -> str:
         "organization": ov.organization_name,
         "vat_rate": _money(ov.vat_rate),
     }
-    writer.writerow({**common, "line": "subtotal", "amount_excl_vat": _money(ov.subtotal)})
-    writer.writerow({**common, "line": "vat", "amount_excl_vat": _money(ov.vat_amount)})
-    writer.writerow({**common, "line": "total", "amount_excl_vat": _money(ov.total)})
-    return out.getvalue()
-
-
-def _latin(text) -> str:
-    """The PDF's core font speaks Latin-1: other characters become '?'."""
-    text = str(text).replace("–", "-").replace("—", "-").replace("’", "'").replace("€", "EUR")
-    return text.encode("latin-1", "replace").decode("latin-1")
+    totals = [
+        {**common, "line": "subtotal", "amount_excl_vat": _money(ov.subtotal)},
+        {**common, "line": "vat", "amount_excl_vat": _money(ov.vat_amount)},
+        {**common, "line": "total", "amount_excl_vat": _money(ov.total)},
+    ]
+    return csv_text(ACCOUNTING_COLUMNS, [*accounting_rows([ov]), *totals])
 
 
 def overview_pdf(ov, month_label: str) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_compression(False)  # small documents; the text stays searchable as written
-    pdf.set_title(_latin(_("Billing overview")))
+    pdf.set_title(latin(_("Billing overview")))
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, _latin(_("Billing overview")), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, latin(_("Billing overview")), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
     status = _("final") if ov.closed else _("provisional")
     pdf.cell(
         0,
         7,
-        _latin(f"{ov.organization_name} - {month_label} ({status})"),
+        latin(f"{ov.organization_name} - {month_label} ({status})"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -200,7 +187,7 @@ def overview_pdf(ov, month_label: str) -> bytes:
         pdf.set_font("Helvetica", "B" if bold else "", 9)
         widths = (80, 22, 22, 28, 28)
         for width, (text, align) in zip(widths, cells, strict=True):
-            pdf.cell(width, 6, _latin(text), border="B", align=align)
+            pdf.cell(width, 6, latin(text), border="B", align=align)
         pdf.ln()
 
     row(
@@ -261,22 +248,22 @@ def overview_pdf(ov, month_label: str) -> bytes:
     if ov.bundles:
         pdf.ln(4)
         pdf.set_font("Helvetica", "B", 11)
-        pdf.cell(0, 7, _latin(_("Hour bundles")), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, latin(_("Hour bundles")), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 9)
         for d in ov.bundles.draws:
-            pdf.cell(0, 6, _latin(f"{d.worked_on:%Y-%m-%d} {d.ticket.number}: {d.minutes} min"),
+            pdf.cell(0, 6, latin(f"{d.worked_on:%Y-%m-%d} {d.ticket.number}: {d.minutes} min"),
                      new_x="LMARGIN", new_y="NEXT")  # fmt: skip
         balance = _("Balance at the end of the month: %(hours)s hours") % {
             "hours": ov.bundles.balance_text
         }
-        pdf.cell(0, 6, _latin(balance), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, latin(balance), new_x="LMARGIN", new_y="NEXT")
     if ov.quotes:
         pdf.ln(4)
         pdf.set_font("Helvetica", "B", 11)
-        pdf.cell(0, 7, _latin(_("Quotes accepted this month")), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, latin(_("Quotes accepted this month")), new_x="LMARGIN", new_y="NEXT")
         for q in ov.quotes:
             price = _("free of charge") if q.free else f"EUR {_money(q.amount)}"
             pdf.set_font("Helvetica", "", 9)
-            pdf.cell(0, 6, _latin(f"{q.ticket_number} v{q.version} {q.title}: {price}"),
+            pdf.cell(0, 6, latin(f"{q.ticket_number} v{q.version} {q.title}: {price}"),
                      new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     return bytes(pdf.output())

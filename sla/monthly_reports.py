@@ -34,8 +34,6 @@ one row per figure, its kind in `section`:
 Every row also carries `organization` and `month` (YYYY-MM).
 """
 
-import csv
-import io
 from collections import Counter
 from datetime import timedelta
 
@@ -48,6 +46,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 from fpdf import FPDF
 
+from pim.documents import csv_text, latin
 from pim.models import Organization, Role, User
 from pim.months import month_of, next_month
 
@@ -214,20 +213,10 @@ def csv_rows(figures):
 
 
 def render_csv(figures) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(csv_rows(figures))
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, csv_rows(figures))
 
 
 # --- the PDF -----------------------------------------------------------------------------------
-
-
-def _latin(text) -> str:
-    """The PDF's core font speaks Latin-1: other characters become '?'."""
-    text = str(text).replace("–", "-").replace("—", "-").replace("’", "'").replace("€", "EUR")
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def percent(value) -> str:
@@ -246,23 +235,23 @@ class _Pdf:
     def __init__(self, title):
         self.pdf = FPDF(format="A4")
         self.pdf.set_compression(False)  # small documents; the text stays searchable
-        self.pdf.set_title(_latin(title))
+        self.pdf.set_title(latin(title))
         self.pdf.set_auto_page_break(True, margin=15)
         self.pdf.add_page()
 
     def heading(self, text, size=11):
         self.pdf.ln(3)
         self.pdf.set_font("Helvetica", "B", size)
-        self.pdf.cell(0, 8, _latin(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.cell(0, 8, latin(text), new_x="LMARGIN", new_y="NEXT")
 
     def line(self, text, size=9):
         self.pdf.set_font("Helvetica", "", size)
-        self.pdf.multi_cell(0, 5, _latin(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.multi_cell(0, 5, latin(text), new_x="LMARGIN", new_y="NEXT")
 
     def row(self, cells, widths, bold=False):
         self.pdf.set_font("Helvetica", "B" if bold else "", 8)
         for width, text in zip(widths, cells, strict=True):
-            self.pdf.cell(width, 6, _latin(text)[:60], border="B")
+            self.pdf.cell(width, 6, latin(text)[:60], border="B")
         self.pdf.ln()
 
     def table(self, header, rows, widths):
