@@ -46,11 +46,12 @@ class IllegalTransition(IllegalStateChange):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def record_audit(ticket: Ticket, actor, action: str, changes=None, obj=None) -> AuditEntry:
+def record_audit(ticket: Ticket, actor, action: str, changes=None, obj=None, at=None) -> AuditEntry:
+    """`at`: the moment the change carries (a transition's), so the header and the audit agree."""
     return AuditEntry.objects.create(
         ticket=ticket,
         actor=actor,
-        at=timezone.now(),
+        at=at or timezone.now(),
         action=action,
         object_type=obj._meta.model_name if obj is not None else "ticket",
         object_id=obj.pk if obj is not None else ticket.pk,
@@ -488,7 +489,7 @@ def _transition(
     _mark_responded(ticket, actor, now)
     old_status, ticket.status = ticket.status, status
     ticket.save()
-    entry = record_audit(ticket, actor, "transition", changes)
+    entry = record_audit(ticket, actor, "transition", changes, at=now)
     signals.ticket_transitioned.send(
         Ticket,
         ticket=ticket,

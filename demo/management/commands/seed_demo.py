@@ -303,7 +303,10 @@ class Command(BaseCommand):
             seed_billing(User.objects.get(username="csm"), agent, timezone.now())
             # What the SLA sweep finds now (SLA events of the history, escalations of the open
             # tickets that are late, reminders), as the first worker start would.
-            sweep(timezone.now())
+            # at one frozen moment, so what it does (an auto-close, its note) shares that time
+            swept = timezone.now()
+            with _at(swept):
+                sweep(swept)
             # last month's SLA report of each organisation, as the monthly task makes them
             seed_reports(timezone.now())
             # The generated history is the past: its mails count as delivered, so a fresh
