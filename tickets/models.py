@@ -245,6 +245,13 @@ class Ticket(models.Model):
                 name="ticket_queue_assignee",
                 condition=models.Q(status__in=sorted(OPEN_STATUSES)),
             ),
+            # the queue's filters by priority (the view "Unassigned P1/P2", an organisation's
+            # P1/P2): the open tickets of a few priorities, then organisation or assignee
+            models.Index(
+                fields=["priority", "organization", "assignee"],
+                name="ticket_queue_priority",
+                condition=models.Q(status__in=sorted(OPEN_STATUSES)),
+            ),
             # the API's other orderings (?ordering=…, the id breaks ties)
             models.Index(fields=["priority", "id"], name="ticket_by_priority"),
             models.Index(fields=["status", "id"], name="ticket_by_status"),

@@ -16,15 +16,26 @@ from pim.scoping import organization_filter, visible_organizations
 
 from .models import KIND_PREFIX, Attachment, Ticket, TicketUpdate, Visibility
 
+# What a list row shows besides the ticket.
+ROW_RELATIONS = ("organization", "service", "location", "reporter", "assignee")
+
 
 def ticket_list(user):
     """Tickets `user` may see, with what a list row shows, in a constant number of queries
     (without the search documents: lists never show them)."""
     return (
         Ticket.objects.visible_to(user)
-        .select_related("organization", "service", "location", "reporter", "assignee")
+        .select_related(*ROW_RELATIONS)
         .defer("search_document", "search_internal")
     )
+
+
+def for_page(queryset):
+    """A list page's rows (a page of 25): the related rows read by primary key after the page's
+    tickets instead of joined to them. PostgreSQL spends ~8 ms planning the join of five tables
+    over the ticket table's many indexes, for a query it then runs in under 1 ms; five lookups
+    by primary key take less than the planning (bench/agent_queue.py, 1,000,000 tickets)."""
+    return queryset.select_related(None).prefetch_related(*ROW_RELATIONS)
 
 
 def updates_for(ticket, user):

@@ -4,6 +4,9 @@ import math
 from django import template
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -63,7 +66,7 @@ def business_time(seconds, day_seconds=None, calendar_name=""):
 @register.simple_tag
 def countdown_texts():
     """The countdown's texts in the reader's language, as JSON for the browser's ticking
-    countdowns (static/js/queue.js): the same texts `duration` and _countdown.html use."""
+    countdowns (static/js/queue.js): the same texts `duration` and `sla_countdown` use."""
     return json.dumps(
         {
             "in": _("in %(left)s"),
@@ -75,23 +78,47 @@ def countdown_texts():
     )
 
 
-@register.inclusion_tag("sla/_countdown.html")
+def _countdown_attrs(clock, state, paused):
+    """The title and the data-* attributes of a countdown (static/js/queue.js ticks it); the
+    times as the `date` filter writes them ("d-m-Y H:i" and "c"), once per list row."""
+    title = clock.get_target_display()
+    if clock.due_at:
+        title = f"{title}: {template_localtime(clock.due_at):%d-%m-%Y %H:%M}"
+    attrs = format_html(' title="{}"', title)
+    if not paused and clock.due_at and not clock.stopped_at:
+        attrs += format_html(
+            ' data-due="{}" data-state="{}"', template_localtime(clock.due_at).isoformat(), state
+        )
+        if clock.at_risk_at:
+            attrs += format_html(
+                ' data-at-risk="{}"', template_localtime(clock.at_risk_at).isoformat()
+            )
+    return attrs
+
+
+@register.simple_tag
 def sla_countdown(ticket, now=None):
-    """The next due clock of a list row, coloured by its live state."""
+    """The next due clock of a list row, coloured by its live state: rendered in Python, not
+    by an inclusion template (a list renders it once per row)."""
     now = now or timezone.now()
     clock = queries.next_clock(ticket)
     if clock is None:
-        return {"clock": None}
-    if clock.due_at is None:
-        return {"clock": clock, "state": clock.state, "paused": True}
-    left = (clock.due_at - now).total_seconds()
-    return {
-        "clock": clock,
-        "state": queries.live_state(clock, now),
-        "left": left,
-        "overdue": left < 0,
-        "paused": clock.paused,
-    }
+        return mark_safe('<span class="sla">–</span>')  # noqa: S308 (a constant)
+    paused = clock.due_at is None or clock.paused
+    state = clock.state if clock.due_at is None else queries.live_state(clock, now)
+    if paused:
+        left = "⏸ " + _("paused")
+    else:
+        seconds = (clock.due_at - now).total_seconds()
+        template = _("%(left)s late") if seconds < 0 else _("in %(left)s")
+        left = template % {"left": duration(seconds)}
+    return format_html(
+        '<span class="sla sla-{}"{}><span class="sla-left">{}</span> <small>({})</small></span>',
+        state,
+        _countdown_attrs(clock, state, paused),
+        left,
+        clock.get_target_display().lower(),
+    )
 
 
 @register.filter

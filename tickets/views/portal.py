@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from pim.inputs import DESCRIPTION_MAX, TITLE_MAX
 
-from .. import extensions, lists, services
+from .. import extensions, lists, queries, services
 from ..forms import (
     CallerLookupForm,
     QuestionForm,
@@ -32,7 +32,7 @@ def ticket_list(request):
     Provider staff reach the same page, but work from the queue. A dashboard figure's
     drill-down adds TicketFilter's own names (`lists.DRILL_PARAMS`); an invalid one answers 400."""
     found = lists.customer_rows(request.user, request.GET, request)
-    page = page_of(request, extensions.clock_read().list_rows(found.rows))
+    page = page_of(request, extensions.clock_read().list_rows(queries.for_page(found.rows)))
     return render(
         request,
         "tickets/ticket_list.html",

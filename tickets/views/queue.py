@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pim.filters import parse_id
 from pim.permissions import staff_required
 
-from .. import bulk, extensions, lists, queue_views
+from .. import bulk, extensions, lists, queries, queue_views
 from ..filters import drill_context
 from ..forms import BulkForm
 from ..models import QueueView
@@ -24,7 +24,7 @@ from .exports import export_query
 def queue(request):
     """All organisations' tickets; open ones unless the status filter says otherwise."""
     found = lists.queue_rows(request.user, request.GET, request)
-    qs = extensions.clock_read().list_rows(found.rows)
+    qs = extensions.clock_read().list_rows(queries.for_page(found.rows))
     sort, direction = found.context["sort"], found.context["dir"]
     page = page_of(request, qs)
     views = queue_views.views_for(request.user, current=request.GET)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from pim.pagination import BoundedPaginator, bounded_count
 
-from .. import extensions, lists
+from .. import extensions, lists, queries
 from .common import PAGE_SIZE
 from .exports import export_query
 
@@ -35,7 +35,7 @@ def search(request):
     form, term = found.form, found.context["term"]
     page = None
     if term:
-        rows = extensions.clock_read().list_rows(found.rows)
+        rows = extensions.clock_read().list_rows(queries.for_page(found.rows))
         page = SearchPaginator(rows, found.context["found"]).get_page(request.GET.get("page"))
     return render(
         request,
