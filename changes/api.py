@@ -102,7 +102,7 @@ class ChangeSerializer(serializers.Serializer):
     def to_representation(self, change):
         data = super().to_representation(change)
         data["type"] = change.type or None
-        if not self.context.get("staff", False):  # a draft is the provider's own
+        if "documents" in data and not self.context.get("staff", False):  # drafts: provider's
             data["documents"] = [d for d in data["documents"] if d["status"] != "draft"]
         return data
 
@@ -124,11 +124,10 @@ class TicketChangeField(serializers.Field):
             change = ChangeRequest(
                 ticket=ticket, quote_due_at=services.quote_due_from_receipt(ticket.reported_at)
             )
-            return {
-                **ChangeSerializer(change).data,
-                "documents": [],
-                "approvals": [],
-            } | {"type": None}
+            serializer = ChangeSerializer(change)
+            for name in ("documents", "approvals"):  # an unsaved row has no related rows
+                del serializer.fields[name]
+            return serializer.data | {"documents": [], "approvals": [], "type": None}
         return ChangeSerializer(change, context={"staff": staff}).data
 
 

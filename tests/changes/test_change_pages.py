@@ -259,3 +259,14 @@ def test_the_agent_saves_a_draft_quote_on_the_page_and_sends_it_later(users, fil
     with freeze_time(NOW):
         seen = contact.get(url).content.decode()
     assert 'id="change-documents"' in seen and 'data-change-step="approve"' in seen
+
+
+def test_the_page_of_a_change_ticket_without_its_change_request(file_change, users):
+    """A change ticket registered before the change path (no change request row) opens for the
+    agent and the customer."""
+    ticket = file_change()
+    ChangeRequest.objects.filter(ticket=ticket).delete()
+    for username in ("agent", "acme.contact"):
+        page = login(users, username).get(ticket.get_absolute_url())
+        assert page.status_code == 200, username
+        assert ticket.number in page.text

@@ -627,3 +627,21 @@ def test_a_draft_sent_free_of_charge_drops_its_amount(file_change, step):
     assert [(d["status"], d["free"], d["amount"]) for d in body["documents"]] == [
         ("sent", True, None)
     ]
+
+
+def test_a_change_ticket_from_before_the_change_path_shows_an_empty_change(file_change, users, api):
+    """A change ticket without its change request (registered before the change path, or
+    loaded in bulk) answers 200 in the list and on its own, with an unclassified change and
+    no documents or approvals (it answered 500: the unsaved request's related rows)."""
+    ticket = file_change()
+    ChangeRequest.objects.filter(ticket=ticket).delete()
+    client = api(users["agent"])
+    single = client.get(f"/api/v1/tickets/{ticket.pk}/")
+    assert single.status_code == 200
+    change = single.json()["change"]
+    assert change["documents"] == change["approvals"] == []
+    assert change["type"] is None
+    listed = client.get("/api/v1/tickets/", {"kind": "change"})
+    assert listed.status_code == 200
+    row = next(r for r in listed.json()["results"] if r["id"] == ticket.pk)
+    assert row["change"] == change
