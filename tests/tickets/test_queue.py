@@ -343,3 +343,19 @@ def test_a_view_stays_active_when_the_form_spells_out_the_defaults(login, queue_
     assert [v.name for v in response.context["views"] if v.active] == ["My open"]
     assert queue_views.normalise("sort=reported_at&dir=desc") == "sort=reported_at"
     assert queue_views.normalise("sort=next_due&dir=desc") == "sort=next_due&dir=desc"
+
+
+@pytest.mark.parametrize(
+    ("query", "folded"),
+    [
+        ("", True),  # the default queue: the rows come first
+        ("assignee=mine", True),  # a view's pill says what is filtered
+        ("kind=change", False),  # the agent's own filters stay in sight
+        ("kind=nonsense", False),  # and so does an invalid value with its error
+    ],
+)
+def test_the_filter_panel_folds_unless_the_agent_filters(login, query, folded):
+    html = login("agent").get(f"{reverse('queue')}?{query}").text
+    end = html.index('class="pim-filter-panel"')
+    panel = html[html.rindex("<details", 0, end) : end]
+    assert (" open " not in panel) is folded

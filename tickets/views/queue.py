@@ -43,6 +43,12 @@ def queue(request):
         "bulk_form": BulkForm(auto_id="bulk_%s"),
     }
     ctx["drill"], ctx["drill_errors"] = drill_context(found.filters, request.GET)
+    # the filter panel folds away while the rows are a view's (or the default queue): the
+    # first screen shows tickets; filters of the agent's own choosing, or errors, show it open
+    filtering = bool(set(request.GET) & set(lists.QUEUE_PARAMS))
+    ctx["show_filters"] = bool(found.form.errors) or (
+        filtering and not any(view.active for view in views)
+    )
     if is_htmx(request):  # the rows, and the views' counts out of band
         return render(request, "tickets/_queue_results.html", {**ctx, "partial": True})
     return render(request, "tickets/queue.html", ctx, status=400 if ctx["drill_errors"] else 200)
