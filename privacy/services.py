@@ -9,8 +9,8 @@ What happens to a ticket (docs/security.md, "Personal data"):
 - text written by staff (title, updates, resolution, priority reasons, escalation reasons) is
   kept for the service history, with e-mail addresses and phone numbers masked; a customer's
   priority choice keeps the priority, by the placeholder;
-- attachment files are deleted (with their rows), and so are the raw e-mails of the intake with
-  their sender, subject and text;
+- attachment files are deleted (with their rows and cached thumbnails), and so are the raw
+  e-mails of the intake with their sender, subject and text;
 - the audit trail keeps who-did-what for staff, with customers' names and texts masked;
 - the outbox (notification and webhook delivery log) of the ticket is deleted;
 - a change request's texts like an incident's: the requester's "why" is removed, a decision of
@@ -38,6 +38,7 @@ from django_scopes import scopes_disabled
 from changes.models import ChangeApproval, ChangeRequest
 from escalation.models import Escalation, Notification
 from intake.models import InboundMessage
+from pim import thumbnails
 from pim.models import CUSTOMER_ROLES, Membership, Role, User
 from reviews.models import PostIncidentReview, ReviewAction
 from reviews.services import TEXTS as REVIEW_TEXTS
@@ -180,6 +181,8 @@ def anonymise_ticket(ticket, event, now):
         update.save(update_fields=["author", "body", "next_actions"])
     for attachment in Attachment.objects.filter(ticket=ticket):
         _delete_file_after_commit(attachment.file.name)
+        pk, name = attachment.pk, attachment.file.name
+        transaction.on_commit(lambda pk=pk, name=name: thumbnails.forget(pk, name))
         attachment.delete()
     _scrub_reasons(PriorityChange.objects.filter(ticket=ticket), "changed_by", placeholder)
     _scrub_reasons(Escalation.objects.filter(ticket=ticket), "raised_by", None)

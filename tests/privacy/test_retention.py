@@ -8,12 +8,14 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core import serializers
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from freezegun import freeze_time
 
 from escalation.models import Escalation, Notification
 from intake.models import InboundMessage
+from pim import thumbnails
 from privacy import services
 from privacy.models import AnonymisedTicket, PrivacyAction, PrivacyEvent
 from privacy.tasks import anonymise_expired
@@ -60,6 +62,13 @@ def test_closed_ticket_is_anonymised_after_the_retention_period(
     ticket, message = history["ticket"], history["message"]
     files = [a.file.name for a in ticket.attachments.all()] + [message.raw.name]
     assert all(default_storage.exists(name) for name in files)
+    thumbnail_keys = []
+    for attachment in ticket.attachments.all():  # its preview made (or refused) and cached
+        thumbnails.thumbnail_for(
+            attachment.pk, attachment.file.name, attachment.original_name, attachment.file.open
+        )
+        thumbnail_keys.append(thumbnails._key(attachment.pk, attachment.file.name))
+    assert None not in cache.get_many(thumbnail_keys).values() and len(thumbnail_keys) == 2
     before = everything_about(ticket)
     for trace in (PHONE, EMAIL, "acme.user", "020 123 4567", "Acme.User@Example.com"):
         assert trace in before  # the fixture really put it there
@@ -72,6 +81,7 @@ def test_closed_ticket_is_anonymised_after_the_retention_period(
     for trace in (PHONE, EMAIL, "acme.user", "acme.contact", "020 123 4567", "Anna de Vries"):
         assert trace.lower() not in after.lower(), trace
     assert not any(default_storage.exists(name) for name in files)
+    assert cache.get_many(thumbnail_keys) == {}  # nor a thumbnail of them in the cache
     ticket.refresh_from_db()
     placeholder = ticket.reporter
     assert placeholder.username == f"anonymous-{ticket.organization_id}"

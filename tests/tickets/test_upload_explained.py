@@ -1,6 +1,7 @@
 """Uploads that explain themselves (issue 15, build item 4): the limits beside the file field, a
 refused or oversized file as an error beside that field on the ticket page (also when the body is
-refused before it is read), the content checked against the extension, image previews."""
+refused before it is read), the content checked against the extension, image previews (real
+thumbnails, made once, of untrusted bytes)."""
 
 import io
 import re
@@ -12,14 +13,17 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import ExifTags, Image, PngImagePlugin
 
 from intake import services as intake
 from intake.models import InboundStatus
+from pim import thumbnails
 from tickets import services
 from tickets.models import Attachment
 
@@ -337,22 +341,137 @@ def stored(ticket, user, name, content, internal=False):
     return attachment
 
 
+def picture(fmt="JPEG", size=(400, 300), noise=False, orientation=None, **save):
+    """A real image made by Pillow: left half red, right half blue (or noise, which compresses
+    badly: a big original)."""
+    if noise:
+        image = Image.effect_noise(size, 80).convert("RGB")
+    else:
+        image = Image.new("RGB", size, "blue")
+        image.paste("red", (0, 0, size[0] // 2, size[1]))
+    if orientation:
+        exif = Image.Exif()
+        exif[ExifTags.Base.Orientation] = orientation
+        save["exif"] = exif.tobytes()
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def opened(body):
+    image = Image.open(io.BytesIO(body))
+    image.load()
+    return image
+
+
+def png_claiming(width, height):
+    """A PNG whose header claims width × height pixels, with a few bytes of data behind it."""
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """How often an image was decoded for a thumbnail."""
+    calls = []
+    render = thumbnails.render
+
+    def counted(fileobj, kind):
+        calls.append(kind)
+        return render(fileobj, kind)
+
+    monkeypatch.setattr(thumbnails, "render", counted)
+    return calls
+
+
 @pytest.mark.parametrize(
-    ("name", "content", "content_type"),
-    [("screen.png", PNG, "image/png"), ("photo.jpeg", JPEG, "image/jpeg")],
+    ("name", "content"),
+    [
+        ("screen.png", PNG),
+        ("photo.jpeg", picture()),
+        ("photo.jpg", picture(size=(30, 20))),
+        ("anim.gif", picture("GIF", transparency=0)),
+        ("sticker.webp", picture("WEBP")),
+    ],
 )
-def test_an_image_preview_is_served_inline(ticket, users, name, content, content_type):
+def test_an_image_preview_is_a_thumbnail_served_inline(ticket, users, name, content):
     image = services.add_attachment(ticket, users["acme.user"], SimpleUploadedFile(name, content))
     response, body = fetch(users["acme.contact"], image)
-    assert response.status_code == 200 and body == content
-    assert response["Content-Type"] == content_type
+    assert response.status_code == 200 and body != content
+    assert response["Content-Type"] == Image.MIME[opened(body).format]
     assert response["Content-Disposition"].startswith("inline")
+    assert response["Cache-Control"] == "private, max-age=3600"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response["Content-Security-Policy"]
 
-    # Without ?preview it stays a download.
-    response, _body = fetch(users["acme.contact"], image, preview=False)
-    assert response["Content-Disposition"].startswith("attachment")
+    # Without ?preview it stays a download of the original.
+    response, body = fetch(users["acme.contact"], image, preview=False)
+    assert response["Content-Disposition"].startswith("attachment") and body == content
+
+
+def test_a_big_image_shrinks_within_the_bound_keeping_its_aspect(ticket, users):
+    original = picture(size=(2400, 1800), noise=True, quality=95)
+    assert len(original) > 2 * MB
+    image = services.add_attachment(
+        ticket, users["acme.user"], SimpleUploadedFile("site.jpg", original)
+    )
+    response, body = fetch(users["acme.user"], image)
+    assert response.status_code == 200
+    assert opened(body).size == (320, 240)  # within 320×320, still 4:3
+    assert len(body) < len(original) / 20
+
+
+def test_a_small_image_is_never_enlarged(ticket, users):
+    for name, content, size in [("icon.png", picture("PNG", (100, 40)), (100, 40)),
+                                ("dot.png", PNG, (2, 2))]:  # fmt: skip
+        image = services.add_attachment(
+            ticket, users["acme.user"], SimpleUploadedFile(name, content)
+        )
+        assert opened(fetch(users["acme.user"], image)[1]).size == size
+
+
+@pytest.mark.parametrize("webp", [True, False])
+def test_the_thumbnail_stands_as_the_camera_says_and_keeps_no_metadata(
+    ticket, users, monkeypatch, webp
+):
+    monkeypatch.setattr(thumbnails, "WEBP", webp)  # else JPEG, or PNG when transparent
+    # Stored 400×200 (red left, blue right); EXIF orientation 6: turn 90° clockwise to view.
+    original = picture(size=(400, 200), orientation=6, icc_profile=b"\0" * 128)
+    assert opened(original).getexif() and opened(original).info.get("icc_profile")
+    image = services.add_attachment(
+        ticket, users["acme.user"], SimpleUploadedFile("phone.jpg", original)
+    )
+    response, body = fetch(users["acme.user"], image)
+    assert response["Content-Type"] == ("image/webp" if webp else "image/jpeg")
+    thumb = opened(body).convert("RGB")
+    assert thumb.size == (160, 320)
+    red, blue = thumb.getpixel((80, 40)), thumb.getpixel((80, 280))
+    assert red[0] > 200 > red[2] and blue[2] > 200 > blue[0]  # red on top, blue below
+    assert not opened(body).getexif() and "icc_profile" not in opened(body).info
+
+    # A transparent PNG with a profile and a text chunk: a PNG (or WebP) with neither.
+    rgba = Image.new("RGBA", (60, 30), (255, 0, 0, 0))
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", "Jan Jansen, Kerkstraat 1")
+    buffer = io.BytesIO()
+    rgba.save(buffer, "PNG", icc_profile=b"\0" * 128, pnginfo=text)
+    image = services.add_attachment(
+        ticket, users["acme.user"], SimpleUploadedFile("clear.png", buffer.getvalue())
+    )
+    response, body = fetch(users["acme.user"], image)
+    assert response["Content-Type"] == ("image/webp" if webp else "image/png")
+    assert opened(body).mode == "RGBA" and opened(body).getpixel((0, 0))[3] == 0
+    assert b"Jansen" not in body and "icc_profile" not in opened(body).info
 
 
 @pytest.mark.parametrize(
@@ -363,14 +482,65 @@ def test_an_image_preview_is_served_inline(ticket, users, name, content, content
         ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
         ("old.png", HTML),  # stored before sniffing: the name says image, the bytes do not
         ("old.gif", PNG),
+        ("broken.png", PNG[:40] + b"\x00" * 200),  # a PNG's header, then garbage
+        ("cut.jpg", picture(size=(600, 400), noise=True)[:5000]),  # truncated
+        ("empty.jpeg", JPEG),  # a JFIF header and no image
     ],
 )
-def test_anything_else_is_never_inline(ticket, users, name, content):
+def test_anything_else_has_no_preview_and_stays_a_download(ticket, users, name, content):
     attachment = stored(ticket, users["acme.user"], name, content)
     response, body = fetch(users["acme.user"], attachment)
+    assert response.status_code == 404 and content not in body
+    response, body = fetch(users["acme.user"], attachment, preview=False)
     assert response.status_code == 200 and body == content
     assert response["Content-Disposition"].startswith("attachment")
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_decompression_bomb_is_never_decoded(ticket, users, decodes, monkeypatch):
+    # Beyond twice Image.MAX_IMAGE_PIXELS Pillow refuses by itself (it reads only the header).
+    huge = stored(ticket, users["acme.user"], "huge.png", png_claiming(30_000, 30_000))
+    assert fetch(users["acme.user"], huge)[0].status_code == 404
+    # Between once and twice it only warns: the thumbnail refuses (a sound image, made small).
+    warned = stored(ticket, users["acme.user"], "warned.png", picture("PNG", (120, 100)))
+    with monkeypatch.context() as patch, pytest.warns(Image.DecompressionBombWarning):
+        patch.setattr(Image, "MAX_IMAGE_PIXELS", 100 * 100)
+        assert fetch(users["acme.user"], warned)[0].status_code == 404
+    # Below that, more than MAX_PIXELS to decode is refused too.
+    monkeypatch.setattr(thumbnails, "MAX_PIXELS", 100 * 100)
+    image = stored(ticket, users["acme.user"], "wide.png", picture("PNG", (101, 100)))
+    assert fetch(users["acme.user"], image)[0].status_code == 404
+    # A JPEG decodes at a reduced scale: a 3200×2400 photo needs only 1600×1200 pixels.
+    monkeypatch.setattr(thumbnails, "MAX_PIXELS", 1600 * 1200)
+    photo = stored(ticket, users["acme.user"], "photo.jpg", picture(size=(3200, 2400)))
+    assert fetch(users["acme.user"], photo)[0].status_code == 200
+    assert len(decodes) == 4
+    # A refusal is remembered too: asking again decodes nothing.
+    assert [fetch(users["acme.user"], a)[0].status_code for a in (huge, warned)] == [404, 404]
+    assert len(decodes) == 4
+
+
+def test_the_second_view_does_not_decode_again(ticket, users, decodes, customer):
+    images = [
+        services.add_attachment(
+            ticket, users["acme.user"], SimpleUploadedFile(f"{n}.jpg", picture(size=(640, 200)))
+        )
+        for n in range(3)
+    ]
+    first = [fetch(users["acme.user"], image)[1] for image in images]
+    assert len(decodes) == 3
+    again = [fetch(users["acme.contact"], image)[1] for image in images]
+    assert again == first and len(decodes) == 3
+    assert cache.get(thumbnails._key(images[0].pk, images[0].file.name))["width"] == 320
+
+    # The ticket page now knows each thumbnail's size (one cache read, no file opened).
+    html = customer.get(detail_url(ticket)).text
+    assert html.count('class="pim-thumb" width="320" height="100">') == 3
+
+    # Gone with its attachment (privacy erasure): the next request decodes again.
+    thumbnails.forget(images[0].pk, images[0].file.name)
+    fetch(users["acme.user"], images[0])
+    assert len(decodes) == 4
 
 
 def test_a_preview_keeps_the_scope(ticket, users):
@@ -378,14 +548,17 @@ def test_a_preview_keeps_the_scope(ticket, users):
     internal = services.add_attachment(
         ticket, users["agent"], SimpleUploadedFile("b.png", PNG), internal=True
     )
+    for user in (users["acme.user"], users["agent"]):  # both thumbnails made and cached
+        fetch(user, image)
+    assert fetch(users["agent"], internal)[0].status_code == 200
     for username in ("globex.user", "globex.contact", "acme.user2"):
         response, body = fetch(users[username], image)
-        assert response.status_code == 404 and PNG not in body
+        assert response.status_code == 404 and b"WEBP" not in body
     for username in ("acme.user", "acme.contact"):
         response, body = fetch(users[username], internal)
-        assert response.status_code == 404 and PNG not in body
+        assert response.status_code == 404 and b"WEBP" not in body
     response, body = fetch(users["agent"], internal)
-    assert response.status_code == 200 and body == PNG
+    assert response.status_code == 200 and opened(body).size == (2, 2)
     anonymous = Client().get(reverse("attachment-download", args=[image.pk]) + "?preview=1")
     assert anonymous.status_code == 302
 
@@ -395,5 +568,6 @@ def test_the_ticket_page_shows_thumbnails_for_images_only(customer, ticket, user
     pdf = services.add_attachment(ticket, users["acme.user"], SimpleUploadedFile("r.pdf", PDF))
     html = customer.get(detail_url(ticket)).text
     download = reverse("attachment-download", args=[image.pk])
+    # Before the thumbnail is made its size is unknown: no width and height yet.
     assert f'<img src="{download}?preview=1" alt="" loading="lazy" class="pim-thumb">' in html
     assert reverse("attachment-download", args=[pdf.pk]) + "?preview=1" not in html

@@ -3,6 +3,7 @@ decorator every ticket action goes through; attachment downloads."""
 
 from functools import wraps
 from itertools import chain
+from pathlib import PurePath
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,11 +12,12 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from pim import uploads
+from pim import thumbnails, uploads
 from pim.exceptions import IllegalStateChange
 from pim.models import User
 from pim.templatetags.people import display_name
@@ -210,6 +212,9 @@ def _activity(ticket, user):
     customers."""
     updates = list(queries.updates_for(ticket, user))
     attachments = list(queries.attachments_for(ticket, user))
+    sizes = thumbnails.known_sizes((a.pk, a.file.name) for a in attachments if a.previewable)
+    for attachment in attachments:
+        attachment.thumbnail_size = sizes.get(attachment.pk)  # <img width height>, once made
     priority_changes = list(ticket.priority_changes.select_related("changed_by"))
     audit = list(ticket.audit_entries.select_related("actor"))
     if not user.is_provider_staff:
@@ -424,24 +429,38 @@ def ticket_action(view):
 @require_GET
 def attachment_download(request, pk):
     """Attachments are only served here, access-checked: as a download, or with `?preview=1`
-    inline for an image whose bytes agree with its name (png, jpeg, gif, webp; never SVG or
-    HTML): the thumbnails on the ticket page."""
+    as a small thumbnail (pim.thumbnails) of an image whose bytes agree with its name (png,
+    jpeg, gif, webp; never SVG or HTML): the thumbnails on the ticket page. A file that cannot
+    have one (not an image, corrupt, too many pixels) has no preview: 404."""
     attachment = get_object_or_404(
         Attachment.objects.filter(ticket__in=Ticket.objects.visible_to(request.user)), pk=pk
     )
     if not queries.attachments_for(attachment.ticket, request.user).filter(pk=pk).exists():
         raise Http404  # internal attachments stay with the provider
-    fh = attachment.file.open("rb")
-    inline_type = None
     if request.GET.get("preview") == "1":
-        inline_type = uploads.preview_content_type(attachment.original_name, fh)
-    if inline_type:
-        response = FileResponse(
-            fh, as_attachment=False, filename=attachment.original_name, content_type=inline_type
-        )
-        response["Cache-Control"] = "private, max-age=3600"
+        response = _thumbnail_response(attachment)
     else:
+        fh = attachment.file.open("rb")
         response = FileResponse(fh, as_attachment=True, filename=attachment.original_name)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _thumbnail_response(attachment):
+    if not attachment.previewable:
+        raise Http404
+    thumbnail = thumbnails.thumbnail_for(
+        attachment.pk,
+        attachment.file.name,
+        attachment.original_name,
+        lambda: attachment.file.open("rb"),
+    )
+    if thumbnail is None:
+        raise Http404
+    response = HttpResponse(thumbnail.content, content_type=thumbnail.content_type)
+    extension = thumbnail.content_type.removeprefix("image/")
+    name = f"{PurePath(attachment.original_name).stem}.{extension}"
+    response["Content-Disposition"] = content_disposition_header(False, name)
+    response["Cache-Control"] = "private, max-age=3600"
     return response
