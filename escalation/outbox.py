@@ -161,11 +161,14 @@ def notify_all(recipients, *, channels=(Channel.EMAIL, Channel.IN_APP), fresh=Fa
     return created
 
 
-def mark_read(user, notification_ids=None, now=None) -> int:
-    """Mark the user's in-app notifications (all, or the given ids) read."""
+def mark_read(user, notification_ids=None, now=None, only=None) -> int:
+    """Mark the user's in-app notifications (all, or the given ids; `only`: those matching this
+    Q, e.g. one kind of the notification centre's filter) read."""
     qs = Notification.objects.filter(recipient=user, channel=Channel.IN_APP, read_at__isnull=True)
     if notification_ids is not None:
         qs = qs.filter(pk__in=notification_ids)
+    if only is not None:
+        qs = qs.filter(only)
     return qs.update(read_at=now or timezone.now())
 
 

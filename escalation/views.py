@@ -290,10 +290,15 @@ MANDATORY_ORDER = [CustomerEvent.RECEIPT, CustomerEvent.WAITING]
 @login_required
 @require_POST
 def notifications_read(request):
+    """Mark all read, or (with `kind`, the list's filter) all of that kind: what the list shows."""
     ids = [parse_id(value) for value in request.POST.getlist("notification")]
     if None in ids:
         return input_refused(request, _("That is not a valid notification."))
-    outbox.mark_read(request.user, ids or None)
+    kind = request.POST.get("kind", "")
+    only = inbox.kind_filter(kind) if kind else None
+    if kind and only is None:
+        return input_refused(request, _("Choose one of the kinds in the list."))
+    outbox.mark_read(request.user, ids or None, only=only)
     return redirect(_list_url(request))
 
 

@@ -118,12 +118,54 @@ def test_someone_elses_item_is_404(customer_items, users):
     assert login(users, "globex.user").post(read_url(mail_row)).status_code == 404
 
 
-def test_mark_all_keeps_the_filter(customer_items, users):
+def test_mark_all_of_a_kind_marks_only_that_kind_and_keeps_the_filter(customer_items, users):
     client = login(users, "globex.user")
+    user = users["globex.user"]
+    others = set(bell(user).exclude(inbox.kind_filter("update")).values_list("pk", flat=True))
+    assert len(others) == 3 and bell(user, trigger__startswith="update:").count() == 1
+    page = client.get(LIST, {"kind": "update"}).text
+    assert "Mark all of this kind as read" in page and "Mark all as read" not in page
+
     response = client.post(reverse("notifications-read"), {"kind": "update"})
     assert response["Location"] == f"{LIST}?kind=update"
+    assert not bell(user, trigger__startswith="update:", read_at__isnull=True).exists()
+    assert set(bell(user, read_at__isnull=True).values_list("pk", flat=True)) == others
+    page = client.get(LIST, {"kind": "update"}).text
+    assert "Mark all of this kind as read" not in page  # nothing of this kind left to mark
+    assert "Mark all as read" in client.get(LIST).text  # the other kinds still are unread
+
+
+def test_mark_all_without_a_filter_marks_everything(customer_items, users, file_ticket):
+    file_ticket(reporter="acme.user", priority=3)  # someone else's bell stays as it is
+    theirs = Notification.objects.filter(channel=Channel.IN_APP).exclude(
+        recipient=users["globex.user"]
+    )
+    unread_elsewhere = theirs.filter(read_at__isnull=True).count()
+    assert unread_elsewhere
+    client = login(users, "globex.user")
+    assert "Mark all as read" in client.get(LIST).text
+    assert client.get(LIST).text.count("Mark all") == 1
+
+    response = client.post(reverse("notifications-read"), {"kind": ""})
+    assert response.status_code == 302 and response["Location"] == LIST
     assert not bell(users["globex.user"], read_at__isnull=True).exists()
-    assert "Mark all as read" not in client.get(LIST).text  # nothing left to mark
+    assert theirs.filter(read_at__isnull=True).count() == unread_elsewhere
+    assert "Mark all" not in client.get(LIST).text  # nothing left to mark
+
+
+def test_mark_all_of_an_unknown_kind_marks_nothing(customer_items, users):
+    response = login(users, "globex.user").post(reverse("notifications-read"), {"kind": "spam"})
+    assert response.status_code == 400
+    assert bell(users["globex.user"], read_at__isnull=True).count() == 4
+
+
+def test_the_mark_all_buttons_in_dutch(customer_items, users):
+    user = users["globex.user"]
+    user.language = "nl"
+    user.save(update_fields=["language"])
+    client = login(users, "globex.user")
+    assert "Alles als gelezen markeren" in client.get(LIST).text
+    assert "Alles van deze soort als gelezen markeren" in client.get(LIST, {"kind": "status"}).text
 
 
 # --- filter by kind -----------------------------------------------------------------------------
