@@ -9,7 +9,11 @@ class PimConfig(AppConfig):
     verbose_name = _("Tenancy")
 
     def ready(self):
-        from . import checks  # noqa: F401 - registers the deployment checks
+        from . import (
+            admin_icons,
+            checks,  # noqa: F401 - registers the deployment checks
+        )
         from .security import bruteforce, twofactor  # noqa: F401 - connect signal receivers
 
         lookups.register()
+        admin_icons.install()  # the admin's yes/no icons in the reader's language

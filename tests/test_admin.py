@@ -4,15 +4,22 @@ times in Europe/Amsterdam, a priority history without "None", and only service d
 assignees; an edit through the admin is audited."""
 
 import contextlib
+import inspect
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin import helpers as admin_helpers
+from django.contrib.admin import utils as admin_utils
+from django.contrib.admin.templatetags import admin_list
+from django.templatetags.static import static
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from freezegun import freeze_time
 
+from pim import admin_icons
 from pim.models import Role
 from tests.test_language_leak import catalogue, user_content, visible_text
 from tickets import services
@@ -193,6 +200,48 @@ def test_two_factor_devices_read_only_in_the_readers_language(admin_user, users)
     delete = reverse("admin:otp_totp_totpdevice_delete", args=[device.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 302
     assert not TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+def test_boolean_icons_speak_the_readers_language(admin_user, users):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=users["agent"], name="telefoon", confirmed=True)
+    users["acme.user2"].is_active = False
+    users["acme.user2"].save(update_fields=["is_active"])
+    yes, no = static("admin/img/icon-yes.svg"), static("admin/img/icon-no.svg")
+    changelist = reverse("admin:pim_user_changelist")  # its "active" column
+    change = reverse("admin:otp_totp_totpdevice_change", args=[device.pk])  # read-only field
+
+    dutch = admin_client(admin_user, "nl")
+    page = dutch.get(changelist).text
+    assert f'<img src="{yes}" alt="Ja">' in page and f'<img src="{no}" alt="Nee">' in page
+    assert f'<img src="{yes}" alt="Ja">' in dutch.get(change).text
+    english = admin_client(admin_user, "en")
+    page = english.get(changelist).text
+    assert f'<img src="{yes}" alt="Yes">' in page and f'<img src="{no}" alt="No">' in page
+    assert f'<img src="{yes}" alt="Yes">' in english.get(change).text
+    for page in (dutch.get(changelist).text, english.get(change).text):
+        assert not re.search(r'alt="(True|False|None)"', page)
+    with translation.override("nl"):
+        unknown = static("admin/img/icon-unknown.svg")
+        assert admin_icons.boolean_icon(None) == f'<img src="{unknown}" alt="Onbekend">'
+
+
+def test_django_still_draws_boolean_icons_as_admin_icons_expects():
+    """pim.admin_icons replaces a private function of Django's admin: when a Django upgrade
+    changes it (or translates its alt text), this fails and the replacement can be reviewed."""
+    assert admin_list._boolean_icon is admin_icons.boolean_icon  # installed at start-up
+    original = admin_icons.DJANGO_BOOLEAN_ICON
+    assert list(inspect.signature(original).parameters) == ["field_val"]
+    for value, icon in [(True, "yes"), (False, "no"), (None, "unknown")]:
+        src = static(f"admin/img/icon-{icon}.svg")
+        assert original(value) == f'<img src="{src}" alt="{value}">'
+        assert admin_icons.boolean_icon(value).startswith(f'<img src="{src}" alt="')
+    # Its callers (the list's cells, read-only fields) find it in admin_list when they draw.
+    importing = "from django.contrib.admin.templatetags.admin_list import _boolean_icon"
+    assert importing in inspect.getsource(admin_helpers.AdminReadonlyField.contents)
+    assert importing in inspect.getsource(admin_utils.display_for_field)
+    assert importing in inspect.getsource(admin_utils.display_for_value)
 
 
 def test_the_admin_calendar_script_speaks_dutch(admin_user):
