@@ -9,10 +9,8 @@ class PimConfig(AppConfig):
     verbose_name = _("Tenancy")
 
     def ready(self):
-        from . import (
-            admin_icons,
-            checks,  # noqa: F401 - registers the deployment checks
-        )
+        # Once the apps are loaded: checks registers the deployment checks on import.
+        from . import admin_icons, checks  # noqa: F401 - checks registers itself
         from .security import bruteforce, twofactor  # noqa: F401 - connect signal receivers
 
         lookups.register()
