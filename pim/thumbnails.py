@@ -6,9 +6,9 @@ first bytes agree (pim.uploads.preview_content_type), Pillow may only read the f
 says, the image is at most MAX_PIXELS once decoded (a JPEG decodes at a reduced scale, see
 Image.draft) and at most Image.MAX_IMAGE_PIXELS by its header (where Pillow would only warn of a
 decompression bomb; above twice as many it refuses by itself); a truncated or corrupt file
-simply gives no thumbnail. The result (fit within BOUND, never upscaled, turned as
-its EXIF orientation says, without any metadata) is cached with its size, and so is "no
-thumbnail", so a ticket page with ten images decodes each image once, not on every view.
+simply gives no thumbnail. The result (fit within BOUND, never upscaled, turned as its EXIF
+orientation says, without any metadata) is cached with its size, and so is "no thumbnail", so a
+ticket page with ten images decodes each image once, not on every view.
 """
 
 import io
@@ -112,7 +112,9 @@ def _shrink(image) -> Thumbnail | None:
         log.info("thumbnail: %d×%d pixels is too many to decode", width, height)
         return None
     transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    frame = image.convert("RGBA" if transparent else "RGB")  # also CMYK, 16-bit, palettes
+    mode = "RGBA" if transparent else "RGB"
+    # Converted (CMYK, 16-bit, palettes…) only when needed: no second full-size copy.
+    frame = image if image.mode == mode else image.convert(mode)
     frame.thumbnail(BOUND, Image.Resampling.LANCZOS)  # keeps the aspect, never enlarges
     frame = ImageOps.exif_transpose(frame)  # the small copy keeps the original's EXIF and XMP
     frame.info = {}  # and nothing of it leaves: no EXIF (GPS), ICC profile, XMP or text
