@@ -386,6 +386,19 @@ EXPORT_DIRECT_MAX_ROWS = env.int("EXPORT_DIRECT_MAX_ROWS", default=5000)
 EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=1000)
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 EXPORT_MAX_ACTIVE = env.int("EXPORT_MAX_ACTIVE", default=3)
+# The export relay (tickets.export_jobs.relay), every EXPORT_RELAY_SECONDS: a waiting export is
+# sent again EXPORT_RELAY_AFTER_SECONDS after it was sent (doubling with every attempt), a running
+# one whose progress stood still for EXPORT_STALLED_SECONDS (its worker died) is restarted; after
+# EXPORT_MAX_ATTEMPTS sendings it fails, with the reason on the owner's /exports/.
+EXPORT_RELAY_SECONDS = env.float("EXPORT_RELAY_SECONDS", default=60.0)
+EXPORT_RELAY_AFTER_SECONDS = env.int("EXPORT_RELAY_AFTER_SECONDS", default=120)
+EXPORT_STALLED_SECONDS = env.int("EXPORT_STALLED_SECONDS", default=600)
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=5)
+CELERY_BEAT_SCHEDULE["tickets-export-relay"] = {
+    "task": "tickets.tasks.relay_exports",
+    "schedule": EXPORT_RELAY_SECONDS,
+    "options": {"expires": EXPORT_RELAY_SECONDS},
+}
 CELERY_BEAT_SCHEDULE["tickets-delete-expired-exports"] = {
     "task": "tickets.tasks.delete_expired_exports",
     "schedule": crontab(hour=4, minute=20),

@@ -10,7 +10,7 @@ class TicketsConfig(AppConfig):
         # exports and models import the models, so not before the app registry is ready
         from django.db.models.signals import post_delete
 
-        from . import exports
+        from . import export_jobs
         from .models import Export
 
-        post_delete.connect(exports.delete_file, sender=Export, dispatch_uid="export-file")
+        post_delete.connect(export_jobs.delete_file, sender=Export, dispatch_uid="export-file")

@@ -6,6 +6,7 @@ viewer's language.
 Up to `EXPORT_DIRECT_MAX_ROWS` rows the download is answered at once, streamed; above it an
 `Export` row is written and `tickets.tasks.write_export` writes the file in chunks of
 `EXPORT_CHUNK_ROWS`, recording its progress; only the owner sees it, for `EXPORT_KEEP_DAYS` days.
+That background path (start, claim, run, the relay, the cleanup) is `tickets/export_jobs.py`.
 
 The files:
 - CSV: UTF-8 with a byte order mark (Excel reads the accents right), `;` as the separator
@@ -27,14 +28,10 @@ The files:
 
 import codecs
 import csv
-import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
-from django.core.files import File
-from django.db import transaction
-from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.http import urlencode
@@ -48,7 +45,7 @@ from pim.routers import replica_reads
 from pim.scoping import user_scope
 
 from . import lists
-from .models import Export, ExportFormat, ExportList, ExportStatus
+from .models import Export, ExportFormat, ExportList
 
 # --- which list, which rows -------------------------------------------------------------------
 
@@ -282,121 +279,3 @@ def is_large(rows) -> bool:
     """More rows than a direct download answers (a LIMITed count stops there)."""
     limit = settings.EXPORT_DIRECT_MAX_ROWS
     return rows.order_by().values("pk")[: limit + 1].count() > limit
-
-
-# --- the background path ----------------------------------------------------------------------
-
-
-def active_count(user) -> int:
-    return Export.objects.filter(
-        owner=user,
-        status__in=[ExportStatus.PENDING, ExportStatus.RUNNING],
-        expires_at__gt=timezone.now(),
-    ).count()
-
-
-def start(user, list_name, query, fmt, language) -> Export:
-    """An `Export` row and its task (enqueued when the row is committed)."""
-    from . import tasks  # tasks imports this module
-
-    now = timezone.now()
-    export = Export.objects.create(
-        owner=user,
-        list=list_name,
-        query=query,
-        format=fmt,
-        language=language,
-        created_at=now,
-        expires_at=now + timedelta(days=settings.EXPORT_KEEP_DAYS),
-    )
-    transaction.on_commit(lambda: tasks.write_export.delay(export.pk))
-    return export
-
-
-STALE_AFTER = timedelta(hours=2)  # a claim older than this belonged to a worker that died
-
-
-def _claim(export_id):
-    """Take the export for this run: a waiting one, or one whose worker died long ago (the task
-    acks late, so the broker hands it out again)."""
-    now = timezone.now()
-    claimed = (
-        Export.objects.filter(pk=export_id, expires_at__gt=now)
-        .filter(
-            Q(status=ExportStatus.PENDING)
-            | Q(status=ExportStatus.RUNNING, started_at__lt=now - STALE_AFTER)
-        )
-        .update(status=ExportStatus.RUNNING, started_at=now, rows_done=0)
-    )
-    return Export.objects.select_related("owner").get(pk=export_id) if claimed else None
-
-
-def run(export_id) -> Export | None:
-    """Write the export's file in chunks, recording the progress: rows done of the total after
-    every chunk. A list that cannot be read any more (its filters refused) fails with the
-    reason; the owner's scope is today's, so a user who lost access exports nothing more."""
-    export = _claim(export_id)
-    if export is None:
-        return None
-    owner = export.owner
-    with user_scope(owner), translation.override(export.language):
-        try:
-            rows = export_rows(owner, export.list, export.query)
-            total = rows.order_by().count()
-            Export.objects.filter(pk=export.pk).update(rows_total=total, rows_done=0)
-
-            def progress(done):
-                Export.objects.filter(pk=export.pk).update(rows_done=min(done, total))
-
-            with tempfile.TemporaryFile() as out:
-                written = WRITERS[export.format](out, owner, rows, progress)
-                out.seek(0)
-                export.file.save(filename(export.list, export.format), File(out), save=False)
-        except ExportRefused as exc:
-            return _fail(export, str(exc))
-        except Exception:
-            _fail(export, str(_("The export could not be written.")))
-            raise
-    Export.objects.filter(pk=export.pk).update(
-        file=export.file.name,
-        status=ExportStatus.DONE,
-        rows_done=written,
-        rows_total=written,
-        finished_at=timezone.now(),
-    )
-    export.refresh_from_db()
-    return export
-
-
-def _fail(export, message):
-    Export.objects.filter(pk=export.pk).update(
-        status=ExportStatus.FAILED, error=message[:300], finished_at=timezone.now()
-    )
-    export.refresh_from_db()
-    return export
-
-
-def delete_expired(now=None, batch=500) -> int:
-    """Remove the exports past their expiry (through the expiry index); their files go when
-    the rows are deleted (`delete_file`)."""
-    now = now or timezone.now()
-    removed = 0
-    while True:
-        ids = list(
-            Export.objects.filter(expires_at__lte=now)
-            .order_by("expires_at")
-            .values_list("pk", flat=True)[:batch]
-        )
-        if not ids:
-            return removed
-        with transaction.atomic():
-            Export.objects.filter(pk__in=ids).delete()
-        removed += len(ids)
-
-
-def delete_file(sender, instance, **kwargs):
-    """post_delete of an Export (expired, or its owner removed): its file goes once the
-    deletion is committed."""
-    if instance.file:
-        name, storage = instance.file.name, instance.file.storage
-        transaction.on_commit(lambda: storage.delete(name))

@@ -650,6 +650,13 @@ class Export(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires"))
+    # The relay (tickets.export_jobs.relay): how often the export was handed to a worker, the
+    # run that holds it now (its writes count only while it does), and when the relay looks at
+    # it next: a waiting export whose message got lost, or a running one whose progress stopped
+    # (a dead worker). Empty once it is done or failed.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claim = models.CharField(max_length=32, blank=True, editable=False)
+    relay_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -659,6 +666,12 @@ class Export(models.Model):
             # the owner's list, newest first; the daily cleanup by expiry
             models.Index(fields=["owner", "-created_at"], name="ticket_export_owner"),
             models.Index(fields=["expires_at"], name="ticket_export_expiry"),
+            # the relay's minute query: the waiting and running exports that are due
+            models.Index(
+                fields=["relay_at"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="ticket_export_relay",
+            ),
         ]
 
     def __str__(self):

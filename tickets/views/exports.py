@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from pim.permissions import staff_required
 
-from .. import exports
+from .. import export_jobs, exports
 from ..models import Export, ExportFormat, ExportList, ExportStatus
 from .common import is_htmx, page_of
 
@@ -51,14 +51,14 @@ def _download(request, list_name):
         )
     language = translation.get_language()
     if exports.is_large(rows):
-        if exports.active_count(user) >= settings.EXPORT_MAX_ACTIVE:
+        if export_jobs.active_count(user) >= settings.EXPORT_MAX_ACTIVE:
             messages.error(
                 request,
                 _("You have %(count)d exports being prepared; start another when one is ready.")
                 % {"count": settings.EXPORT_MAX_ACTIVE},
             )
             return redirect("export-list")
-        export = exports.start(user, list_name, query, fmt, language)
+        export = export_jobs.start(user, list_name, query, fmt, language)
         messages.info(
             request,
             _(
