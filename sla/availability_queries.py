@@ -75,6 +75,7 @@ class ServiceAvailability:
     month: date
     scheduled: timedelta
     downtime: timedelta
+    outages: int  # the incidents whose outage reaches into the month (`outage_q`)
     availability: float
     target: float
     met: bool
@@ -93,21 +94,21 @@ def visible_services(user, organization_id=None, service_id=None):
     return qs.select_related("organization", "level").order_by("organization__name", "name", "pk")
 
 
-def outage_intervals(service_ids, start, end, now):
-    """{service id: [(start, end), ...]} of the outages reaching into [start, end).
-
-    Driven by the outages (a few per service and month): each one's ticket by its key and its
-    restore clock by `one_clock_per_target`, whose end is computed once per outage for the
-    test and once per outage found (an outage not restored yet ends at `UNENDED` there)."""
+def counted_outages(start, end):
+    """The outages that count in the figures of [start, end): of incidents the SLA applies to,
+    with a service, from the agent's start (else registration) to the agent's end (else the
+    restore clock's stop, else the workaround or resolution, else `UNENDED`), reaching into
+    [start, end), in the active scope; callers narrow them to the services or tickets the viewer
+    may see."""
     with scopes_disabled():  # the clock of the outage's own ticket, which the scope has chosen
         restored = (
             Clock.objects.filter(ticket=OuterRef("ticket_id"), target=Target.RESTORE)
             .order_by()  # one row per (ticket, target); the model's order would join the tickets
             .values("stopped_at")[:1]
         )
-    rows = (
+    return (
         Outage.objects.filter(
-            ticket__service_id__in=service_ids,
+            ticket__service_id__isnull=False,
             ticket__kind=Kind.INCIDENT,
             ticket__sla_not_applicable=False,
         )
@@ -122,12 +123,38 @@ def outage_intervals(service_ids, start, end, now):
             ),
         )
         .filter(effective_start__lt=end, effective_end__gt=start)
-        .values_list("ticket__service_id", "effective_start", "effective_end")
+        .order_by()
     )
+
+
+def outage_intervals(service_ids, start, end, now):
+    """{service id: [(start, end), ...]} of the outages reaching into [start, end).
+
+    Driven by the outages (a few per service and month): each one's ticket by its key and its
+    restore clock by `one_clock_per_target`, whose end is computed once per outage for the
+    test and once per outage found (an outage not restored yet ends at `UNENDED` there)."""
+    rows = counted_outages(start, end).filter(ticket__service_id__in=service_ids)
     found = defaultdict(list)
-    for service_id, a, b in rows:
+    for service_id, a, b in rows.values_list(
+        "ticket__service_id", "effective_start", "effective_end"
+    ):
         found[service_id].append((a, now if b == UNENDED else b))
     return found
+
+
+def month_span(month: date, now) -> tuple[datetime, datetime]:
+    """[start, end) of `month` as the figures count it: the current month until now (a future
+    month is empty: its end lies before its start)."""
+    return month_start(month), min(month_start(next_month(month)), now)
+
+
+def outage_q(month: date, now=None) -> Q:
+    """Tickets whose outage counts in `month` (the figures' `outages` per service): a
+    dashboard's count drills down to exactly these, with the service's own filter."""
+    start, end = month_span(month, now or timezone.now())
+    if end <= start:
+        return Q(pk__in=[])
+    return Q(pk__in=counted_outages(start, end).values("ticket_id"))
 
 
 def _policy_calendars(organization_ids, day):
@@ -174,8 +201,7 @@ def figures(services, month: date, now=None) -> list[ServiceAvailability]:
     year to date: one row per service, in the queryset's order."""
     now = now or timezone.now()
     services = list(services)
-    start = month_start(month)
-    end = min(month_start(next_month(month)), now)
+    start, end = month_span(month, now)
     year_start = month_start(date(month.year, 1, 1))
     if not services:
         return []
@@ -208,6 +234,7 @@ def figures(services, month: date, now=None) -> list[ServiceAvailability]:
                 month=month.replace(day=1),
                 scheduled=this_month.scheduled,
                 downtime=this_month.downtime,
+                outages=sum(1 for a, b in down if a < end and b > start),
                 availability=this_month.ratio,
                 target=target,
                 met=year.ratio >= target,

@@ -12,7 +12,7 @@ queries, whatever the number of tickets.
   report), one call for the 12-month trend and the month itself.
 - Agent workload (staff only): open tickets per assignee and status, one GROUP BY.
 - Customer satisfaction per month and tickets per month: one GROUP BY each.
-- Availability per service in the month: `sla.availability_queries`.
+- Availability per service in the month, with its outages: `sla.availability_queries`.
 
 Every figure carries the query string of its drill-down (`drill`): the queue for provider
 staff, the ticket list for authorised contacts, filtered by `tickets.filters.TicketFilter`.
@@ -20,7 +20,7 @@ staff, the ticket list for authorised contacts, filtered by `tickets.filters.Tic
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from itertools import pairwise
 from urllib.parse import urlencode
@@ -373,8 +373,34 @@ def _satisfaction(user, months, organization_id):
             "label": month_label(m),
             "count": rows[m]["n"] if m in rows else 0,
             "average": round(rows[m]["average"], 2) if m in rows else None,
+            "url": drill(user, organization_id, status="all", rated=month_label(m)),
         }
         for m in months
+    ]
+
+
+@dataclass(frozen=True)
+class LinkedAvailability(availability_queries.ServiceAvailability):
+    """A service's availability with the drill-down of its outage count."""
+
+    outages_url: str = ""
+
+
+def availability_rows(user, rows, organization_id=None) -> list[LinkedAvailability]:
+    """`availability_queries.figures` rows with the list of the incidents whose outage each
+    month's count counted (the service's, whose outage reaches into the month)."""
+    return [
+        LinkedAvailability(
+            **{f.name: getattr(r, f.name) for f in fields(r)},
+            outages_url=drill(
+                user,
+                organization_id,
+                status="all",
+                service=r.service_id,
+                outage=month_label(r.month),
+            ),
+        )
+        for r in rows
     ]
 
 
@@ -409,8 +435,12 @@ def figures(user, month: date, organization_id=None, now=None) -> Dashboard:
     board.trend = _trend(user, months, outcomes, base, organization_id)
     board.satisfaction = _satisfaction(user, months, organization_id)
     for t, s in zip(board.trend, board.satisfaction, strict=True):
-        t["ratings"], t["rating"] = s["count"], s["average"]
-    board.availability = availability_queries.figures(
-        availability_queries.visible_services(user, organization_id), month, now=now
+        t["ratings"], t["rating"], t["ratings_url"] = s["count"], s["average"], s["url"]
+    board.availability = availability_rows(
+        user,
+        availability_queries.figures(
+            availability_queries.visible_services(user, organization_id), month, now=now
+        ),
+        organization_id,
     )
     return board

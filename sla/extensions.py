@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from pim.permissions import is_worker
 from tickets import extensions
 
-from . import notice, outages, queries
+from . import availability_queries, notice, outages, queries
 from .api import TicketOutageField, with_outage_rows
 from .forms import NoAccessForm, OutageForm, SlaNotApplicableForm
 from .models import Clock, Target
@@ -40,6 +40,11 @@ TARGET_FILTER = extensions.ListFilter(
 OUTCOME_FILTER = extensions.ListFilter(
     choices=lambda: OUTCOMES,
     q=lambda value, user, cleaned: Q() if cleaned.get("target") else clock_q(None, value),
+)
+
+# the incidents whose outage counts in the month's availability (a month: TicketFilter's field)
+OUTAGE_FILTER = extensions.ListFilter(
+    q=lambda value, user, cleaned: availability_queries.outage_q(value)
 )
 
 CLOCK_READ = extensions.ClockRead(
@@ -75,6 +80,7 @@ def register():
     extensions.register_api_part(OUTAGE_PART)
     extensions.register_list_filter("target", TARGET_FILTER)
     extensions.register_list_filter("outcome", OUTCOME_FILTER)
+    extensions.register_list_filter("outage", OUTAGE_FILTER)
     extensions.register_audit_words(
         actions={
             "outage": _("marked an outage of the service"),

@@ -19,6 +19,7 @@ from tickets.views import render_ticket_detail, ticket_action
 
 from . import (
     availability_queries,
+    dashboard,
     documents,
     majorchange,
     monthly,
@@ -118,7 +119,8 @@ def _may_read_documents(user):
 @replica_reads()  # a report: the read replica, where one is configured
 def availability_page(request):
     """Availability per service in a month and the year to date (SPEC §9): provider staff see
-    all organisations (with a filter), authorised contacts their own; anybody else 404."""
+    all organisations (with a filter), authorised contacts their own; anybody else 404. Each
+    service's outage count links to its incidents (the queue, or the contact's ticket list)."""
     user = request.user
     if not (user.is_provider_staff or user.is_authorised_contact):
         raise Http404
@@ -128,7 +130,11 @@ def availability_page(request):
     data = form.cleaned_data if valid and form.is_bound else {}
     month = data.get("month") or timezone.localdate().replace(day=1)
     org_id = data["organization"].pk if data.get("organization") else None
-    rows = availability_queries.figures(availability_queries.visible_services(user, org_id), month)
+    rows = dashboard.availability_rows(
+        user,
+        availability_queries.figures(availability_queries.visible_services(user, org_id), month),
+        org_id,
+    )
     return render(
         request,
         "sla/availability.html",

@@ -13,8 +13,8 @@ without tickets importing them (docs/architecture.md).
 - Ticket API parts: an app adds a read-only field to the ticket's API representation (changes:
   the `change` object of a change ticket) with the prefetch its rows need.
 - List filters: an app owns a filter of `TicketFilter` that reads its rows (sla: the SLA target
-  and its outcome; escalation: the open escalation level), so a dashboard figure drills down to
-  the list that makes it.
+  and its outcome, the month of an outage; escalation: the open escalation level), so a
+  dashboard figure drills down to the list that makes it.
 """
 
 from collections.abc import Callable
@@ -134,14 +134,19 @@ def audit_words() -> dict:
     return _audit_words
 
 
+def _no_choices():
+    return []
+
+
 @dataclass(frozen=True)
 class ListFilter:
     """A filter of every ticket list (`tickets.filters.TicketFilter`) that an upper app owns."""
 
-    # () -> [(value, label)]: the values the filter accepts
-    choices: Callable
     # (value, user, other cleaned filter values) -> Q over tickets
     q: Callable
+    # () -> [(value, label)]: the values a choice filter accepts (none: TicketFilter's own field
+    # validates the value, e.g. a month)
+    choices: Callable = _no_choices
 
 
 _list_filters: dict[str, ListFilter] = {}

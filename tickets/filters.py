@@ -81,6 +81,7 @@ class TicketFilter(django_filters.FilterSet):
         label=_("Kind"), choices=Kind.choices, distinct=False
     )
     organization = IdFilter(label=_("Organisation"), field_name="organization_id")
+    service = IdFilter(label=_("Service"), field_name="service_id")
     assignee = AssigneeFilter(
         label=_("Assignee"),
         method="filter_assignee",
@@ -115,6 +116,19 @@ class TicketFilter(django_filters.FilterSet):
         choices=_owned_choices("escalation"),
         method="filter_escalation",
         help_text=_("Tickets with an open escalation at this level (customers: their own)."),
+    )
+    rated = MonthFilter(
+        label=_("Rated in month"),
+        method="filter_rated",
+        help_text=_("YYYY-MM: the month the reporter rated the ticket in (Europe/Amsterdam)."),
+    )
+    outage = MonthFilter(
+        label=_("Outage in month"),
+        method="filter_outage",
+        help_text=_(
+            "YYYY-MM: incidents whose outage of their service counts in that month's "
+            "availability (with service: of that service)."
+        ),
     )
 
     class Meta:
@@ -158,6 +172,11 @@ class TicketFilter(django_filters.FilterSet):
         start, end = month_bounds(value)
         return Q(reported_at__gte=start, reported_at__lt=end)
 
+    def q_rated(self, value):
+        """Tickets rated in the month (the dashboard's ratings per month)."""
+        start, end = month_bounds(value)
+        return Q(satisfaction_rating__rated_at__gte=start, satisfaction_rating__rated_at__lt=end)
+
     def _owned_q(self, name, value):
         flt = extensions.list_filter(name)
         if flt is None:
@@ -181,6 +200,9 @@ class TicketFilter(django_filters.FilterSet):
     def q_escalation(self, value):
         return self._owned_q("escalation", value)
 
+    def q_outage(self, value):
+        return self._owned_q("outage", value)
+
     def filter_reported(self, queryset, name, value):
         return queryset.filter(self.q_reported(value))
 
@@ -192,6 +214,12 @@ class TicketFilter(django_filters.FilterSet):
 
     def filter_escalation(self, queryset, name, value: str):
         return queryset.filter(self.q_escalation(value))
+
+    def filter_rated(self, queryset, name, value):
+        return queryset.filter(self.q_rated(value))
+
+    def filter_outage(self, queryset, name, value):
+        return queryset.filter(self.q_outage(value))
 
     def filter_status(self, queryset, name, value):
         return queryset.filter(self.q_status(value))
@@ -210,7 +238,7 @@ class TicketFilter(django_filters.FilterSet):
 
 # The names only a dashboard drill-down sets (sla/dashboard.py); the lists show them as a line
 # above the rows, and keep them when other filters change.
-DRILL_ONLY = ("reported", "target", "outcome", "escalation")
+DRILL_ONLY = ("reported", "target", "outcome", "escalation", "rated", "service", "outage")
 
 
 def drill_context(filters, query, names=DRILL_ONLY):

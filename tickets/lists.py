@@ -140,7 +140,18 @@ def customer_rows(user, params, request=None):
 
 
 # TicketFilter's names a dashboard drill-down carries to the customer list (sla/dashboard.py).
-DRILL_PARAMS = ("status", "priority", "sla_state", "reported", "target", "outcome", "escalation")
+DRILL_PARAMS = (
+    "status",
+    "priority",
+    "sla_state",
+    "reported",
+    "target",
+    "outcome",
+    "escalation",
+    "rated",
+    "service",
+    "outage",
+)
 CUSTOMER_PARAMS = ("state", "q", *DRILL_PARAMS)
 
 

@@ -36,6 +36,9 @@ VIEW_PARAMS = (
     "target",
     "outcome",
     "escalation",
+    "rated",
+    "service",
+    "outage",
     "sort",
     "dir",
 )

@@ -165,8 +165,13 @@ def test_figures_equal_the_pure_function(setting, december, users):
     assert dc.year_to_date == 1 - 3 / (365 * 24)  # and the June hour
     assert dc.target == pytest.approx(0.9998)
 
+    # the outages reaching into the month (the June one is the year's only)
+    assert (phone.outages, line.outages, dc.outages) == (1, 1, 1)
+
     november = figures(users["director"], at(2026, 11, 1))
     assert november[s["internet"].pk].downtime == 2 * H
+    assert november[s["internet"].pk].outages == 1  # the line's crosses into December
+    assert november[s["telefonie"].pk].outages == november[s["datacenter"].pk].outages == 0
     assert november[s["telefonie"].pk].downtime == timedelta(0)
     assert november[s["telefonie"].pk].availability == 1.0
 
@@ -181,10 +186,11 @@ def test_an_outage_not_restored_yet_counts_until_now(setting, users):
             )
         )
     dc = rows[setting["datacenter"].pk]
-    assert dc.downtime == 6 * H
+    assert dc.downtime == 6 * H and dc.outages == 1
     assert dc.scheduled == (6 * 24 + 15) * H  # the current month counts until now
     future = figures(users["csm"], at(2027, 3, 1))
     assert future[setting["datacenter"].pk].scheduled == timedelta(0)
+    assert future[setting["datacenter"].pk].outages == 0  # not until now
     assert future[setting["datacenter"].pk].availability == 1.0
 
 
@@ -205,7 +211,8 @@ def test_an_own_window_and_target_and_sla_not_applicable(setting, december, user
     from sla import services as sla_services
 
     sla_services.set_sla_not_applicable(december["phone"], users["agent"], "Customer's own PBX")
-    assert figures(users["director"], DECEMBER[0])[setting["telefonie"].pk].downtime == timedelta(0)
+    phone = figures(users["director"], DECEMBER[0])[setting["telefonie"].pk]
+    assert (phone.downtime, phone.outages) == (timedelta(0), 0)
 
 
 def test_figures_take_a_bounded_number_of_queries(
