@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from pim.celery import FAIL_FAST
+
 from .models import Channel, Notification, NotificationStatus
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ def enqueue(notification_id: int, *, force: bool = False) -> bool:
     if not force and time.monotonic() < _broker_down_until:
         return False
     try:
-        tasks.deliver.apply_async((notification_id,), retry=False)
+        tasks.deliver.apply_async((notification_id,), **FAIL_FAST)
     except Exception as exc:  # noqa: BLE001 - the outbox row is safe; the relay retries
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         log.warning(

@@ -36,6 +36,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from pim.celery import FAIL_FAST
 from pim.scoping import user_scope
 
 from .exports import WRITERS, ExportRefused, export_rows, filename
@@ -49,9 +50,6 @@ ACTIVE = [ExportStatus.PENDING, ExportStatus.RUNNING]
 # and pages do not each wait for a connection during an outage (as escalation.outbox does).
 BROKER_BACKOFF_SECONDS = 30
 _broker_down_until = 0.0
-# One reconnection (a pooled connection to a broker that restarted), then give up at once: with
-# `retry=False` kombu still tries to connect for seconds before it refuses.
-RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
 class Superseded(Exception):  # noqa: N818 - a signal between two functions, not an error
@@ -102,7 +100,7 @@ def send(export_id: int, *, force: bool = False) -> bool:
     if not force and time.monotonic() < _broker_down_until:
         return False
     try:
-        tasks.write_export.apply_async((export_id,), retry=True, retry_policy=RETRY_POLICY)
+        tasks.write_export.apply_async((export_id,), **FAIL_FAST)
     except Exception as exc:  # noqa: BLE001 - the row waits; the relay sends it
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         log.warning(

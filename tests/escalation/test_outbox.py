@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from escalation import delivery, matrix, outbox, receivers
 from escalation.models import Escalation, Notification
 from pim.celery import app
+from tests.broker import broker_down
 from tickets.models import Ticket
 
 from .conftest import at
@@ -134,18 +135,16 @@ def test_broker_down_while_a_ticket_is_created(
     """The ticket is saved and its receipt row written; the relay delivers once Redis is back."""
     from tickets import services
 
-    down = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    monkeypatch.setattr(app.conf, "broker_url", down)
-    with django_capture_on_commit_callbacks(execute=True):
+    with broker_down(), django_capture_on_commit_callbacks(execute=True):
         ticket = services.create_ticket(
             actor=users["globex.user"], title="Down", description="All lines", priority=1
         )
+    assert outbox._broker_down_until > 0  # the broker refused: the breaker is open
     assert Ticket.objects.filter(pk=ticket.pk).exists()
     rows = list(email_rows(ticket))
     assert rows and all(r.status == "pending" for r in rows)
     assert mail.outbox == []
     # The broker is back: the relay hands the rows out (eager here), each is sent once.
-    monkeypatch.undo()
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     later = timezone.now() + timedelta(minutes=2)
     with freeze_time(later):

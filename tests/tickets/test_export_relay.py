@@ -6,7 +6,6 @@ each export once (PostgreSQL); a broker that is down when the export starts cost
 import csv
 import io
 import threading
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from django.db import connection, connections
 from freezegun import freeze_time
 
 from pim.celery import app
+from tests.broker import broker_down
 from tests.escalation.conftest import ensure_migration_data
 from tickets import export_jobs, services, tasks
 from tickets.models import Export, ExportStatus
@@ -278,17 +278,6 @@ def drain_export_messages():
                     ids.append(message.payload[0][0])
         finally:
             queue.close()
-
-
-@contextmanager
-def broker_down():
-    """Nothing listens on the broker's port (the environment's URL wins over app.conf); the
-    connection pools made for the broker that was there are set aside meanwhile."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-        patch.setattr(app, "_pool", None)
-        patch.setattr(app.amqp, "_producer_pool", None)
-        yield
 
 
 @pytest.fixture
