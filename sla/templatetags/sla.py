@@ -141,7 +141,7 @@ def percent(ratio):
     if ratio is None:
         return "–"
     value = math.floor(ratio * 100_000 + 1e-9) / 1000
-    return f"{number_format(value, 3)} %"
+    return f"{number_format(value, 3)}\N{NO-BREAK SPACE}%"  # the sign stays with its number
 
 
 @register.filter

@@ -426,7 +426,7 @@ def test_page_for_staff_and_authorised_contacts(setting, december, users, client
     assert page.status_code == 200
     text = page.content.decode()
     assert "Datacenter" in text and "Telefonie" in text and "<caption>" in text
-    assert "99.596 %" in text  # Internet: 3 h of 744 h, rounded down
+    assert "99.596\N{NO-BREAK SPACE}%" in text  # Internet: 3 h of 744 h, rounded down
     with freeze_time(NOW):
         filtered = client.get(
             url, {"month": "2026-12", "organization": setting["datacenter"].organization_id}
@@ -451,4 +451,4 @@ def test_page_in_dutch(setting, december, users, client):
             reverse("sla-availability"), {"month": "2026-12"}, HTTP_ACCEPT_LANGUAGE="nl"
         ).content.decode()
     assert "Beschikbaarheid" in text
-    assert "99,596 %" in text
+    assert "99,596\N{NO-BREAK SPACE}%" in text
