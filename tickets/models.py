@@ -537,6 +537,8 @@ class SatisfactionRating(models.Model):
         ordering = ["-rated_at", "-pk"]
         verbose_name = _("satisfaction rating")
         verbose_name_plural = _("satisfaction ratings")
+        # the ratings of a period: the dashboard's year, the monthly report, `rated=` drill-downs
+        indexes = [models.Index(fields=["rated_at"], name="rating_rated_at")]
         constraints = [
             models.CheckConstraint(
                 name="satisfaction_score_1_to_5",
