@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pim import inputs
 
-from . import queries
+from . import queries, queue_views
 from .filters import (
     ALL,
     DEFAULT_DIRECTION,
@@ -109,7 +109,7 @@ def queue_rows(user, params, request=None):
     return ListRows(qs, filters.form, {"sort": sort, "dir": direction}, filters)
 
 
-QUEUE_PARAMS = (*QueueFilter.base_filters, "sort", "dir")
+QUEUE_PARAMS = queue_views.VIEW_PARAMS  # the queue's filters and sort: what a view keeps
 
 
 def customer_rows(user, params, request=None):
