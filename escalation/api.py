@@ -22,6 +22,7 @@ from pim.filters import MAX_ID, parse_id
 from pim.models import Organization
 from pim.parsers import JSONParser
 from pim.permissions import may_manage_webhooks
+from pim.serializers import ModelSerializer
 from tickets.models import Ticket
 
 from . import outbox, preferences, services
@@ -40,7 +41,7 @@ from .models import (
 from .webhooks import addresses, endpoints, events, signing
 
 
-class EscalationSerializer(serializers.ModelSerializer):
+class EscalationSerializer(ModelSerializer):
     ticket = serializers.IntegerField(source="ticket_id", read_only=True)
     number = serializers.CharField(source="ticket.number", read_only=True)
     # null: raised by the system (a clock trigger); not acknowledged yet
@@ -127,7 +128,7 @@ class EscalationViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.Gener
 # --- outgoing webhooks ------------------------------------------------------------------------
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(ModelSerializer):
     organization = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.all(),
         required=False,
@@ -165,7 +166,7 @@ class WebhookEndpointSecretSerializer(WebhookEndpointSerializer):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(ModelSerializer):
     event_type = serializers.CharField(source="notification.trigger", read_only=True)
     webhook_id = serializers.SerializerMethodField()
 

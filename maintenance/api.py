@@ -17,6 +17,7 @@ from pim.inputs import DateTimeApiField
 from pim.models import Organization, Service
 from pim.permissions import IsStaffForWrites
 from pim.scoping import organization_filter, visible_organizations
+from pim.serializers import ModelSerializer
 from tickets.api import StrictFieldsMixin
 
 from . import queries, services
@@ -49,7 +50,7 @@ class MaintenanceStatusFieldExtension(OpenApiSerializerFieldExtension):
         return component.ref
 
 
-class MaintenanceUpdateSerializer(serializers.ModelSerializer):
+class MaintenanceUpdateSerializer(ModelSerializer):
     status = MaintenanceStatusField(read_only=True)
     author = serializers.CharField(source="author.username", read_only=True, default=None)
 
@@ -59,7 +60,7 @@ class MaintenanceUpdateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NoticeSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class NoticeSerializer(StrictFieldsMixin, ModelSerializer):
     organizations = serializers.PrimaryKeyRelatedField(
         many=True, queryset=Organization.objects.all(), required=False
     )
@@ -215,7 +216,7 @@ class MaintenanceNoticeViewSet(
         return Response(self.get_serializer(notice).data)
 
 
-class SubscriptionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class SubscriptionSerializer(StrictFieldsMixin, ModelSerializer):
     organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all())
     service = serializers.PrimaryKeyRelatedField(
         queryset=Service.objects.all(), allow_null=True, required=False

@@ -22,6 +22,7 @@ from .models import ApiToken
 from .security import bruteforce
 from .security.clientip import client_ip
 from .security.throttling import ScopedRateThrottle
+from .serializers import ModelSerializer
 
 
 class ObtainTokenSerializer(serializers.Serializer):
@@ -42,7 +43,7 @@ class TokenCreatedSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(ModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]

@@ -50,7 +50,7 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key):
         token = (
-            ApiToken.objects.select_related("user", "user__membership")
+            ApiToken.objects.select_related("user__membership__organization")
             .filter(digest=digest(key), revoked_at__isnull=True)
             .first()
         )

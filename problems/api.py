@@ -23,6 +23,7 @@ from pim.filters import parse_id
 from pim.inputs import DateTimeApiField
 from pim.models import Organization, User
 from pim.permissions import is_provider_staff
+from pim.serializers import ModelSerializer
 from tickets import services as ticket_services
 from tickets.models import OPEN_STATUSES, Kind, Ticket
 
@@ -204,7 +205,7 @@ class ProblemViewSet(
 # --- known errors -----------------------------------------------------------------------------
 
 
-class KnownErrorSerializer(serializers.ModelSerializer):
+class KnownErrorSerializer(ModelSerializer):
     problem = serializers.IntegerField(source="problem.ticket_id", read_only=True)
     services = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     published_to = serializers.PrimaryKeyRelatedField(many=True, read_only=True)

@@ -27,6 +27,7 @@ from pim.inputs import DateTimeApiField
 from pim.parsers import FormParser, JSONParser, MultiPartParser
 from pim.permissions import IsStaffForWrites
 from pim.routers import replica_reads
+from pim.serializers import ModelSerializer
 from tickets import queries as ticket_queries
 from tickets.api import StrictFieldsMixin, TicketSerializer, ticket_response
 from tickets.models import Ticket
@@ -312,7 +313,7 @@ class MajorChangeSerializer(serializers.Serializer):
     )
 
 
-class SlaDocumentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class SlaDocumentSerializer(StrictFieldsMixin, ModelSerializer):
     """A version of an organisation's SLA document. Provider staff register one with a
     multipart POST (contract, number, date, description, document, policy, effective_from);
     a notice under 3 calendar months, a file that is no PDF or a number used twice answer 400."""
@@ -512,7 +513,7 @@ def document_response(version):
 # --- the monthly SLA reports (issue 17 item 3) ------------------------------------------------
 
 
-class MonthlyReportSerializer(serializers.ModelSerializer):
+class MonthlyReportSerializer(ModelSerializer):
     organization_name = serializers.CharField(source="organization.name", read_only=True)
     month = serializers.SerializerMethodField()
     pdf_url = serializers.SerializerMethodField()

@@ -24,6 +24,11 @@ from .models import (
 )
 
 
+@receiver(signals.ticket_registering, sender=Ticket, dispatch_uid="sla.prepare")
+def prepare_clocks(sender, ticket, actor, **kwargs):
+    services.prepare(ticket)
+
+
 @receiver(signals.ticket_created, sender=Ticket, dispatch_uid="sla.start")
 def start_clocks(sender, ticket, actor, **kwargs):
     services.start(ticket, actor)

@@ -171,27 +171,52 @@ def build_terms(ticket):
     }
 
 
+def prepare(ticket, now=None):
+    """Before a new ticket's row is written: its terms and first clocks from the registration
+    alone, and the summary columns they give set on the instance, so the INSERT carries them
+    (an UPDATE of the row just written would add a second entry to each of the ticket table's
+    ~30 indexes). `start` writes the ledger and the clock rows from what this kept."""
+    now = now or timezone.now()
+    contract_id, terms = terms_for(ticket)
+    registered = engine.Event(
+        ClockEvent.Kind.REGISTERED, ticket.reported_at, None, {"priority": ticket.priority}
+    )
+    with pinned():  # each calendar's version is asked of the cache once, not once per clock
+        results = compute(ticket, now, events=[registered], terms=terms)
+    ticket.next_sla_check_at = engine.next_check(results, now)
+    for name, value in summary(results).items():
+        setattr(ticket, name, value)
+    ticket._sla_prepared = (contract_id, terms, registered, results, now)
+
+
 def start(ticket, actor=None, now=None):
     """Snapshot the terms and open the ledger at registration (DESIGN §2 step 1), and store the
     clocks derived from that one event directly: what `recompute` would read back from the
-    rows just written is known here (tests/sla/test_write_path.py proves both agree)."""
-    now = now or timezone.now()
-    contract_id, terms = terms_for(ticket)
+    rows just written is known here (tests/sla/test_write_path.py proves both agree). The
+    ticket's row has the summary `prepare` gave it (tickets' `ticket_registering`); it is
+    written again only when the other apps' moments (escalation's reminders) come first."""
+    prepared = ticket.__dict__.pop("_sla_prepared", None)
+    in_row = prepared is not None
+    if not in_row:  # registered without `ticket_registering`: the summary is not in the row
+        prepare(ticket, now)
+        prepared = ticket.__dict__.pop("_sla_prepared")
+    contract_id, terms, registered, results, now = prepared
     sla = TicketSla.objects.create(ticket=ticket, contract_id=contract_id, terms=terms)
-    event = ClockEvent.objects.create(
+    # what the API's create response reads of them: these rows, and no outage marked yet
+    Ticket.sla_terms.related.set_cached_value(ticket, sla)
+    Ticket.outage.related.set_cached_value(ticket, None)
+    ClockEvent.objects.create(
         ticket=ticket,
-        kind=ClockEvent.Kind.REGISTERED,
-        at=ticket.reported_at,
-        data={"priority": ticket.priority},
+        kind=registered.kind,
+        at=registered.at,
+        data=registered.data,
         actor=actor,
     )
-    with pinned():  # each calendar's version is asked of the cache once, not once per clock
-        results = compute(
-            ticket, now, events=[engine.Event(event.kind, event.at, None, event.data)], terms=terms
-        )
-        next_at = next_check_at(ticket, results, sla, now)
     store_clocks(ticket, results, now, new=True)
-    write_summary(ticket, results, next_at)
+    with pinned():
+        next_at = next_check_at(ticket, results, sla, now)
+    if not in_row or next_at != ticket.next_sla_check_at:
+        write_summary(ticket, results, next_at)
     return results
 
 

@@ -18,6 +18,7 @@ from pim.pagination import KeysetPagination
 from pim.parsers import FormParser, JSONParser, MultiPartParser
 from pim.permissions import IsProviderStaff, require_staff
 from pim.scoping import organization_filter, visible_organizations
+from pim.serializers import ModelSerializer
 
 from . import extensions, links, participation, queries, services
 from .filters import TicketFilter
@@ -88,7 +89,7 @@ def link_data(row):
             "number": other.number}  # fmt: skip
 
 
-class TicketSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class TicketSerializer(StrictFieldsMixin, ModelSerializer):
     organization = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.all(), required=False
     )

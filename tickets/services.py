@@ -216,7 +216,6 @@ def _validate_new_ticket(kind: str, title: str, description: str, priority) -> i
     return priority
 
 
-@transaction.atomic
 def create_ticket(
     *,
     actor,
@@ -232,7 +231,14 @@ def create_ticket(
     reported_at=None,
 ) -> Ticket:
     """Register a ticket: number it, audit it, and tell the apps above (`ticket_created`: sla
-    starts the clocks, escalation sends the receipt), all in one transaction."""
+    starts the clocks, escalation sends the receipt), all in one transaction after the number.
+
+    The number is handed out first, in a statement of its own: outside a caller's transaction
+    (the API) it commits at once, so registrations at the same moment wait for each other's
+    numbering only, not for each other's whole registration (the counter row stays locked
+    until its transaction ends). A registration that fails after that leaves its number
+    unused: numbers are unique and never reused, and consecutive unless a registration
+    failed. Inside a caller's transaction the number is part of it (no gap)."""
     if kind == Kind.PROBLEM and not is_provider_staff(actor):
         raise PermissionDenied(_("Problems are registered by provider staff."))
     organization, reporter, channel = _filed_by(actor, organization, reporter, channel, kind)
@@ -255,30 +261,32 @@ def create_ticket(
         reporter=reporter,
         reported_at=reported_at,
     )
-    ticket.save()
-    PriorityChange.objects.create(
-        ticket=ticket,
-        old_priority=None,
-        new_priority=priority,
-        reason_code=SystemReason.REGISTRATION,
-        changed_by=actor,
-        changed_at=reported_at,
-    )
-    record_audit(
-        ticket,
-        actor,
-        "created",
-        {
-            "number": [None, ticket.number],
-            "status": [None, ticket.status],
-            "priority": [None, priority],
-            "channel": [None, channel],
-            "reporter": [None, _display(reporter)],
-        }
-        | ({"reported_at": [None, reported_at.isoformat()]} if detected else {}),
-    )
-    # sla starts the clocks; escalation writes the receipt and raises registration triggers
-    signals.ticket_created.send(Ticket, ticket=ticket, actor=actor)
+    with transaction.atomic():
+        signals.ticket_registering.send(Ticket, ticket=ticket, actor=actor)
+        ticket.save()
+        PriorityChange.objects.create(
+            ticket=ticket,
+            old_priority=None,
+            new_priority=priority,
+            reason_code=SystemReason.REGISTRATION,
+            changed_by=actor,
+            changed_at=reported_at,
+        )
+        record_audit(
+            ticket,
+            actor,
+            "created",
+            {
+                "number": [None, ticket.number],
+                "status": [None, ticket.status],
+                "priority": [None, priority],
+                "channel": [None, channel],
+                "reporter": [None, _display(reporter)],
+            }
+            | ({"reported_at": [None, reported_at.isoformat()]} if detected else {}),
+        )
+        # sla starts the clocks; escalation writes the receipt and raises registration triggers
+        signals.ticket_created.send(Ticket, ticket=ticket, actor=actor)
     return ticket
 
 

@@ -10,6 +10,9 @@ Every signal is sent with `sender=Ticket` and the keyword arguments listed.
 
 from django.dispatch import Signal
 
+# ticket, actor: about to be registered; the ticket is numbered but its row is not written yet
+# (no pk): receivers may set the columns they keep (sla: its summary), which the INSERT writes.
+ticket_registering = Signal()
 # ticket, actor: registered (number, audit and priority history are written).
 ticket_created = Signal()
 # ticket, actor, at: the provider's first action, the response moment (SPEC §4).

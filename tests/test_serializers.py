@@ -1,0 +1,48 @@
+"""pim.serializers.ModelSerializer: the fields DRF derives from a model are built once per
+class, and each serializer works on its own copy, so what one request changes (a customer's
+read-only fields, querysets scoped to an organisation) never reaches the next."""
+
+import pytest
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
+
+from tickets.api import TicketSerializer
+
+pytestmark = pytest.mark.django_db
+
+
+def fields_for(user):
+    request = APIRequestFactory().post("/api/v1/tickets/")
+    request.user = user
+    return TicketSerializer(data={}, context={"request": request}).fields
+
+
+def test_model_fields_are_built_once_per_class(users, monkeypatch):
+    fields_for(users["agent"])  # built (or already built by an earlier test)
+    built = []
+    original = serializers.ModelSerializer.build_field
+    monkeypatch.setattr(
+        serializers.ModelSerializer,
+        "build_field",
+        lambda self, *args: built.append(args[0]) or original(self, *args),
+    )
+    fields = fields_for(users["acme.user"])
+    assert built == []
+    assert {"title", "description", "kind", "number", "reported_at"} <= set(fields)
+
+
+def test_one_request_s_changes_do_not_reach_the_next(users, acme, globex):
+    customer = fields_for(users["acme.user"])
+    assert customer["assignee"].read_only and customer["channel"].read_only
+    assert list(customer["organization"].queryset) == [acme]
+
+    agent = fields_for(users["agent"])
+    assert not agent["assignee"].read_only and not agent["channel"].read_only
+    assert set(agent["organization"].queryset) == {acme, globex}
+    # each serializer binds its own field objects
+    assert customer["title"] is not agent["title"]
+    assert customer["title"].parent is not agent["title"].parent
+
+    again = fields_for(users["globex.user"])
+    assert again["assignee"].read_only
+    assert list(again["organization"].queryset) == [globex]
