@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from pim import config_cache
 from pim.models import User
 from tickets.services import record_audit
 
@@ -78,28 +78,24 @@ def notify_tier(escalation, tier, row=None, now=None, *, fresh=False):
 
 
 # --- triggers ---------------------------------------------------------------------------------
-# The active triggers are a handful of rows read on every write of a ticket: they are kept in the
-# cache, and every save or delete of a trigger drops them (`receivers.py`; QuerySet.update() sends
-# no signal: change triggers through save(), as the admin does), so an edit applies at once.
-# During a sweep they are read once for the whole sweep.
+# The active triggers are a handful of rows read on every write of a ticket: each process keeps
+# them as a configuration copy (`pim.config_cache`), and every save or delete of a trigger makes
+# it stale (`receivers.py`; QuerySet.update() sends no signal: change triggers through save(),
+# as the admin does), so an edit applies at once. During a sweep they are read once for the
+# whole sweep.
 _sweep_triggers = contextvars.ContextVar("escalation_sweep_triggers", default=None)
-TRIGGERS_KEY = "escalation:active-triggers"
-TRIGGERS_TIMEOUT = 3600  # a backstop only: a change drops the key
 
 
 def forget_triggers():
-    """Drop the cached triggers now and again at commit (a reader between the two cannot keep
-    the rows of before the change)."""
-    cache.delete(TRIGGERS_KEY)
-    transaction.on_commit(lambda: cache.delete(TRIGGERS_KEY))
+    """A trigger changed: every process reads them again (now and at commit)."""
+    config_cache.changed()
 
 
 def _active_rows():
-    rows = cache.get(TRIGGERS_KEY)
-    if rows is None:
-        rows = list(Trigger.objects.filter(active=True).order_by("pk"))
-        cache.set(TRIGGERS_KEY, rows, timeout=TRIGGERS_TIMEOUT)
-    return rows
+    return config_cache.get(
+        ("escalation:active-triggers",),
+        lambda: list(Trigger.objects.filter(active=True).order_by("pk")),
+    )
 
 
 @contextmanager

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # one read of the configuration's generation per request (pim/config_cache.py)
+    "pim.config_cache.ConfigCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "pim.security.headers.PermissionsPolicyMiddleware",

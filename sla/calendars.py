@@ -1,36 +1,22 @@
 """Calendar rows → cached BusinessCalendar objects.
 
 Building a calendar's tables costs milliseconds; every clock computation needs one. Each process
-keeps built calendars keyed by (pk, version); the version lives in the shared cache and is bumped
-whenever a calendar, its opening hours or its dates change, so all processes rebuild.
+keeps the built calendars as configuration copies (`pim.config_cache`): a change of a calendar,
+its opening hours or its dates moves the shared generation on, so all processes rebuild.
 """
 
 import contextvars
-import threading
 from contextlib import contextmanager
 
-from django.core.cache import cache
+from pim import config_cache
 
 from .businesstime import BusinessCalendar
 from .models import Calendar
 
-_built: dict[tuple[int, int], BusinessCalendar] = {}
-_lock = threading.Lock()
-
-
-def _version_key(pk):
-    return f"sla:calendar-version:{pk}"
-
-
-def calendar_version(pk):
-    return cache.get(_version_key(pk), 0)
-
 
 def bump_version(pk):
-    try:
-        cache.incr(_version_key(pk))
-    except ValueError:
-        cache.set(_version_key(pk), 1, timeout=None)
+    """Calendar `pk` changed (it, its hours or its dates): build it again everywhere."""
+    config_cache.changed()
 
 
 def build(calendar):
@@ -73,13 +59,7 @@ def business_calendar(pk):
 
 
 def _business_calendar(pk):
-    key = (pk, calendar_version(pk))
-    found = _built.get(key)
-    if found is None:
-        calendar = Calendar.objects.prefetch_related("hours", "dates").get(pk=pk)
-        found = build(calendar)
-        with _lock:
-            for old in [k for k in _built if k[0] == pk]:
-                del _built[old]
-            _built[key] = found
-    return found
+    return config_cache.get(
+        ("sla:calendar", pk),
+        lambda: build(Calendar.objects.prefetch_related("hours", "dates").get(pk=pk)),
+    )

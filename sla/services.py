@@ -9,7 +9,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, OuterRef, Q, Subquery, Value, When
@@ -17,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pim import config_cache
 from pim.inputs import validate_instants
 from pim.permissions import require_worker
 from tickets.models import Status, Ticket
@@ -66,42 +66,27 @@ def default_policy():
     return SlaPolicy.objects.order_by("pk").first()
 
 
-# The terms a ticket is registered under depend on its organisation, kind and day only: they are
-# built once and kept in the cache under a version that every save or delete of a contract, its
-# overrides, a policy, its targets or a calendar (with its hours and dates) moves on
-# (`sla/receivers.py`), so a new ticket never waits for three SELECTs of unchanged rows.
-TERMS_VERSION_KEY = "sla:terms-version"
-TERMS_TIMEOUT = 3600  # a backstop only: the version is what makes a change apply at once
-
-
-def terms_version():
-    return cache.get(TERMS_VERSION_KEY, 0)
+# The terms a ticket is registered under depend on its organisation, kind and day only: each
+# process keeps them as a configuration copy (`pim.config_cache`) that every save or delete of a
+# contract, its overrides, a policy, its targets or a calendar (with its hours and dates) makes
+# stale (`sla/receivers.py`), so a new ticket never waits for three SELECTs of unchanged rows.
 
 
 def invalidate_terms():
-    """Forget every cached set of terms (now, and again when the writing transaction commits,
-    so a registration that read the old rows meanwhile cannot keep them cached)."""
-
-    def bump():
-        try:
-            cache.incr(TERMS_VERSION_KEY)
-        except ValueError:
-            cache.set(TERMS_VERSION_KEY, 1, timeout=None)
-
-    bump()
-    transaction.on_commit(bump)
+    """Forget every copy of the terms (now, and again when the writing transaction commits, so
+    a registration that read the old rows meanwhile cannot keep them)."""
+    config_cache.changed()
 
 
 def terms_for(ticket):
-    """(contract id, terms) for a new ticket: from the cache, else `build_terms` (then cached)."""
+    """(contract id, terms) for a new ticket: the process's copy, else `build_terms`."""
     day = timezone.localdate(ticket.reported_at)
-    key = f"sla:terms:{terms_version()}:{ticket.organization_id}:{ticket.kind}:{day.isoformat()}"
-    found = cache.get(key)
-    if found is None:
+
+    def build():
         contract, terms = build_terms(ticket)
-        found = (contract.pk if contract else None, terms)
-        cache.set(key, found, timeout=TERMS_TIMEOUT)
-    return found
+        return (contract.pk if contract else None, terms)
+
+    return config_cache.get(("sla:terms", ticket.organization_id, ticket.kind, day), build)
 
 
 def build_terms(ticket):

@@ -84,16 +84,17 @@ def _test_logins_outlive_time_travel(monkeypatch, _force_login_passes_the_second
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """The cache (and the calendars built from it) outlive a test's rolled-back transaction."""
+    """The cache (and the configuration copies kept under it: calendars, terms, triggers)
+    outlive a test's rolled-back transaction."""
     from django.core.cache import cache
 
-    from sla import calendars
+    from pim import config_cache
 
     cache.clear()
-    calendars._built.clear()
+    config_cache.clear()
     yield
     cache.clear()
-    calendars._built.clear()
+    config_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -8,26 +8,20 @@ own objects only.
 import contextvars
 from contextlib import contextmanager
 
-from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
+
+from pim import config_cache
 
 from ..models import CUSTOMER_TRIGGER, Channel, WebhookEndpoint, WebhookEvent
 from ..outbox import write
 
-# Most organisations have no webhook endpoint: that is remembered in the cache, so a ticket
-# write does not ask the table each time. Every save or delete of an endpoint forgets it
-# (`escalation/receivers.py`); an endpoint disabled by an update() is at worst asked for again.
-NONE_TIMEOUT = 3600  # a backstop only
-
-
-def _none_key(organization_id):
-    return f"escalation:no-webhooks:{organization_id}"
-
-
+# Most organisations have no webhook endpoint: each process keeps that as a configuration copy
+# (`pim.config_cache`), so a ticket write does not ask the table each time. Every save or delete
+# of an endpoint makes it stale (`escalation/receivers.py`); an endpoint disabled by an update()
+# is at worst asked for again.
 # During a sweep the answer is kept per organisation for the whole sweep (`endpoints_pinned`,
-# entered by the sweep like the active triggers): not one cache round trip per SLA event.
+# entered by the sweep like the active triggers).
 _sweep_memo = contextvars.ContextVar("escalation_webhook_memo", default=None)
 
 
@@ -40,27 +34,29 @@ def endpoints_pinned():
         _sweep_memo.reset(token)
 
 
+def _without_endpoints(organization_id):
+    with scopes_disabled():
+        return not WebhookEndpoint.objects.filter(
+            organization_id=organization_id, is_active=True
+        ).exists()
+
+
 def _known_without_endpoints(organization_id):
     memo = _sweep_memo.get()
     if memo is not None and organization_id in memo:
         return memo[organization_id]
-    none = cache.get(_none_key(organization_id)) is not None
+    none = config_cache.get(
+        ("escalation:no-webhooks", organization_id),
+        lambda: _without_endpoints(organization_id),
+    )
     if memo is not None:
         memo[organization_id] = none
     return none
 
 
-def _remember_without_endpoints(organization_id):
-    cache.set(_none_key(organization_id), True, timeout=NONE_TIMEOUT)
-    memo = _sweep_memo.get()
-    if memo is not None:
-        memo[organization_id] = True
-
-
 def forget_endpoints(organization_id):
     """An endpoint of the organisation changed: ask the table again (now and at commit)."""
-    cache.delete(_none_key(organization_id))
-    transaction.on_commit(lambda: cache.delete(_none_key(organization_id)))
+    config_cache.changed()
 
 
 def notify_webhooks(organization, event_type, payload, *, ticket=None, key, now=None):
@@ -79,8 +75,6 @@ def notify_webhooks(organization, event_type, payload, *, ticket=None, key, now=
         endpoints = list(
             WebhookEndpoint.objects.filter(organization=organization, is_active=True).order_by("pk")
         )
-        if not endpoints:
-            _remember_without_endpoints(organization.pk)
         for endpoint in endpoints:
             if not endpoint.subscribes_to(event_type):
                 continue
