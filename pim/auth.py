@@ -49,11 +49,12 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key):
-        token = (
-            ApiToken.objects.select_related("user__membership__organization")
-            .filter(digest=digest(key), revoked_at__isnull=True)
-            .first()
-        )
+        try:  # the digest is unique: no ordering to compile
+            token = ApiToken.objects.select_related("user__membership__organization").get(
+                digest=digest(key), revoked_at__isnull=True
+            )
+        except ApiToken.DoesNotExist:
+            token = None
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         now = timezone.now()

@@ -569,6 +569,8 @@ def test_every_serializer_field_is_bounded(users, rf):
     from rest_framework import serializers
     from rest_framework.request import Request
 
+    from pim import serializers as pim_serializers
+
     request = Request(rf.get("/"))
     request.user = users["agent"]
     problems = []
@@ -576,6 +578,7 @@ def test_every_serializer_field_is_bounded(users, rf):
         c
         for c in _project_classes(serializers.Serializer)
         if f"{c.__module__}.{c.__qualname__}" not in OUTPUT_ONLY
+        and c is not pim_serializers.ModelSerializer  # the project's base class (no model)
     ]
     assert len(serializer_classes) >= 20
     for serializer_class in serializer_classes:

@@ -34,15 +34,17 @@ def test_model_fields_are_built_once_per_class(users, monkeypatch):
 def test_one_request_s_changes_do_not_reach_the_next(users, acme, globex):
     customer = fields_for(users["acme.user"])
     assert customer["assignee"].read_only and customer["channel"].read_only
-    assert list(customer["organization"].queryset) == [acme]
+    assert list(customer["organization"].get_queryset()) == [acme]
 
     agent = fields_for(users["agent"])
     assert not agent["assignee"].read_only and not agent["channel"].read_only
-    assert set(agent["organization"].queryset) == {acme, globex}
+    assert set(agent["organization"].get_queryset()) == {acme, globex}
     # each serializer binds its own field objects
     assert customer["title"] is not agent["title"]
     assert customer["title"].parent is not agent["title"].parent
 
     again = fields_for(users["globex.user"])
     assert again["assignee"].read_only
-    assert list(again["organization"].queryset) == [globex]
+    assert list(again["organization"].get_queryset()) == [globex]
+    assert {s.organization for s in again["service"].get_queryset()} == {globex}
+    assert {s.organization for s in agent["service"].get_queryset()} == {acme, globex}

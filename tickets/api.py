@@ -89,15 +89,39 @@ def link_data(row):
             "number": other.number}  # fmt: skip
 
 
+class CallerScopedField(serializers.PrimaryKeyRelatedField):
+    """A primary key among the rows the caller may see (`scope(user, queryset)`): narrowed when
+    a value is checked, not each time a serializer is made (a response builds one too)."""
+
+    def __init__(self, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        user = getattr(self.context.get("request"), "user", None)
+        if user is None or not user.is_authenticated:
+            return queryset
+        return self.scope(user, queryset)
+
+
+def _visible_organizations(user, queryset):
+    return visible_organizations(user)
+
+
+def _of_visible_organizations(user, queryset):
+    return queryset.filter(organization_filter(user))
+
+
 class TicketSerializer(StrictFieldsMixin, ModelSerializer):
-    organization = serializers.PrimaryKeyRelatedField(
-        queryset=Organization.objects.all(), required=False
+    organization = CallerScopedField(
+        _visible_organizations, queryset=Organization.objects.all(), required=False
     )
-    service = serializers.PrimaryKeyRelatedField(
-        queryset=Service.objects.all(), allow_null=True, required=False
+    service = CallerScopedField(
+        _of_visible_organizations, queryset=Service.objects.all(), allow_null=True, required=False
     )
-    location = serializers.PrimaryKeyRelatedField(
-        queryset=Location.objects.all(), allow_null=True, required=False
+    location = CallerScopedField(
+        _of_visible_organizations, queryset=Location.objects.all(), allow_null=True, required=False
     )
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(membership__role__in=WORKER_ROLES),
@@ -151,9 +175,6 @@ class TicketSerializer(StrictFieldsMixin, ModelSerializer):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return fields
-        fields["organization"].queryset = visible_organizations(user)
-        fields["service"].queryset = Service.objects.filter(organization_filter(user))
-        fields["location"].queryset = Location.objects.filter(organization_filter(user))
         if not user.is_worker:
             for name in ("assignee", "channel", "organization", "reporter", "detected_at"):
                 fields[name].read_only = True
