@@ -48,3 +48,14 @@ def test_one_request_s_changes_do_not_reach_the_next(users, acme, globex):
     assert list(again["organization"].get_queryset()) == [globex]
     assert {s.organization for s in again["service"].get_queryset()} == {globex}
     assert {s.organization for s in agent["service"].get_queryset()} == {acme, globex}
+
+
+def test_a_field_holding_bound_fields_is_copied_whole(users):
+    """A list's child is bound to its list: each serializer gets its own pair, so validating
+    one request's events never reads another serializer's context."""
+    from escalation.api import WebhookEndpointSerializer
+
+    first = WebhookEndpointSerializer().fields["event_types"]
+    second = WebhookEndpointSerializer().fields["event_types"]
+    assert first is not second and first.child is not second.child
+    assert first.child.parent is first and second.child.parent is second
