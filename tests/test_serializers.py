@@ -59,3 +59,18 @@ def test_a_field_holding_bound_fields_is_copied_whole(users):
     second = WebhookEndpointSerializer().fields["event_types"]
     assert first is not second and first.child is not second.child
     assert first.child.parent is first and second.child.parent is second
+
+
+def test_the_ticket_serializer_declares_the_model_validators_it_would_find():
+    """TicketSerializer.Meta.validators = [] stands for what DRF derives from the model: no
+    unique_together and no unique constraint. A ticket model with one needs its validator."""
+    from tickets.models import Ticket
+
+    assert TicketSerializer.Meta.validators == []
+    assert not Ticket._meta.unique_together
+    assert not Ticket._meta.total_unique_constraints
+    assert not [
+        f
+        for f in Ticket._meta.fields
+        if f.unique_for_date or f.unique_for_month or f.unique_for_year
+    ]

@@ -643,6 +643,27 @@ def test_ticket_queries_outside_a_scope_raise(org_b):
     assert _in_fresh_context(query)
 
 
+def test_writing_a_row_needs_no_scope(org_b):
+    """create() and bulk_create() read nothing: django-scopes' filter is not built for them
+    (tickets.models.WritesUnscoped), while every read above still needs a scope."""
+    ticket = Ticket.objects.get(title=B_TITLE)
+
+    def write():
+        entry = AuditEntry.objects.create(
+            ticket=ticket,
+            at=ticket.reported_at,
+            action="noted",
+            object_type="ticket",
+            object_id=ticket.pk,
+        )
+        with pytest.raises(ScopeError):
+            AuditEntry.objects.get(pk=entry.pk)
+        return entry
+
+    entry = _in_fresh_context(write)
+    assert AuditEntry.objects.get(pk=entry.pk).ticket == ticket
+
+
 def test_a_scope_limits_queries_to_its_organisation(acme, globex, org_b):
     ticket, _, _ = org_b
 

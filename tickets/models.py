@@ -113,12 +113,35 @@ class TicketChildQuerySet(models.QuerySet):
         return self.filter(ticket__in=Ticket.objects.visible_to(user))
 
 
+class WritesUnscoped:
+    """create() and bulk_create() of a scoped manager: django-scopes filters what a manager
+    reads by the active organisation, and builds that filter (a join to the ticket's
+    organisation) for every call, writes included, where it guards nothing: a row is written
+    as given, in or out of scope, as before. Reads (get_or_create too) stay scoped."""
+
+    def _unscoped(self):
+        return self._queryset_class(model=self.model, using=self._db, hints=self._hints)
+
+    def create(self, **kwargs):
+        return self._unscoped().create(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        return self._unscoped().bulk_create(objs, *args, **kwargs)
+
+
 TicketManager = ScopedManager(
-    organization="organization", _manager_class=models.Manager.from_queryset(TicketQuerySet)
+    organization="organization",
+    _manager_class=type(
+        "TicketBaseManager", (WritesUnscoped, models.Manager.from_queryset(TicketQuerySet)), {}
+    ),
 ).__class__
 TicketChildManager = ScopedManager(
     organization="ticket__organization",
-    _manager_class=models.Manager.from_queryset(TicketChildQuerySet),
+    _manager_class=type(
+        "TicketChildBaseManager",
+        (WritesUnscoped, models.Manager.from_queryset(TicketChildQuerySet)),
+        {},
+    ),
 ).__class__
 
 
