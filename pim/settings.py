@@ -154,13 +154,14 @@ DATABASE_ROUTERS = ["pim.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The embedded default is a file cache under var/ so web, worker and beat share it (the beat
-# heartbeat in /healthz, calendar versions); production sets CACHE_URL to Redis.
+# heartbeat in /healthz, the configuration generation); production sets CACHE_URL to Redis.
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     # Redis down must not take the portal down: the cache holds nothing the portal cannot do
-    # without (calendar versions, the beat heartbeat, throttle counters), so a Redis error is a
-    # logged miss (django-redis IGNORE_EXCEPTIONS) and tickets are still written; throttles do
-    # not count while Redis is away (tests/integration/test_faults.py).
+    # without (the configuration generation, the beat heartbeat, throttle counters), so a Redis
+    # error is a logged miss (django-redis IGNORE_EXCEPTIONS) and tickets are still written
+    # (configuration is then read from the database each time); throttles do not count while
+    # Redis is away (tests/integration/test_faults.py).
     CACHES["default"].setdefault("OPTIONS", {}).update(
         {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 2}
     )

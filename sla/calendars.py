@@ -34,8 +34,8 @@ def build(calendar):
     )
 
 
-# Inside `pinned()` (a sweep batch) each calendar's version is read from the cache once, not
-# once per clock: a correction applies from the next batch on.
+# Inside `pinned()` (a sweep batch, a registration) each calendar is looked up once, not once
+# per clock: a correction applies from the next batch on.
 _pinned = contextvars.ContextVar("sla_pinned_calendars", default=None)
 
 

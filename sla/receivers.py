@@ -10,7 +10,6 @@ from tickets import signals
 from tickets.models import Ticket
 
 from . import services
-from .calendars import bump_version
 from .models import (
     Calendar,
     CalendarDate,
@@ -55,10 +54,10 @@ def record_status(sender, ticket, actor, old_status, new_status, at, **kwargs):
 
 
 # --- cached terms and calendars -------------------------------------------------------------
-# A new ticket's terms are cached per organisation, kind and day (`services.terms_for`), built
-# calendars per calendar version (`calendars.business_calendar`): any change to the rows they
-# are built from makes every process build them afresh. QuerySet.update() sends no signal: change
-# these rows through save() (the admin does).
+# A new ticket's terms (per organisation, kind and day, `services.terms_for`) and the built
+# calendars (`calendars.business_calendar`) are configuration copies (`pim.config_cache`): any
+# change to the rows they are built from makes every process build them afresh. QuerySet.update()
+# sends no signal: change these rows through save() (the admin does).
 # A document version's policy (and its Major Change route) decides which policy a new ticket gets.
 TERMS_MODELS = (Contract, ContractOverride, SlaPolicy, PolicyTarget, SlaDocumentVersion)
 CALENDAR_MODELS = (Calendar, OpeningHours, CalendarDate)
@@ -69,10 +68,8 @@ def _terms_changed(sender, instance, **kwargs):
 
 
 def _calendar_changed(sender, instance, **kwargs):
+    # one new generation: the calendar and the terms built with it
     services.invalidate_terms()
-    calendar_id = instance.pk if sender is Calendar else instance.calendar_id
-    if calendar_id is not None:
-        bump_version(calendar_id)
 
 
 for model in TERMS_MODELS:

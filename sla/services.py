@@ -166,7 +166,7 @@ def prepare(ticket, now=None):
     registered = engine.Event(
         ClockEvent.Kind.REGISTERED, ticket.reported_at, None, {"priority": ticket.priority}
     )
-    with pinned():  # each calendar's version is asked of the cache once, not once per clock
+    with pinned():  # each calendar is looked up once for all the clocks
         results = compute(ticket, now, events=[registered], terms=terms)
     ticket.next_sla_check_at = engine.next_check(results, now)
     for name, value in summary(results).items():
