@@ -86,11 +86,6 @@ def notify_tier(escalation, tier, row=None, now=None, *, fresh=False):
 _sweep_triggers = contextvars.ContextVar("escalation_sweep_triggers", default=None)
 
 
-def forget_triggers():
-    """A trigger changed: every process reads them again (now and at commit)."""
-    config_cache.changed()
-
-
 def _active_rows():
     return config_cache.get(
         ("escalation:active-triggers",),

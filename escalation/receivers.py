@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from pim import config_cache
 from pim.models import MANAGER_ROLES, Role, User
 from sla import majorchange
 from sla import services as sla_services
@@ -137,15 +138,15 @@ def sweep_finished(sender, now, **kwargs):
 @receiver(post_save, sender=Trigger, dispatch_uid="escalation.trigger_saved")
 @receiver(post_delete, sender=Trigger, dispatch_uid="escalation.trigger_deleted")
 def trigger_changed(sender, **kwargs):
-    """The active triggers are cached (`matrix.active_triggers`): a change drops them."""
-    matrix.forget_triggers()
+    """The active triggers are a configuration copy (`matrix.active_triggers`)."""
+    config_cache.changed()
 
 
 @receiver(post_save, sender=WebhookEndpoint, dispatch_uid="escalation.endpoint_saved")
 @receiver(post_delete, sender=WebhookEndpoint, dispatch_uid="escalation.endpoint_deleted")
 def endpoint_changed(sender, instance, **kwargs):
-    """Organisations without endpoints are remembered (`webhooks.events`): a change forgets."""
-    webhook_events.forget_endpoints(instance.organization_id)
+    """Which organisations have no endpoint is a configuration copy (`webhooks.events`)."""
+    config_cache.changed()
 
 
 @receiver(sla_signals.sla_document_announced, dispatch_uid="escalation.sla_document")

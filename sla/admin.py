@@ -15,7 +15,6 @@ from tickets import admin as tickets_admin
 from tickets.models import Ticket
 
 from . import documents, majorchange, services, tasks
-from .calendars import bump_version
 from .models import (
     Calendar,
     CalendarDate,
@@ -80,8 +79,7 @@ class CalendarAdmin(ValuesInHistoryMixin, admin.ModelAdmin):
     actions = [recompute_action("calendar_ids")]
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        bump_version(form.instance.pk)
+        super().save_related(request, form, formsets, change)  # the saves renew the calendar
         if change:
             queue_recompute(self, request, calendar_ids=[form.instance.pk])
 

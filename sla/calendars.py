@@ -14,11 +14,6 @@ from .businesstime import BusinessCalendar
 from .models import Calendar
 
 
-def bump_version(pk):
-    """Calendar `pk` changed (it, its hours or its dates): build it again everywhere."""
-    config_cache.changed()
-
-
 def build(calendar):
     """A BusinessCalendar from a Calendar row (with its hours and dates)."""
     if calendar.always_open:

@@ -6,6 +6,7 @@ Each receiver runs inside the ticket write's transaction: a ticket and its clock
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from pim import config_cache
 from tickets import signals
 from tickets.models import Ticket
 
@@ -63,24 +64,14 @@ TERMS_MODELS = (Contract, ContractOverride, SlaPolicy, PolicyTarget, SlaDocument
 CALENDAR_MODELS = (Calendar, OpeningHours, CalendarDate)
 
 
-def _terms_changed(sender, instance, **kwargs):
-    services.invalidate_terms()
+def _configuration_changed(sender, **kwargs):
+    config_cache.changed()  # one new generation: the calendars and the terms built with them
 
 
-def _calendar_changed(sender, instance, **kwargs):
-    # one new generation: the calendar and the terms built with it
-    services.invalidate_terms()
-
-
-for model in TERMS_MODELS:
-    post_save.connect(_terms_changed, sender=model, dispatch_uid=f"sla.terms.save.{model.__name__}")
-    post_delete.connect(
-        _terms_changed, sender=model, dispatch_uid=f"sla.terms.delete.{model.__name__}"
-    )
-for model in CALENDAR_MODELS:
+for model in TERMS_MODELS + CALENDAR_MODELS:
     post_save.connect(
-        _calendar_changed, sender=model, dispatch_uid=f"sla.calendar.save.{model.__name__}"
+        _configuration_changed, sender=model, dispatch_uid=f"sla.config.save.{model.__name__}"
     )
     post_delete.connect(
-        _calendar_changed, sender=model, dispatch_uid=f"sla.calendar.delete.{model.__name__}"
+        _configuration_changed, sender=model, dispatch_uid=f"sla.config.delete.{model.__name__}"
     )

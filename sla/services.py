@@ -72,12 +72,6 @@ def default_policy():
 # stale (`sla/receivers.py`), so a new ticket never waits for three SELECTs of unchanged rows.
 
 
-def invalidate_terms():
-    """Forget every copy of the terms (now, and again when the writing transaction commits, so
-    a registration that read the old rows meanwhile cannot keep them)."""
-    config_cache.changed()
-
-
 def terms_for(ticket):
     """(contract id, terms) for a new ticket: the process's copy, else `build_terms`."""
     day = timezone.localdate(ticket.reported_at)

@@ -54,11 +54,6 @@ def _known_without_endpoints(organization_id):
     return none
 
 
-def forget_endpoints(organization_id):
-    """An endpoint of the organisation changed: ask the table again (now and at commit)."""
-    config_cache.changed()
-
-
 def notify_webhooks(organization, event_type, payload, *, ticket=None, key, now=None):
     """One webhook outbox row per active endpoint of `organization` subscribed to `event_type`
     (once per endpoint and `key`); returns the new rows. `payload` is the message's `data`: it
