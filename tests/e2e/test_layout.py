@@ -202,3 +202,41 @@ def test_every_page_fits_phone_and_desktop_and_passes_axe(page, live_server, use
     assert checked >= 4 * 2 * 10
     problems.extend(check_without_scripts(page, live_server.url))
     assert not problems, f"{len(problems)} layout/accessibility problems:\n" + "\n".join(problems)
+
+
+def test_the_organisation_list_shows_its_widest_rows_whole_on_a_desktop(page, users, acme):
+    """Seen in Chromium on the demo data: the authorised contact's list (eight columns, with the
+    reporter) ran 64 px past its box at 1366 px and cut the reported date off, because an
+    overdue countdown and the reported date each had to stay on one line. The widest cells of
+    each column: a planned status, an overdue countdown with its target, a reporter's full
+    name, the date and time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from freezegun import freeze_time
+
+    from tickets import services
+
+    contact, agent = users["acme.contact"], users["agent"]
+    contact.first_name, contact.last_name, contact.language = "Anna", "de Vries", "nl"
+    contact.save()
+    with freeze_time(timezone.now() - timedelta(days=3, hours=5, minutes=17)):
+        for title, priority in [
+            ("Doorschakeling naar mobiel instellen werkt niet", 1),
+            ("Telefooncentrale onbereikbaar, niemand kan bellen", 2),
+        ]:
+            ticket = services.create_ticket(
+                actor=contact,
+                title=title,
+                description="Sinds vanochtend.",
+                priority=priority,
+                service=acme.services.get(),
+            )
+            services.transition(ticket, agent, "planned_internal")
+    page.set_viewport_size(DESKTOP)
+    login(page, "acme.contact")
+    page.goto("/tickets/")
+    assert page.locator("table.pim-cards .badge.s-planned_internal").count() == 2
+    overdue = page.locator("table.pim-cards .sla-left", has_text="te laat")
+    assert overdue.count() == 2  # each countdown on one line, its target under it
+    assert page.evaluate(DESKTOP_TABLES) == []
