@@ -202,20 +202,22 @@ def main():
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    if min(args.seconds, args.clients, args.rounds) < 1:
+        parser.error("--seconds, --clients and --rounds must be at least 1")
     s, c = str(args.seconds), str(args.clients)
     rates = {"helpdesk": [], "pim": [], "floor": []}
     with tempfile.TemporaryDirectory(prefix="pim-floor-") as tmp:
         env, token = build_floor(Path(tmp))
+        runs = {
+            "helpdesk": lambda: figures(
+                run(["bash", PEER / "helpdesk_bench.sh", s, c]), "helpdesk create"
+            ),
+            "pim": lambda: figures(
+                run(["bash", PEER / "pim_bench.sh", str(ROOT), s, c]), "pim create"
+            ),
+            "floor": lambda: floor_create(Path(tmp), env, token, args.seconds, args.clients),
+        }
         for round_ in range(1, args.rounds + 1):
-            runs = {
-                "helpdesk": lambda: figures(
-                    run(["bash", PEER / "helpdesk_bench.sh", s, c]), "helpdesk create"
-                ),
-                "pim": lambda: figures(
-                    run(["bash", PEER / "pim_bench.sh", str(ROOT), s, c]), "pim create"
-                ),
-                "floor": lambda: floor_create(Path(tmp), env, token, args.seconds, args.clients),
-            }
             for name, measure in runs.items():
                 result = measure()
                 errors = result["requests"] - result["ok"]
@@ -227,6 +229,8 @@ def main():
                     flush=True,
                 )
     median = {name: statistics.median(values) for name, values in rates.items()}
+    if not all(median.values()):
+        raise SystemExit(f"a median rate is 0 (every request failed): {median}")
     pim_ratio = median["pim"] / median["helpdesk"]
     floor_ratio = median["floor"] / median["helpdesk"]
     print(
