@@ -12,7 +12,8 @@ then prints:
   compliance report (API and page);
 - `EXPLAIN (ANALYZE, BUFFERS)` of each list's main query (the one that reads the rows);
 - unless --no-http: API ticket create (as a customer) and transition (as an agent) under
-  gunicorn -w 2 with concurrent clients: rate, p50/p95, errors;
+  gunicorn -w 2 with concurrent clients, each on a keep-alive connection: rate, p50/p95,
+  errors;
 - one summary line per target: `ok` or `MISSED`.
 Redis: CELERY_BROKER_URL / CACHE_URL (default databases 3 and 4, flushed by the HTTP part).
 """
@@ -26,7 +27,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
+from http.client import HTTPConnection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -223,15 +226,34 @@ def free_port():
         return s.getsockname()[1]
 
 
+_connections = threading.local()
+
+
 def request(base, method, path, token, body=None):
-    req = urllib.request.Request(
-        base + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        method=method,
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=30) as response:
-        return response.status, json.loads(response.read() or b"null")
+    """One API request on this thread's keep-alive connection, as an integration's HTTP
+    session sends them (and as the peer harness's load.py does); a new connection after an
+    error."""
+    conn = getattr(_connections, "conn", None)
+    if conn is None:
+        parts = urllib.parse.urlsplit(base)
+        conn = HTTPConnection(parts.hostname, parts.port, timeout=30)
+        _connections.conn = conn
+    try:
+        conn.request(
+            method,
+            path,
+            body=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        )
+        response = conn.getresponse()
+        content = response.read()
+    except Exception:
+        conn.close()
+        _connections.conn = None
+        raise
+    if response.status >= 400:
+        raise RuntimeError(f"HTTP {response.status}: {content[:200]!r}")
+    return response.status, json.loads(content or b"null")
 
 
 def load(label, seconds, concurrency, work):
