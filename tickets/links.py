@@ -187,11 +187,19 @@ def links_of(ticket, user):
     out = getattr(ticket, "visible_links_out", None)
     incoming = getattr(ticket, "visible_links_in", None)
     if out is None or incoming is None:
+        # One ticket: its links first (most have none), then, for a customer, which of the
+        # tickets at their other ends they may see; cheaper than _visible_links' subqueries.
         rows = list(
-            _visible_links(user)
-            .filter(Q(source=ticket) | Q(target=ticket))
-            .select_related("source", "target")
+            TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)).select_related(
+                "source", "target"
+            )
         )
+        if rows and user is not None and not user.is_provider_staff:
+            ends = {ticket.pk} | {link.other(ticket.pk).pk for link in rows}
+            seen = set(
+                Ticket.objects.visible_to(user).filter(pk__in=ends).values_list("pk", flat=True)
+            )
+            rows = [link for link in rows if {link.source_id, link.target_id} <= seen]
     else:
         rows = sorted([*out, *incoming], key=lambda link: (link.created_at, link.pk))
     result = []

@@ -179,6 +179,20 @@ def test_invalid_filter_value_is_400(api, users, dataset):
     assert "status" in response.json()
 
 
+def test_one_ticket_is_found_by_its_id_alone(api, users, dataset):
+    """The list's filters and ordering narrow a list, not the ticket an id names: a detail
+    answers with the ticket whatever list parameters come with it (and tells no 400 about a
+    list parameter it does not use)."""
+    ticket = dataset["inc"]
+    client = api(users["agent"])
+    for query in ("status=closed", "status=bogus", "ordering=bogus", "search=nothing-like-it"):
+        response = client.get(f"{LIST}{ticket.pk}/?{query}")
+        assert response.status_code == 200, query
+        assert response.json()["number"] == ticket.number
+    assert client.get(f"{LIST}?status=bogus").status_code == 400
+    assert client.get(f"{LIST}?ordering=bogus").status_code == 400
+
+
 def test_default_ordering_is_newest_first(api, users, dataset):
     response = api(users["agent"]).get(LIST)
     assert numbers(response) == [dataset[k].number for k in ("qst", "glx", "chg", "inc")]

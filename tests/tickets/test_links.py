@@ -122,6 +122,40 @@ def test_a_link_to_another_organisation_is_invisible_to_customers(make_ticket, u
     assert acme.number in page
 
 
+def test_a_customer_sees_a_link_only_to_a_ticket_they_see_too(make_ticket, users, api):
+    """One ticket's links are read apart from a page's (tickets.links.links_of): a customer
+    user sees their own tickets, so not the link to a colleague's; the authorised contact sees
+    both tickets and the link; the colleague sees neither the link nor the ticket."""
+    mine = make_ticket("acme.user", title="Mine")
+    colleague = make_ticket("acme.user2", title="Colleague's")
+    links.add_link(mine, users["agent"], colleague, "related")
+    links.add_link(make_ticket("acme.user"), users["agent"], mine, "caused_by")
+    assert [row["ticket"] for row in api_links(api, users["acme.user"], mine)] == [
+        TicketLink.objects.get(kind="caused_by").source_id
+    ]
+    assert len(api_links(api, users["acme.contact"], mine)) == 2
+    assert len(api_links(api, users["acme.contact"], colleague)) == 1
+    assert api_links(api, users["acme.user2"], colleague) == []
+    assert api(users["acme.user2"]).get(f"/api/v1/tickets/{mine.pk}/").status_code == 404
+
+
+def test_one_ticket_reads_its_links_in_one_query_without_a_page_s_prefetches(
+    make_ticket, users, api
+):
+    """A GET of one ticket reads its links once (both directions), its clocks once, and not
+    the change path of an incident; a page's prefetches read links twice and every part."""
+    ticket = make_ticket("acme.user")
+    links.add_link(make_ticket("acme.user"), users["agent"], ticket, "related")
+    for who in ("agent", "acme.user"):
+        with CaptureQueriesContext(connection) as ctx:
+            response = api(users[who]).get(f"/api/v1/tickets/{ticket.pk}/")
+        assert response.status_code == 200 and len(response.json()["links"]) == 1
+        sql = [q["sql"] for q in ctx.captured_queries]
+        assert len([q for q in sql if q.startswith('SELECT "tickets_ticketlink"')]) == 1, sql
+        assert len([q for q in sql if 'FROM "sla_clock"' in q]) == 1, sql
+        assert not [q for q in sql if "changes_changerequest" in q], sql
+
+
 def test_delete_through_the_api(make_ticket, users, api):
     a, b = make_ticket("acme.user"), make_ticket("acme.user")
     link, _ = links.add_link(a, users["agent"], b, "related")
