@@ -78,6 +78,12 @@ def countdown_texts():
     )
 
 
+# Two bars drawn in CSS (.pause-mark), not the character U+23F8: the fonts of many desktops lack
+# it (a box in Chromium on Linux) and phones draw it as a coloured emoji; a screen reader
+# reads "paused" only.
+PAUSE_MARK = mark_safe('<span class="pause-mark" aria-hidden="true"></span>')  # noqa: S308
+
+
 def _countdown_attrs(clock, state, paused):
     """The title and the data-* attributes of a countdown (static/js/queue.js ticks it); the
     times as the `date` filter writes them ("d-m-Y H:i" and "c"), once per list row."""
@@ -107,7 +113,7 @@ def sla_countdown(ticket, now=None):
     paused = clock.due_at is None or clock.paused
     state = clock.state if clock.due_at is None else queries.live_state(clock, now)
     if paused:
-        left = "⏸ " + _("paused")
+        left = format_html("{}{}", PAUSE_MARK, _("paused"))
     else:
         seconds = (clock.due_at - now).total_seconds()
         template = _("%(left)s late") if seconds < 0 else _("in %(left)s")

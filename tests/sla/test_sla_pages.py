@@ -60,6 +60,22 @@ def test_paused_clock_in_api(contracts, users, api):
     assert restore["due_at"] is None
 
 
+def test_a_paused_clock_reads_paused_with_a_drawn_sign_on_the_pages(contracts, users, client):
+    """The paused sign is two bars in CSS, hidden from screen readers: U+23F8 is missing from
+    many desktops' fonts (a box in Chromium on Linux) and is a coloured emoji on phones."""
+    ticket = file(users)
+    with freeze_time(at(2026, 11, 25, 9, 30)):
+        services.take(ticket, users["agent"])
+        services.transition(ticket, users["agent"], "waiting_for_customer")
+    client.force_login(users["agent"])
+    mark = '<span class="pause-mark" aria-hidden="true"></span>'
+    with freeze_time(at(2026, 11, 25, 15, 0)):
+        for url in (reverse("queue"), reverse("ticket-detail", args=[ticket.number])):
+            page = client.get(url, {"status": "all"}).content.decode()
+            assert f"{mark}gepauzeerd" in page or f"{mark}paused" in page, url
+            assert "\u23f8" not in page, url
+
+
 def test_queue_countdown_sort_by_next_due_and_states(contracts, users, client):
     late = file(users, priority=1, when=at(2026, 11, 25, 8, 0))  # response due 08:30
     soon = file(users, priority=3, when=at(2026, 11, 25, 9, 0))  # due 11:00
