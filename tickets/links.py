@@ -195,7 +195,7 @@ def links_of(ticket, user):
             )
         )
         if rows and user is not None and not user.is_provider_staff:
-            ends = {ticket.pk} | {link.other(ticket.pk).pk for link in rows}
+            ends = {pk for link in rows for pk in (link.source_id, link.target_id)}
             seen = set(
                 Ticket.objects.visible_to(user).filter(pk__in=ends).values_list("pk", flat=True)
             )
