@@ -30,6 +30,8 @@ def test_agent_sets_up_two_factor_and_later_uses_a_recovery_code(page, shot):
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
     page.fill("input[name=code]", authenticator_code(base64.b32decode(secret)))
     page.click("form:has(input[name=code]) button[type=submit]")
+    # all_inner_texts() does not wait for the next page: under load it read the setup page (0)
+    page.locator("#recovery-codes code").first.wait_for()
     codes = page.locator("#recovery-codes code").all_inner_texts()
     assert len(codes) == 10
     shot(page, "2fa-02-recovery-codes")
