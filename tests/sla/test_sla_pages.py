@@ -76,6 +76,26 @@ def test_a_paused_clock_reads_paused_with_a_drawn_sign_on_the_pages(contracts, u
             assert "\u23f8" not in page, url
 
 
+def test_a_stopped_clock_shows_when_it_stopped_not_an_empty_due_time(contracts, users, client):
+    """A met response clock has no due time any more: the panel says when it stopped (the
+    moment of response) instead of "Due: –"; the running clocks keep their due time."""
+    ticket = file(users, priority=2)
+    with freeze_time(at(2026, 11, 25, 9, 20)):
+        services.take(ticket, users["agent"])
+    client.force_login(users["agent"])
+    pages = {}
+    with freeze_time(at(2026, 11, 25, 9, 30)):
+        for language in ("nl", "en"):
+            client.post(reverse("set-language"), {"language": language, "next": "/"})
+            url = reverse("ticket-detail", args=[ticket.number])
+            pages[language] = client.get(url).content.decode()
+    page, english = pages["nl"], pages["en"]
+    assert "Gestopt op: <strong>25-11-2026 09:20</strong>" in page
+    assert "Stopped at: <strong>25-11-2026 09:20</strong>" in english
+    assert "<strong>–</strong>" not in page and "<strong>–</strong>" not in english
+    assert english.count("Due: <strong>") == 2  # restore and resolution run on
+
+
 def test_queue_countdown_sort_by_next_due_and_states(contracts, users, client):
     late = file(users, priority=1, when=at(2026, 11, 25, 8, 0))  # response due 08:30
     soon = file(users, priority=3, when=at(2026, 11, 25, 9, 0))  # due 11:00
