@@ -84,6 +84,12 @@ def countdown_texts():
 PAUSE_MARK = mark_safe('<span class="pause-mark" aria-hidden="true"></span>')  # noqa: S308
 
 
+@register.simple_tag
+def pause_mark():
+    """The paused sign for a template (the SLA panel's badge), the same as the countdown's."""
+    return PAUSE_MARK
+
+
 def _countdown_attrs(clock, state, paused):
     """The title and the data-* attributes of a countdown (static/js/queue.js ticks it); the
     times as the `date` filter writes them ("d-m-Y H:i" and "c"), once per list row."""
