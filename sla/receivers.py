@@ -35,8 +35,9 @@ def start_clocks(sender, ticket, actor, **kwargs):
 
 
 @receiver(signals.ticket_responded, sender=Ticket, dispatch_uid="sla.responded")
-def record_response(sender, ticket, actor, at, **kwargs):
-    services.on_responded(ticket, at, actor)
+def record_response(sender, ticket, actor, at, status_follows=False, **kwargs):
+    # A first action that moves the status: the status change's recompute derives both events.
+    services.on_responded(ticket, at, actor, recompute_now=not status_follows)
 
 
 @receiver(signals.priority_changed, sender=Ticket, dispatch_uid="sla.priority")

@@ -209,8 +209,8 @@ def record(ticket, kind, *, at=None, until=None, actor=None, recompute_now=True,
     return event
 
 
-def on_responded(ticket, at, actor=None):
-    record(ticket, ClockEvent.Kind.RESPONDED, at=at, actor=actor)
+def on_responded(ticket, at, actor=None, *, recompute_now=True):
+    record(ticket, ClockEvent.Kind.RESPONDED, at=at, actor=actor, recompute_now=recompute_now)
 
 
 def on_priority_change(ticket, priority, actor=None, at=None):
@@ -255,11 +255,14 @@ def _set_follow_up(ticket, status, at):
         return None
     cal = _office_calendar(sla)
     days = FOLLOW_UPS.get(status)
+    fields = ["follow_up_kind", "follow_up_due_at", "pir_due_at"]
+    before = [getattr(sla, name) for name in fields]
     sla.follow_up_kind = status if days else ""
     sla.follow_up_due_at = cal.add_working_days(at, days) if (days and cal) else None
     if status == "resolved" and ticket.priority == 1 and cal and sla.pir_due_at is None:
         sla.pir_due_at = cal.add_working_days(ticket.resolved_at or at, PIR_WORKING_DAYS)
-    sla.save(update_fields=["follow_up_kind", "follow_up_due_at", "pir_due_at"])
+    if [getattr(sla, name) for name in fields] != before:  # most moves have no follow-up
+        sla.save(update_fields=fields)
     return sla
 
 

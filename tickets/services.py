@@ -108,11 +108,14 @@ def _validate_org_refs(organization, service, location):
         raise ValidationError(errors)
 
 
-def _mark_responded(ticket: Ticket, actor, now) -> bool:
-    """The provider starts work: the response moment (SPEC §4) is the first worker action."""
+def _mark_responded(ticket: Ticket, actor, now, *, status_follows=False) -> bool:
+    """The provider starts work: the response moment (SPEC §4) is the first worker action
+    (`status_follows`: the caller moves the status next, in the same write)."""
     if ticket.responded_at is None and is_worker(actor):
         ticket.responded_at = now
-        signals.ticket_responded.send(Ticket, ticket=ticket, actor=actor, at=now)
+        signals.ticket_responded.send(
+            Ticket, ticket=ticket, actor=actor, at=now, status_follows=status_follows
+        )
         return True
     return False
 
@@ -494,7 +497,7 @@ def _transition(
         ticket.closed_at = now
     if ticket.status == Status.RESOLVED and status != Status.CLOSED:
         ticket.resolved_at = None  # reopened
-    _mark_responded(ticket, actor, now)
+    _mark_responded(ticket, actor, now, status_follows=True)
     old_status, ticket.status = ticket.status, status
     ticket.save()
     entry = record_audit(ticket, actor, "transition", changes, at=now)

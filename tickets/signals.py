@@ -15,7 +15,9 @@ from django.dispatch import Signal
 ticket_registering = Signal()
 # ticket, actor: registered (number, audit and priority history are written).
 ticket_created = Signal()
-# ticket, actor, at: the provider's first action, the response moment (SPEC §4).
+# ticket, actor, at, status_follows: the provider's first action, the response moment (SPEC §4);
+# status_follows: a status change of the same write follows (`ticket_transitioned`), so its
+# receivers may leave what both change (sla: the clocks) to that one.
 ticket_responded = Signal()
 # ticket, actor, changes ({field: [old, new]}), key (unique per edit): plain fields edited.
 ticket_updated = Signal()

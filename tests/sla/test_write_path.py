@@ -182,6 +182,25 @@ def test_transitions_and_updates_are_at_most_12_queries(users, contracts, make_t
     assert ticket.status == Status.CLOSED
 
 
+def test_a_first_worker_move_derives_the_clocks_once(users, contracts, make_ticket):
+    """The provider's first action that moves the status (the API's new -> planned internal)
+    records two ledger events, the response and the status, and derives the clocks from both
+    in one recompute: 10 queries and the customers told, where a recompute per event cost 15.
+    Nothing about follow-ups changes, so the ticket's SLA row is not written either."""
+    agent = users["agent"]
+    make_ticket()  # the first registration of the day builds the terms (then cached)
+    ticket = make_ticket()
+    _result, queries = count(
+        lambda: services.transition(ticket, agent, Status.PLANNED_INTERNAL, note="")
+    )
+    assert queries <= 10 + TOLD
+    kinds = list(ticket.clock_events.order_by("at", "pk").values_list("kind", flat=True))
+    assert kinds == ["registered", "responded"]
+    response = Clock.objects.get(ticket=ticket, target="response")
+    assert response.stopped_at == MONDAY and response.state == "met"
+    assert_equals_recompute(ticket)
+
+
 def test_p2_priority_change_reads_its_reminders(users, contracts, make_ticket):
     """P1/P2 have update reminders (SPEC §3.2): the next check reads the last public update and
     the reminder rows, two queries more."""
