@@ -96,6 +96,36 @@ def test_a_stopped_clock_shows_when_it_stopped_not_an_empty_due_time(contracts, 
     assert english.count("Due: <strong>") == 2  # restore and resolution run on
 
 
+def test_a_paused_clock_shows_the_time_it_has_left_not_an_empty_due_time(contracts, users, client):
+    """A paused clock has no due time until it runs again: the panel says how much working time
+    it has left instead of "Due: –", under its paused badge alone (not "running" and "paused")."""
+    ticket = file(users, priority=3)  # Acme: office hours
+    with freeze_time(at(2026, 11, 25, 9, 20)):
+        services.take(ticket, users["agent"])
+    with freeze_time(at(2026, 11, 25, 10, 20)):
+        services.transition(ticket, users["agent"], "waiting_for_customer")
+    client.force_login(users["agent"])
+    pages = {}
+    with freeze_time(at(2026, 11, 25, 15, 0)):
+        for language in ("nl", "en"):
+            client.post(reverse("set-language"), {"language": language, "next": "/"})
+            url = reverse("ticket-detail", args=[ticket.number])
+            pages[language] = client.get(url).content.decode()
+    page, english = pages["nl"], pages["en"]
+    restore = Clock.objects.get(ticket=ticket, target="restore")
+    assert restore.paused and restore.due_at is None and restore.used_seconds == 3600
+    left = restore.target_seconds - 3600
+    hours = f"{left // 3600} working hours" if left % 3600 == 0 else None
+    assert "<strong>–</strong>" not in page and "<strong>–</strong>" not in english
+    assert "Resterend: <strong>" in page and "zodra de klok weer loopt" in page
+    assert f"Remaining: <strong>{hours}</strong>" in english
+    assert "the due time follows when the clock runs again" in english
+    # a paused clock is not also "running": the paused badge stands for its state
+    panel = english[english.index('id="ticket-sla"') :]
+    assert 'class="badge sla-pending"' not in panel
+    assert panel.count("paused</span>") == 2  # restore and resolution
+
+
 def test_queue_countdown_sort_by_next_due_and_states(contracts, users, client):
     late = file(users, priority=1, when=at(2026, 11, 25, 8, 0))  # response due 08:30
     soon = file(users, priority=3, when=at(2026, 11, 25, 9, 0))  # due 11:00
