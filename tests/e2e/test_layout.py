@@ -12,6 +12,7 @@ Dutch, and for the agent also in English, and must
   injected here only: the test routes a same-origin URL to the file, so the page's strict CSP
   stays on and nothing serves axe to users);
 - at 1366 px, show ticket lists whole (no inner scrolling) with titles at least 12rem wide;
+- show every visible field's placeholder whole (a hint cut to "Nummer, woor" helps nobody);
 - at 390 px, fold the header behind its menu button, which opens the menu with the language and
   logout controls.
 """
@@ -97,6 +98,26 @@ def logout(page):
     page.wait_for_url(re.compile(r"/accounts/"))
 
 
+# Placeholders that do not fit their field: the text's width in the field's font against the
+# field's content box (a search box keeps room for its clear button, about 1.2em in Chromium).
+CUT_PLACEHOLDERS = """() => {
+  const problems = [];
+  const context = document.createElement("canvas").getContext("2d");
+  document.querySelectorAll("input[placeholder], textarea[placeholder]").forEach((field) => {
+    if (!field.placeholder || field.value || !field.checkVisibility()) return;
+    const style = getComputedStyle(field);
+    context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const clear = field.type === "search" ? 1.2 * parseFloat(style.fontSize) : 0;
+    const need = context.measureText(field.placeholder).width + clear;
+    const room = field.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    if (need > room + 0.5)
+      problems.push(`placeholder "${field.placeholder}" of ${field.id || field.name} needs `
+                    + `${Math.ceil(need)}px, its field has ${Math.floor(room)}px`);
+  });
+  return problems;
+}"""
+
+
 def check_page(page, where, viewport):
     """What is wrong with the page in view: width, axe-core, desktop tables."""
     problems = []
@@ -110,6 +131,7 @@ def check_page(page, where, viewport):
         problems.append(f"{where}: axe {v['impact']} {v['id']}: {v['help']}\n      {nodes}")
     if viewport is DESKTOP:
         problems.extend(f"{where}: {p}" for p in page.evaluate(DESKTOP_TABLES))
+    problems.extend(f"{where}: {p}" for p in page.evaluate(CUT_PLACEHOLDERS))
     if problems:
         name = re.sub(r"[^\w.-]+", "_", where)[:120]
         page.screenshot(path=str(ARTIFACTS / f"layout-{name}.png"), full_page=True)
