@@ -303,6 +303,22 @@ def test_documents_follow_writes(world, users, as_user):
     assert found(as_user("agent"), "Bloemendaal speakerphone") == [headset.number]
 
 
+@pytest.mark.skipif(not POSTGRESQL, reason="search documents are PostgreSQL's")
+def test_a_description_word_is_found_through_the_documents_without_a_description_index(
+    world, as_user
+):
+    """On PostgreSQL the description's words are searched in the documents: the description has
+    no index of its own to keep on every write (its trigram index was never read)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'tickets_ticket'"
+            " AND indexdef ILIKE %s",
+            ["%description%"],
+        )
+        assert cursor.fetchall() == []
+    assert found(as_user("agent"), "toner cartridge") == [world["printer"].number]
+
+
 @pytest.mark.skipif(not POSTGRESQL, reason="the rank window is PostgreSQL's")
 def test_a_broad_search_ranks_its_newest_matches_and_counts_them_all(
     users, make_ticket, as_user, monkeypatch
