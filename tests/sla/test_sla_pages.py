@@ -76,20 +76,28 @@ def test_a_paused_clock_reads_paused_with_a_drawn_sign_on_the_pages(contracts, u
             assert "\u23f8" not in page, url
 
 
+def ticket_page_in_both_languages(client, user, ticket, moment):
+    """The ticket's page as `user` sees it at `moment`, in Dutch and in English."""
+    client.force_login(user)
+    pages = []
+    with freeze_time(moment):
+        for language in ("nl", "en"):
+            client.post(reverse("set-language"), {"language": language, "next": "/"})
+            pages.append(
+                client.get(reverse("ticket-detail", args=[ticket.number])).content.decode()
+            )
+    return pages
+
+
 def test_a_stopped_clock_shows_when_it_stopped_not_an_empty_due_time(contracts, users, client):
     """A met response clock has no due time any more: the panel says when it stopped (the
     moment of response) instead of "Due: –"; the running clocks keep their due time."""
     ticket = file(users, priority=2)
     with freeze_time(at(2026, 11, 25, 9, 20)):
         services.take(ticket, users["agent"])
-    client.force_login(users["agent"])
-    pages = {}
-    with freeze_time(at(2026, 11, 25, 9, 30)):
-        for language in ("nl", "en"):
-            client.post(reverse("set-language"), {"language": language, "next": "/"})
-            url = reverse("ticket-detail", args=[ticket.number])
-            pages[language] = client.get(url).content.decode()
-    page, english = pages["nl"], pages["en"]
+    page, english = ticket_page_in_both_languages(
+        client, users["agent"], ticket, at(2026, 11, 25, 9, 30)
+    )
     assert "Gestopt op: <strong>25-11-2026 09:20</strong>" in page
     assert "Stopped at: <strong>25-11-2026 09:20</strong>" in english
     assert "<strong>–</strong>" not in page and "<strong>–</strong>" not in english
@@ -104,14 +112,9 @@ def test_a_paused_clock_shows_the_time_it_has_left_not_an_empty_due_time(contrac
         services.take(ticket, users["agent"])
     with freeze_time(at(2026, 11, 25, 10, 20)):
         services.transition(ticket, users["agent"], "waiting_for_customer")
-    client.force_login(users["agent"])
-    pages = {}
-    with freeze_time(at(2026, 11, 25, 15, 0)):
-        for language in ("nl", "en"):
-            client.post(reverse("set-language"), {"language": language, "next": "/"})
-            url = reverse("ticket-detail", args=[ticket.number])
-            pages[language] = client.get(url).content.decode()
-    page, english = pages["nl"], pages["en"]
+    page, english = ticket_page_in_both_languages(
+        client, users["agent"], ticket, at(2026, 11, 25, 15)
+    )
     restore = Clock.objects.get(ticket=ticket, target="restore")
     assert restore.paused and restore.due_at is None and restore.used_seconds == 3600
     left = restore.target_seconds - 3600
