@@ -38,6 +38,14 @@ def for_page(queryset):
     return queryset.select_related(None).prefetch_related(*ROW_RELATIONS)
 
 
+def for_api_page(queryset):
+    """The API list's rows: its representation names the organisation, service, location and
+    assignee by id (the ticket's own columns) and the reporter by username, so the page reads
+    its reporters in one lookup instead of the five-table join whose planning (~9 ms at
+    1,000,000 tickets) cost more than the whole query (see `for_page`)."""
+    return queryset.select_related(None).prefetch_related("reporter")
+
+
 def updates_for(ticket, user):
     qs = TicketUpdate.objects.filter(ticket=ticket).select_related("author")
     if not user.is_provider_staff:
