@@ -4,18 +4,12 @@ import datetime as dt
 import time
 from datetime import UTC, datetime
 
-import freezegun
 import pytest
 from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
 from pim.models import Location, Membership, Organization, Role, Service, User
 from sla.models import Contract, ServiceWindow, SlaPolicy
-
-# pytest times each test with time.perf_counter: freezegun leaves pytest's own modules on the
-# real clock, so `--durations` (CI prints the slowest 25) does not report a test whose setup
-# froze the time as taking 57 years, which hid the really slow ones.
-freezegun.configure(extend_ignore_list=["_pytest"])
 
 
 @pytest.fixture(autouse=True, scope="session")
