@@ -128,6 +128,14 @@ class Overview:
         return hours(self.billable_minutes)
 
     @property
+    def written_off(self):
+        """The bundles' line of the hours table, as the downloads write it: the drawn hours
+        and their price, negative (None: nothing drawn this month)."""
+        if not self.bundles or not self.bundles.drawn_minutes:
+            return None
+        return {"hours": -hours(self.bundles.drawn_minutes), "amount": -self.bundle_amount}
+
+    @property
     def status(self):
         return "final" if self.closed else "provisional"
 

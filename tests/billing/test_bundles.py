@@ -409,6 +409,18 @@ def test_statement_page_contacts_own_staff_all_customer_users_none(users, two_or
     assert page_for(users["csm"], organization="x").status_code == 400
 
 
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_statement_and_bundle_dates_read_as_the_other_lists_do(users, two_orgs, language):
+    """The statement's and the bundle table's dates are day-month-year, as every other list
+    writes them, on one line: "05-01-2026", not "Jan. 5, 2026" broken over three lines."""
+    for user in ("acme.contact", "csm"):
+        client = Client()
+        client.force_login(users[user])
+        text = client.get(PAGE, headers={"accept-language": language}).content.decode()
+        assert '<td class="nowrap">05-01-2026</td>' in text  # the purchase (day 5 January)
+        assert "Jan. 5" not in text and "5 januari" not in text
+
+
 def test_statement_page_threshold_form(users, two_orgs, acme):
     client = Client()
     client.force_login(users["acme.contact"])
@@ -609,6 +621,9 @@ def test_the_overview_shows_the_draws_and_does_not_bill_them_again(users, acme, 
     client.force_login(users["acme.contact"])
     page = client.get("/billing/", {"month": "2026-03"}).content.decode()
     assert 'id="billing-bundles"' in page and "48:30" in page
+    # the hours table subtracts what the bundle paid, so its amounts add up to its total
+    written_off = page.split('id="billing-written-off"')[1].split("</tr>")[0]
+    assert "-1.50 h" in written_off and "105.00" in written_off and "-157.50" in written_off
     # the downloads carry them too: the rows sum to the subtotal
     from billing import exports
 
