@@ -4,12 +4,20 @@ import datetime as dt
 import time
 from datetime import UTC, datetime
 
+import freezegun
 import pytest
 from django_scopes import scopes_disabled
 from rest_framework.test import APIClient
 
 from pim.models import Location, Membership, Organization, Role, Service, User
 from sla.models import Contract, ServiceWindow, SlaPolicy
+
+# pytest times each test through `_pytest.timing` (time.perf_counter): freezegun leaves that one
+# module on the real clock, so `--durations` (CI prints the slowest 25) no longer reports a test
+# whose fixture froze the time as taking 57 years. Only that module: freezegun also answers the
+# real time to any call with an ignored module among its nearest frames, and a test body's
+# caller is `_pytest.python` (ignoring all of `_pytest` broke tests/test_determinism.py).
+freezegun.configure(extend_ignore_list=["_pytest.timing"])
 
 
 @pytest.fixture(autouse=True, scope="session")
