@@ -59,7 +59,12 @@ class ProblemForm(OwnIds, forms.Form):
         label=_("Incidents"),
         help_text=_("The incident numbers, separated by spaces or commas (any organisations)."),
     )
-    owner = UserChoiceField(label=_("Owner"), queryset=worker_users(), required=False)
+    owner = UserChoiceField(
+        label=_("Owner"),
+        queryset=worker_users(),
+        required=False,
+        empty_label=_("— not specified —"),
+    )
 
 
 class ProblemEditForm(OwnIds, forms.Form):
@@ -67,7 +72,12 @@ class ProblemEditForm(OwnIds, forms.Form):
 
     impact = forms.ChoiceField(label=_("Impact"), choices=Level.choices)
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Level.choices)
-    owner = UserChoiceField(label=_("Owner"), queryset=worker_users(), required=False)
+    owner = UserChoiceField(
+        label=_("Owner"),
+        queryset=worker_users(),
+        required=False,
+        empty_label=_("— not specified —"),
+    )
     root_cause = forms.CharField(
         label=_("Root cause"),
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -145,7 +145,7 @@ class ReportGenerateForm(OwnIds, OrganizationFilterForm):
     id_prefix = "report_generate"
 
     organization = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organization.objects.none()
+        label=_("Organisation"), queryset=Organization.objects.none(), empty_label=_("— choose —")
     )
     month = MonthField(label=_("Month"))
     confirm = forms.BooleanField(
