@@ -199,6 +199,12 @@ def test_page_in_dutch(users, acme, march):
     body = client_for(users, "acme.contact").get("/billing/", {"month": "2026-03"})
     body = body.content.decode()
     assert "Facturatie" in body and "102,50" in body and "maart 2026" in body
+    # staff see the month's organisations under a heading that starts with a capital, as a
+    # heading does in Dutch too ("Maart 2026"; mid-sentence the month stays lower case)
+    users["csm"].language = "nl"
+    users["csm"].save()
+    staff = client_for(users, "csm").get("/billing/", {"month": "2026-03"}).content.decode()
+    assert "<h2>Maart 2026</h2>" in staff
 
 
 def test_page_queries_do_not_grow(users, acme, globex, make_ticket, add_time, rates,

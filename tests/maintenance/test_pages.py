@@ -70,9 +70,11 @@ def test_month_view_places_windows_on_their_days(client, users, notices, make_no
         start=at(2026, 12, 13, 23, 0),
         hours=3,
     )  # fmt: skip  (Sunday 23:00 → Monday 02:00)
+    users["acme.contact"].language = "nl"  # Dutch writes a month in lower case
+    users["acme.contact"].save(update_fields=["language"])
     client.force_login(users["acme.contact"])
     body = get(client, reverse("maintenance-month") + "?month=2026-12").content.decode()
-    assert "december 2026" in body.lower()
+    assert "<p>December 2026</p>" in body  # but the subtitle starts with a capital
 
     def cell(day):
         start = body.index(f'data-date="{day}"')
