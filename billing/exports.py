@@ -226,15 +226,15 @@ def overview_pdf(ov, month_label: str) -> bytes:
                     (_money(c.amount), "R"),
                 ]
             )
-    if ov.bundles and ov.bundles.drawn_minutes:
+    if written_off := ov.written_off:
         pdf.ln(2)
         row(
             [
                 (_("Written off hour bundles"), "L"),
                 (str(-ov.bundles.drawn_minutes), "R"),
-                (_money(-hours(ov.bundles.drawn_minutes)), "R"),
+                (_money(written_off["hours"]), "R"),
                 (_money(ov.hourly_rate), "R"),
-                (_money(-ov.bundle_amount), "R"),
+                (_money(written_off["amount"]), "R"),
             ]
         )
     pdf.ln(2)

@@ -23,7 +23,7 @@ class DateInput(forms.DateInput):
 class TimeEntryForm(OwnIds, forms.Form):
     id_prefix = "time"
 
-    user = UserChoiceField(label=_("Worked by"), queryset=None, empty_label=_("— choose —"))
+    user = UserChoiceField(label=_("Worked by"), queryset=None)
     worked_on = forms.DateField(label=_("Worked on"), widget=DateInput())
     minutes = forms.IntegerField(label=_("Minutes"), min_value=MINUTES_MIN, max_value=MINUTES_MAX)
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)

@@ -59,12 +59,7 @@ class ProblemForm(OwnIds, forms.Form):
         label=_("Incidents"),
         help_text=_("The incident numbers, separated by spaces or commas (any organisations)."),
     )
-    owner = UserChoiceField(
-        label=_("Owner"),
-        queryset=worker_users(),
-        required=False,
-        empty_label=_("— not specified —"),
-    )
+    owner = UserChoiceField(label=_("Owner"), queryset=worker_users(), required=False)
 
 
 class ProblemEditForm(OwnIds, forms.Form):
@@ -72,12 +67,7 @@ class ProblemEditForm(OwnIds, forms.Form):
 
     impact = forms.ChoiceField(label=_("Impact"), choices=Level.choices)
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Level.choices)
-    owner = UserChoiceField(
-        label=_("Owner"),
-        queryset=worker_users(),
-        required=False,
-        empty_label=_("— not specified —"),
-    )
+    owner = UserChoiceField(label=_("Owner"), queryset=worker_users(), required=False)
     root_cause = forms.CharField(
         label=_("Root cause"),
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -43,7 +43,7 @@ class ReviewActionForm(OwnIds, forms.Form):
     description = forms.CharField(
         label=_("Action"), max_length=services.ACTION_MAX, widget=forms.Textarea(attrs={"rows": 2})
     )
-    owner = UserChoiceField(label=_("Owner"), queryset=None, empty_label=_("— choose —"))
+    owner = UserChoiceField(label=_("Owner"), queryset=None)
     due = forms.DateField(label=_("Due"), widget=DateInput())
 
     def __init__(self, *args, ticket, **kwargs):

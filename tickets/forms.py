@@ -75,6 +75,17 @@ def worker_users():
 
 
 class UserChoiceField(forms.ModelChoiceField):
+    """A person by full name. Its empty choice is the portal's words, not Django's generic
+    "- Select an option -": "— choose —" when a person is required, "— not specified —" when
+    not (a field may name its own)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "empty_label",
+            _("— choose —") if kwargs.get("required", True) else _("— not specified —"),
+        )
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.username
 
